@@ -1,0 +1,427 @@
+//! Configuration: built-in defaults, then a TOML file, then environment variables.
+//!
+//! Environment variables are `STREAMHOUSE_<SECTION>__<KEY>` (for example
+//! `STREAMHOUSE_AGENT__GRPC_ADDR`), plus the names the deployment plan uses: `AGENT_ID`,
+//! `AVAILABILITY_ZONE`, `AGENT_GROUP`, `POSTGRES_URL` (when the metadata backend is
+//! `postgres` or `aurora`) and `S3_BUCKET` (when the object store is `s3`). Unknown keys are
+//! errors that name the key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A configuration that could not be loaded, with the key and source at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        // figment reports each error with the key path and the file or variable it came from.
+        ConfigError(e.to_string())
+    }
+}
+
+/// The whole agent configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This agent.
+    pub agent: AgentConfig,
+    /// The metadata backend.
+    pub metadata: BackendSection,
+    /// The object-store backend.
+    pub object_store: BackendSection,
+    /// Partition leases.
+    pub lease: LeaseConfig,
+    /// The write path.
+    pub write: WriteConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[agent]`: identity, addresses and limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Agent id, unique in the cluster. Default: the host name.
+    pub id: String,
+    /// Agent group: the pool that serves a set of tenants. Default `default`.
+    pub group: String,
+    /// Availability zone, for zone-aware routing. Default empty.
+    pub zone: String,
+    /// gRPC listen address. Default `127.0.0.1:9090`.
+    pub grpc_addr: SocketAddr,
+    /// Largest record (key + value + headers) a produce may carry. Default 1 MiB.
+    pub max_record_bytes: usize,
+    /// Largest gRPC message the agent accepts or sends. Default 64 MiB.
+    pub max_message_bytes: usize,
+    /// Most partitions a topic may have. Default 4096.
+    pub max_partitions_per_topic: u32,
+}
+
+/// `[lease]`: partition leadership.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseConfig {
+    /// Lease time-to-live in ms; renewed every third of it. Default 10000: long enough to ride
+    /// out a metadata-store hiccup, short enough that a dead agent's partitions move quickly.
+    pub ttl_ms: u64,
+}
+
+/// `[write]`: batching and flushing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteConfig {
+    /// Longest a record waits before its object is written. Default 50 ms: acknowledgement
+    /// latency stays under 100 ms, at most 20 object PUTs a second per agent under load.
+    pub flush_interval_ms: u64,
+    /// A flush starts early when this many bytes are buffered. Default 8 MiB.
+    pub flush_max_bytes: usize,
+    /// Produces wait (backpressure) while this many bytes are buffered or in flight.
+    /// Default 64 MiB.
+    pub max_buffered_bytes: usize,
+}
+
+/// `[log]`: logging to stdout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `tracing` filter, such as `info` or `streamhouse_agent=debug,info`. Default `info`;
+    /// `RUST_LOG` overrides it.
+    pub level: String,
+    /// `text` (human-readable) or `json` (one object per line). Default `text`.
+    pub format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A backend section (`[metadata]`, `[object_store]`): `backend` picks the kind, the other
+/// keys belong to that backend, which checks them when it is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendSection {
+    /// Section name, for error messages.
+    pub section: String,
+    /// The kind, such as `sqlite` or `local`.
+    pub backend: String,
+    /// The backend's own keys.
+    pub options: Dict,
+}
+
+impl BackendSection {
+    /// A section with no options.
+    pub fn new(section: &str, backend: &str) -> Self {
+        Self {
+            section: section.to_owned(),
+            backend: backend.to_owned(),
+            options: Dict::new(),
+        }
+    }
+
+    /// Sets one option (tests and tools build sections in code).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.options.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Parses the options into a backend's config struct; unknown keys are errors naming the
+    /// key and the section.
+    pub fn options<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        Figment::from(Serialized::defaults(&self.options))
+            .extract()
+            .map_err(|e: figment::Error| {
+                ConfigError(format!(
+                    "[{}] with backend = {:?}: {e}",
+                    self.section, self.backend
+                ))
+            })
+    }
+}
+
+impl Serialize for BackendSection {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut d = self.options.clone();
+        d.insert("backend".into(), Value::from(self.backend.clone()));
+        d.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BackendSection {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut options = Dict::deserialize(d)?;
+        let backend = match options.remove("backend") {
+            Some(Value::String(_, s)) => s,
+            Some(_) => return Err(D::Error::custom("`backend` must be a string")),
+            None => return Err(D::Error::missing_field("backend")),
+        };
+        Ok(Self {
+            section: String::new(),
+            backend,
+            options,
+        })
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "agent".to_owned())
+}
+
+impl Default for Config {
+    /// The embedded default: SQLite and local disk under `./data`, gRPC on 127.0.0.1:9090.
+    fn default() -> Self {
+        Self {
+            agent: AgentConfig {
+                id: hostname(),
+                group: "default".into(),
+                zone: String::new(),
+                grpc_addr: ([127, 0, 0, 1], 9090).into(),
+                max_record_bytes: 1 << 20,
+                max_message_bytes: 64 << 20,
+                max_partitions_per_topic: 4096,
+            },
+            metadata: BackendSection::new("metadata", "sqlite"),
+            object_store: BackendSection::new("object_store", "local"),
+            lease: LeaseConfig { ttl_ms: 10_000 },
+            write: WriteConfig {
+                flush_interval_ms: 50,
+                flush_max_bytes: 8 << 20,
+                max_buffered_bytes: 64 << 20,
+            },
+            log: LogConfig {
+                level: "info".into(),
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+/// Deployment-plan variable names and the keys they set (metadata and object-store ones only
+/// when that backend is selected, so they never break another backend's config).
+const PLAN_VARS: &[(&str, &str, Option<(&str, &[&str])>)] = &[
+    ("AGENT_ID", "agent.id", None),
+    ("AVAILABILITY_ZONE", "agent.zone", None),
+    ("AGENT_GROUP", "agent.group", None),
+    (
+        "POSTGRES_URL",
+        "metadata.url",
+        Some(("metadata.backend", &["postgres", "aurora"])),
+    ),
+    (
+        "S3_BUCKET",
+        "object_store.bucket",
+        Some(("object_store.backend", &["s3"])),
+    ),
+];
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment `env` (pass
+    /// `std::env::vars()`; tests pass their own).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        // figment's Env reads the process environment; feeding it ours keeps tests hermetic.
+        let mut prefixed = std::collections::BTreeMap::new();
+        for (k, v) in &env {
+            if let Some(rest) = k.strip_prefix("STREAMHOUSE_") {
+                prefixed.insert(rest.to_ascii_lowercase().replace("__", "."), v.clone());
+            }
+        }
+        for (key, value) in prefixed {
+            // The same parsing rules as figment's `Env` provider: numbers, booleans, strings.
+            let value = value
+                .parse::<Value>()
+                .unwrap_or_else(|_| Value::from(value.clone()));
+            fig = fig.merge(Serialized::default(&key, value));
+        }
+        for (var, key, only_if) in PLAN_VARS {
+            let Some((_, v)) = env.iter().find(|(k, _)| k == var) else {
+                continue;
+            };
+            if let Some((sel, kinds)) = only_if {
+                let current: String = fig.extract_inner(sel).unwrap_or_default();
+                if !kinds.contains(&current.as_str()) {
+                    continue;
+                }
+            }
+            fig = fig.merge(Serialized::default(key, v.clone()));
+        }
+        let mut cfg: Config = fig.extract()?;
+        cfg.metadata.section = "metadata".into();
+        cfg.object_store.section = "object_store".into();
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError(m));
+        if self.agent.id.is_empty() {
+            return bad("agent.id must not be empty".into());
+        }
+        if self.lease.ttl_ms < 1000 {
+            return bad(format!(
+                "lease.ttl_ms = {} is too short; use at least 1000",
+                self.lease.ttl_ms
+            ));
+        }
+        if self.write.flush_interval_ms == 0 || self.write.flush_interval_ms * 2 > self.lease.ttl_ms
+        {
+            return bad(format!(
+                "write.flush_interval_ms = {} must be above 0 and at most half of lease.ttl_ms",
+                self.write.flush_interval_ms
+            ));
+        }
+        if self.agent.max_record_bytes + 1024 > self.agent.max_message_bytes {
+            return bad("agent.max_record_bytes must be below agent.max_message_bytes".into());
+        }
+        if self.agent.max_partitions_per_topic == 0 {
+            return bad("agent.max_partitions_per_topic must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.metadata.backend, "sqlite");
+        assert_eq!(c.object_store.backend, "local");
+        assert_eq!(c.agent.grpc_addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.agent.max_record_bytes, 1 << 20);
+        assert_eq!(c.lease.ttl_ms, 10_000);
+    }
+
+    #[test]
+    fn file_then_env_then_plan_variables() {
+        let f = file(
+            "[agent]\nid = \"from-file\"\ngroup = \"g1\"\n[lease]\nttl_ms = 5000\n\
+             [metadata]\nbackend = \"sqlite\"\npath = \"/tmp/x.db\"\n",
+        );
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("STREAMHOUSE_LEASE__TTL_MS", "7000"),
+                ("STREAMHOUSE_AGENT__GRPC_ADDR", "0.0.0.0:9999"),
+                ("AGENT_ID", "agent-7"),
+                ("AVAILABILITY_ZONE", "us-east-1a"),
+                // Ignored: the metadata backend is not postgres.
+                ("POSTGRES_URL", "postgres://x"),
+                ("S3_BUCKET", "b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.agent.id, "agent-7");
+        assert_eq!(c.agent.group, "g1");
+        assert_eq!(c.agent.zone, "us-east-1a");
+        assert_eq!(c.lease.ttl_ms, 7000);
+        assert_eq!(c.agent.grpc_addr.port(), 9999);
+        assert_eq!(
+            c.metadata.options.get("path").and_then(|v| v.as_str()),
+            Some("/tmp/x.db")
+        );
+        assert!(!c.metadata.options.contains_key("url"));
+        assert!(!c.object_store.options.contains_key("bucket"));
+    }
+
+    #[test]
+    fn plan_variables_apply_to_their_backend() {
+        let f = file("[metadata]\nbackend = \"postgres\"\n");
+        let c = Config::load(Some(f.path()), env(&[("POSTGRES_URL", "postgres://db/x")])).unwrap();
+        assert_eq!(
+            c.metadata.options.get("url").and_then(|v| v.as_str()),
+            Some("postgres://db/x")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let f = file("[agent]\ngrpc_adr = \"0.0.0.0:1\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("grpc_adr"), "{e}");
+        let f = file("[agnet]\nid = \"x\"\n");
+        let e = Config::load(Some(f.path()), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("agnet"), "{e}");
+        let e = Config::load(None, env(&[("STREAMHOUSE_LEASE__TTL", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ttl"), "{e}");
+    }
+
+    #[test]
+    fn backend_options_reject_unknown_keys() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Opts {
+            path: String,
+        }
+        let s = BackendSection::new("metadata", "sqlite").with("path", "a.db");
+        assert_eq!(s.options::<Opts>().unwrap().path, "a.db");
+        let e = BackendSection::new("metadata", "sqlite")
+            .with("pth", "a.db")
+            .options::<Opts>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pth") && e.contains("[metadata]"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_and_bad_values_are_clear() {
+        let e = Config::load(Some(Path::new("/nonexistent.toml")), env(&[])).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent.toml"));
+        let e = Config::load(None, env(&[("STREAMHOUSE_LEASE__TTL_MS", "10")])).unwrap_err();
+        assert!(e.to_string().contains("ttl_ms"), "{e}");
+    }
+}

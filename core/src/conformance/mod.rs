@@ -1,0 +1,84 @@
+//! Conformance suites, written once and run by every backend against its real service.
+//!
+//! A backend's test file invokes [`object_store_conformance!`](crate::object_store_conformance)
+//! or [`metadata_conformance!`](crate::metadata_conformance) with an async expression that
+//! yields `(backend, guard)`; the guard (a temp dir, a database) lives as long as the test.
+//! Each case becomes its own `#[tokio::test]`, so a failure names the case and the backend.
+
+pub mod lease;
+pub mod metadata;
+pub mod object;
+
+/// Generates one test per object-store case. `$make` yields `(Arc<dyn ObjectStore>, guard)`.
+#[macro_export]
+macro_rules! object_store_conformance {
+    ($make:expr) => {
+        $crate::__conformance_cases!(
+            object,
+            $make,
+            [
+                put_get_round_trip,
+                create_mode_refuses_to_overwrite,
+                missing_objects_are_not_found,
+                range_reads,
+                list_by_prefix,
+                delete_is_idempotent,
+                large_objects,
+                concurrent_creates_have_one_winner,
+            ]
+        );
+    };
+}
+
+/// Generates one test per metadata and lease case. `$make` yields `(MetadataParts, guard)`.
+#[macro_export]
+macro_rules! metadata_conformance {
+    ($make:expr) => {
+        $crate::__conformance_cases!(
+            metadata,
+            $make,
+            [
+                topics_create_get_list_delete,
+                tenants_are_isolated,
+                commit_requires_the_lease,
+                zombie_commit_is_fenced_and_changes_nothing,
+                commit_with_a_gap_conflicts,
+                commit_many_batches_and_partitions,
+                lookup_finds_the_containing_batch,
+                recreated_topic_starts_empty,
+                consumer_offsets,
+            ]
+        );
+        $crate::__conformance_cases!(
+            lease,
+            $make,
+            [
+                acquire_renew_release,
+                epoch_changes_only_with_the_holder,
+                expired_lease_moves_and_old_holder_loses_it,
+                concurrent_acquires_have_one_winner,
+            ]
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($suite:ident, $make:expr, [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (backend, _guard) = $make.await;
+                $crate::conformance::$suite::$case(&backend).await;
+            }
+        )*
+    };
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

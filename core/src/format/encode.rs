@@ -1,0 +1,172 @@
+//! Encoding batches and objects.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{BATCH_FIXED, BatchHeader, MAGIC, VERSION, put_uvarint, uvarint_len, zigzag};
+use crate::types::{Codec, Record, TenantId};
+
+/// A batch encoded with its CRC, ready to be placed in any object.
+#[derive(Debug, Clone)]
+pub struct EncodedBatch {
+    /// The batch's header fields.
+    pub header: BatchHeader,
+    /// The whole batch, from `batch_len` through the end of the payload.
+    pub bytes: Bytes,
+}
+
+/// Bytes one record takes in an uncompressed payload (the record size limit counts these).
+pub fn record_encoded_len(r: &Record) -> usize {
+    let opt = |b: &Option<Bytes>| {
+        let n = b.as_ref().map_or(0, |b| b.len());
+        uvarint_len(b.as_ref().map_or(0, |b| b.len() as u64 + 1)) + n
+    };
+    // Offset and timestamp deltas are at most 10 bytes each.
+    20 + opt(&r.key)
+        + opt(&r.value)
+        + uvarint_len(r.headers.len() as u64)
+        + r.headers
+            .iter()
+            .map(|h| {
+                uvarint_len(h.key.len() as u64)
+                    + h.key.len()
+                    + uvarint_len(h.value.len() as u64 + 1)
+                    + h.value.len()
+            })
+            .sum::<usize>()
+}
+
+fn put_opt_bytes(buf: &mut Vec<u8>, b: Option<&[u8]>) {
+    match b {
+        None => put_uvarint(buf, 0),
+        Some(b) => {
+            put_uvarint(buf, b.len() as u64 + 1);
+            buf.extend_from_slice(b);
+        }
+    }
+}
+
+/// Encodes `records` as one batch of `header.topic`/`header.partition` starting at
+/// `header.base_offset`. `record_count` and both timestamps are taken from the records.
+///
+/// # Panics
+/// If `records` is empty or holds more than `u32::MAX` records: callers validate that.
+pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch {
+    assert!(
+        !records.is_empty() && records.len() <= u32::MAX as usize,
+        "a batch holds 1..=u32::MAX records"
+    );
+    header.record_count = records.len() as u32;
+    header.first_timestamp_ms = records[0].timestamp_ms;
+    header.max_timestamp_ms = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
+
+    let mut payload = Vec::with_capacity(records.iter().map(record_encoded_len).sum());
+    for (i, r) in records.iter().enumerate() {
+        put_uvarint(&mut payload, i as u64);
+        put_uvarint(
+            &mut payload,
+            zigzag(r.timestamp_ms.wrapping_sub(header.first_timestamp_ms)),
+        );
+        put_opt_bytes(&mut payload, r.key.as_deref());
+        put_opt_bytes(&mut payload, r.value.as_deref());
+        put_uvarint(&mut payload, r.headers.len() as u64);
+        for h in &r.headers {
+            put_uvarint(&mut payload, h.key.len() as u64);
+            payload.extend_from_slice(h.key.as_bytes());
+            put_opt_bytes(&mut payload, Some(&h.value));
+        }
+    }
+    let uncompressed_len = payload.len();
+    let body = match header.codec {
+        Codec::None => payload,
+        Codec::Lz4 => lz4_flex::block::compress(&payload),
+        // Level 3 is zstd's default: most of the ratio at a fraction of the CPU of higher levels.
+        Codec::Zstd => zstd::bulk::compress(&payload, 3).expect("zstd compression into a Vec"),
+    };
+
+    let topic = header.topic.as_bytes();
+    let batch_len = BATCH_FIXED + topic.len() + body.len();
+    let mut buf = BytesMut::with_capacity(4 + batch_len);
+    buf.put_u32_le(batch_len as u32);
+    buf.put_u32_le(0); // CRC, filled below
+    buf.put_u16_le(topic.len() as u16);
+    buf.put_slice(topic);
+    buf.put_i64_le(header.topic_id);
+    buf.put_u32_le(header.partition);
+    buf.put_u64_le(header.base_offset);
+    buf.put_u32_le(header.record_count);
+    buf.put_i64_le(header.first_timestamp_ms);
+    buf.put_i64_le(header.max_timestamp_ms);
+    buf.put_u64_le(header.leader_epoch);
+    buf.put_u8(header.codec.id());
+    buf.put_u32_le(uncompressed_len as u32);
+    buf.put_slice(&body);
+    let crc = crc32c::crc32c(&buf[8..]);
+    buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    EncodedBatch {
+        header,
+        bytes: buf.freeze(),
+    }
+}
+
+/// Assembles one object from encoded batches.
+#[derive(Debug)]
+pub struct ObjectWriter {
+    buf: Vec<u8>,
+    batches: Vec<(u64, u32)>,
+}
+
+impl ObjectWriter {
+    /// Starts an object of `tenant`, written by `writer` (an agent's lease holder id).
+    pub fn new(tenant: &TenantId, writer: &str, created_at_ms: i64, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity + 64);
+        buf.extend_from_slice(&MAGIC);
+        buf.push(VERSION);
+        buf.push(0);
+        for s in [tenant.as_str(), writer] {
+            let s = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
+            buf.extend_from_slice(&(s.len() as u16).to_le_bytes());
+            buf.extend_from_slice(s);
+        }
+        buf.extend_from_slice(&created_at_ms.to_le_bytes());
+        Self {
+            buf,
+            batches: Vec::new(),
+        }
+    }
+
+    /// Appends a batch; returns its byte range in the object as (position, size).
+    pub fn push(&mut self, batch: &EncodedBatch) -> (u64, u32) {
+        let pos = self.buf.len() as u64;
+        let size = batch.bytes.len() as u32;
+        self.buf.extend_from_slice(&batch.bytes);
+        self.batches.push((pos, size));
+        (pos, size)
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether no batch was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    /// Writes the footer and returns the object.
+    pub fn finish(mut self) -> Bytes {
+        let start = self.buf.len();
+        self.buf
+            .extend_from_slice(&(self.batches.len() as u32).to_le_bytes());
+        for (pos, size) in &self.batches {
+            self.buf.extend_from_slice(&pos.to_le_bytes());
+            self.buf.extend_from_slice(&size.to_le_bytes());
+        }
+        let crc = crc32c::crc32c(&self.buf[start..]);
+        self.buf.extend_from_slice(&crc.to_le_bytes());
+        let footer_len = (self.buf.len() - start) as u32;
+        self.buf.extend_from_slice(&footer_len.to_le_bytes());
+        self.buf.extend_from_slice(&MAGIC);
+        Bytes::from(self.buf)
+    }
+}

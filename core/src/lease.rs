@@ -1,0 +1,83 @@
+//! Partition leases: at most one leader per partition, fenced by an epoch.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::types::{TenantId, TopicId};
+
+/// What a lease is for: one partition of one topic incarnation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LeaseKey {
+    /// Tenant owning the topic.
+    pub tenant: TenantId,
+    /// Topic incarnation.
+    pub topic_id: TopicId,
+    /// Partition.
+    pub partition: u32,
+}
+
+impl fmt::Display for LeaseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.tenant, self.topic_id, self.partition)
+    }
+}
+
+/// A held lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// What it is for.
+    pub key: LeaseKey,
+    /// Who holds it (an agent id plus a per-process instance id).
+    pub holder: String,
+    /// Increases whenever the holder changes, never on renewal.
+    pub epoch: u64,
+    /// When it lapses, in the store's clock (milliseconds since the Unix epoch).
+    pub expires_at_ms: i64,
+}
+
+/// Errors of the lease manager, by kind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LeaseError {
+    /// Someone else holds an unexpired lease.
+    #[error("lease {key} is held by {holder} for another {remaining_ms} ms")]
+    Held {
+        /// The lease.
+        key: String,
+        /// Its holder.
+        holder: String,
+        /// Time until it lapses.
+        remaining_ms: i64,
+    },
+    /// The caller's lease moved to another holder or epoch.
+    #[error("lease {0} was lost")]
+    Lost(String),
+    /// The store is unreachable; retrying may succeed.
+    #[error("lease store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("lease store error: {0}")]
+    Other(String),
+}
+
+/// Result of lease operations.
+pub type LeaseResult<T> = Result<T, LeaseError>;
+
+/// Grants, renews and releases leases. The clock is the store's, never the caller's.
+#[async_trait]
+pub trait LeaseManager: Send + Sync + fmt::Debug {
+    /// Takes the lease if it is free, expired, or already held by `holder`. The epoch goes up
+    /// by one when the holder changes and stays the same otherwise.
+    async fn acquire(&self, key: &LeaseKey, holder: &str, ttl: Duration) -> LeaseResult<Lease>;
+
+    /// Extends a held lease; `Lost` if its holder or epoch changed.
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease>;
+
+    /// Gives a lease up at once, keeping its epoch; a lease no longer held is not an error.
+    async fn release(&self, lease: &Lease) -> LeaseResult<()>;
+
+    /// The current lease of `key`, expired or not.
+    async fn get(&self, key: &LeaseKey) -> LeaseResult<Option<Lease>>;
+}

@@ -1,0 +1,28 @@
+//! StreamHouse core: the domain types, the storage traits every backend implements, the
+//! object format, the plugin registry and configuration loading.
+//!
+//! Backends depend on this crate only; the agent ties a metadata backend and an object-store
+//! backend together through [`registry`], chosen by [`config`].
+
+pub mod config;
+pub mod format;
+pub mod lease;
+pub mod metadata;
+pub mod object;
+pub mod partitioner;
+pub mod registry;
+pub mod types;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use lease::{Lease, LeaseError, LeaseKey, LeaseManager};
+pub use metadata::{
+    BatchIndexEntry, CommitBatch, IndexStore, MetadataError, MetadataStore, ObjectCommit,
+    OffsetStore, TopicStore,
+};
+pub use object::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
+pub use types::{
+    Codec, Header, PartitionInfo, Record, TenantId, TopicId, TopicInfo, TopicName, TopicSpec,
+    ValidationError,
+};

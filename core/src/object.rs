@@ -1,0 +1,143 @@
+//! The `ObjectStore` trait: where record batches live.
+//!
+//! Primitives only; conveniences belong in an extension trait. Every backend maps its own
+//! errors onto [`ObjectStoreError`] so the agent can tell a lost race from an outage.
+
+use std::fmt;
+use std::ops::Range;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// A key in the object store, relative to the backend's configured root or prefix.
+///
+/// Keys are `/`-separated, never start with `/`, and never contain `..` segments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Validates and wraps a key.
+    pub fn new(key: impl Into<String>) -> Result<Self, ObjectStoreError> {
+        let key = key.into();
+        if key.is_empty()
+            || key.starts_with('/')
+            || key.ends_with('/')
+            || key
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
+        {
+            return Err(ObjectStoreError::InvalidInput(format!(
+                "invalid object key {key:?}: use non-empty '/'-separated segments without '.' or '..'"
+            )));
+        }
+        Ok(Self(key))
+    }
+
+    /// The key as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an object store knows about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: ObjectKey,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// How a put treats an existing object: concurrency as data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutMode {
+    /// Replace whatever is there.
+    Overwrite,
+    /// Fail with [`ObjectStoreError::AlreadyExists`] if the key exists.
+    Create,
+}
+
+/// Errors of an object store, by kind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ObjectStoreError {
+    /// No object at that key.
+    #[error("object not found: {0}")]
+    NotFound(String),
+    /// A `PutMode::Create` lost to an existing object.
+    #[error("object already exists: {0}")]
+    AlreadyExists(String),
+    /// A conditional request's precondition did not hold.
+    #[error("precondition failed: {0}")]
+    Precondition(String),
+    /// A range outside the object.
+    #[error("invalid range: {0}")]
+    InvalidRange(String),
+    /// The request itself is malformed (bad key, bad config).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The backend cannot do this.
+    #[error("not supported: {0}")]
+    NotSupported(String),
+    /// The store is unreachable, overloaded or failed; retrying may succeed.
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("object store error: {0}")]
+    Other(String),
+}
+
+impl ObjectStoreError {
+    /// Whether retrying the same request may succeed.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, ObjectStoreError::Unavailable(_))
+    }
+}
+
+/// Result of object-store operations.
+pub type ObjectResult<T> = Result<T, ObjectStoreError>;
+
+/// An object store: S3, GCS, Azure Blob, local disk, memory.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
+    /// Stores `data` at `key`; with [`PutMode::Create`], fails if the key exists.
+    async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()>;
+
+    /// Reads the whole object.
+    async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes>;
+
+    /// Reads the bytes `range` of an object; a range past its end is `InvalidRange`.
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes>;
+
+    /// Size and key of one object.
+    async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta>;
+
+    /// Removes an object; removing a missing object is not an error.
+    async fn delete(&self, key: &ObjectKey) -> ObjectResult<()>;
+
+    /// Every object whose key starts with `prefix` followed by `/` (or every object when
+    /// `prefix` is `None`), sorted by key.
+    async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_reject_traversal() {
+        assert!(ObjectKey::new("t/default/objects/a.sho").is_ok());
+        for bad in ["", "/a", "a/", "a//b", "a/../b", "./a"] {
+            assert!(
+                matches!(ObjectKey::new(bad), Err(ObjectStoreError::InvalidInput(_))),
+                "{bad}"
+            );
+        }
+    }
+}

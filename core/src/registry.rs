@@ -1,0 +1,140 @@
+//! The plugin registry: each backend crate registers a constructor with `inventory::submit!`.
+//!
+//! `inventory` only sees crates that are linked, so binaries reference every backend crate
+//! they enable (behind a cargo feature) and test the set of registered kinds. A kind that is
+//! known but compiled out says which feature brings it back.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::config::BackendSection;
+use crate::lease::LeaseManager;
+use crate::metadata::MetadataStore;
+use crate::object::ObjectStore;
+
+/// Every metadata backend kind StreamHouse has, with the cargo feature that builds it in.
+pub const METADATA_KINDS: &[(&str, &str)] = &[("sqlite", "metadata-sqlite")];
+
+/// Every object-store backend kind StreamHouse has, with the cargo feature that builds it in.
+pub const OBJECT_STORE_KINDS: &[(&str, &str)] =
+    &[("local", "object-local"), ("memory", "object-local")];
+
+/// A backend that could not be built, with a message naming the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(pub String);
+
+/// What a metadata backend provides: the store and, unless it says otherwise, leases kept in
+/// the same database (so a commit can check lease epochs in its own transaction).
+#[derive(Debug, Clone)]
+pub struct MetadataParts {
+    /// Topics, index, offsets.
+    pub store: Arc<dyn MetadataStore>,
+    /// Partition leases.
+    pub leases: Arc<dyn LeaseManager>,
+}
+
+/// Constructor of a metadata backend from its config section.
+pub type MetadataBuilder =
+    fn(BackendSection) -> BoxFuture<'static, Result<MetadataParts, BuildError>>;
+
+/// Constructor of an object-store backend from its config section.
+pub type ObjectStoreBuilder =
+    fn(BackendSection) -> BoxFuture<'static, Result<Arc<dyn ObjectStore>, BuildError>>;
+
+/// A registered metadata backend.
+#[derive(Debug)]
+pub struct MetadataBackend {
+    /// The `backend = "..."` value that selects it.
+    pub kind: &'static str,
+    /// Its constructor.
+    pub build: MetadataBuilder,
+}
+
+/// A registered object-store backend.
+#[derive(Debug)]
+pub struct ObjectStoreBackend {
+    /// The `backend = "..."` value that selects it.
+    pub kind: &'static str,
+    /// Its constructor.
+    pub build: ObjectStoreBuilder,
+}
+
+inventory::collect!(MetadataBackend);
+inventory::collect!(ObjectStoreBackend);
+
+/// Registered metadata kinds, sorted.
+pub fn metadata_kinds() -> Vec<&'static str> {
+    let mut k: Vec<_> = inventory::iter::<MetadataBackend>()
+        .map(|b| b.kind)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+/// Registered object-store kinds, sorted.
+pub fn object_store_kinds() -> Vec<&'static str> {
+    let mut k: Vec<_> = inventory::iter::<ObjectStoreBackend>()
+        .map(|b| b.kind)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+fn unknown(what: &str, kind: &str, registered: &[&str], all: &[(&str, &str)]) -> BuildError {
+    if let Some((_, feature)) = all.iter().find(|(k, _)| *k == kind) {
+        return BuildError(format!(
+            "{what} backend {kind:?} is not built into this binary; rebuild with `--features {feature}`"
+        ));
+    }
+    BuildError(format!(
+        "unknown {what} backend {kind:?}; known kinds: {}",
+        registered.join(", ")
+    ))
+}
+
+/// Builds the metadata backend a config section selects.
+pub async fn build_metadata(section: BackendSection) -> Result<MetadataParts, BuildError> {
+    let Some(b) = inventory::iter::<MetadataBackend>().find(|b| b.kind == section.backend) else {
+        return Err(unknown(
+            "metadata",
+            &section.backend,
+            &metadata_kinds(),
+            METADATA_KINDS,
+        ));
+    };
+    (b.build)(section).await
+}
+
+/// Builds the object-store backend a config section selects.
+pub async fn build_object_store(
+    section: BackendSection,
+) -> Result<Arc<dyn ObjectStore>, BuildError> {
+    let Some(b) = inventory::iter::<ObjectStoreBackend>().find(|b| b.kind == section.backend)
+    else {
+        return Err(unknown(
+            "object store",
+            &section.backend,
+            &object_store_kinds(),
+            OBJECT_STORE_KINDS,
+        ));
+    };
+    (b.build)(section).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kinds_list_the_known_ones_and_compiled_out_kinds_name_the_feature() {
+        let e = unknown("metadata", "mysql", &["sqlite"], METADATA_KINDS);
+        assert_eq!(
+            e.0,
+            "unknown metadata backend \"mysql\"; known kinds: sqlite"
+        );
+        let e = unknown("metadata", "sqlite", &[], METADATA_KINDS);
+        assert!(e.0.contains("--features metadata-sqlite"), "{e}");
+    }
+}

@@ -1,0 +1,305 @@
+//! Domain types shared by every crate: tenants, topics, partitions, records.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// A value that failed validation, with a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+/// The tenant (organization) that owns topics. Part of every storage key.
+///
+/// 1–63 characters of `[a-z0-9-]`, not starting or ending with `-`, so it is safe as an
+/// object-key prefix on every cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// The tenant used when a request names none.
+    pub const DEFAULT: &'static str = "default";
+
+    /// Validates and wraps a tenant id.
+    pub fn new(id: impl Into<String>) -> Result<Self, ValidationError> {
+        let id = id.into();
+        let ok_chars = id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if id.is_empty() || id.len() > 63 || !ok_chars || id.starts_with('-') || id.ends_with('-') {
+            return Err(ValidationError(format!(
+                "invalid tenant id {id:?}: use 1-63 characters of [a-z0-9-], not starting or ending with '-'"
+            )));
+        }
+        Ok(Self(id))
+    }
+
+    /// The default tenant.
+    pub fn default_tenant() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(t: TenantId) -> Self {
+        t.0
+    }
+}
+
+/// A topic name, validated like Kafka's: 1–249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TopicName(String);
+
+impl TopicName {
+    /// Longest topic name Kafka accepts.
+    pub const MAX_LEN: usize = 249;
+
+    /// Validates and wraps a topic name.
+    pub fn new(name: impl Into<String>) -> Result<Self, ValidationError> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(ValidationError("topic name must not be empty".into()));
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(ValidationError(format!(
+                "topic name is {} characters long; the limit is {}",
+                name.len(),
+                Self::MAX_LEN
+            )));
+        }
+        if name == "." || name == ".." {
+            return Err(ValidationError(format!("topic name {name:?} is reserved")));
+        }
+        if let Some(bad) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(ValidationError(format!(
+                "topic name {name:?} contains {bad:?}; use only ASCII letters, digits, '.', '_' and '-'"
+            )));
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TopicName {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for TopicName {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl From<TopicName> for String {
+    fn from(t: TopicName) -> Self {
+        t.0
+    }
+}
+
+/// Identity of one incarnation of a topic, assigned by the metadata store at creation.
+///
+/// Deleting a topic and creating one with the same name gives a new id, so index rows, leases
+/// and offsets of the old topic can never be mistaken for the new one's.
+pub type TopicId = i64;
+
+/// Compression codec of a record batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// Stored as is.
+    #[default]
+    None,
+    /// LZ4 block format: cheap on CPU.
+    Lz4,
+    /// Zstandard: smaller objects, more CPU.
+    Zstd,
+}
+
+impl Codec {
+    /// Wire id in the object format.
+    pub fn id(self) -> u8 {
+        match self {
+            Codec::None => 0,
+            Codec::Lz4 => 1,
+            Codec::Zstd => 2,
+        }
+    }
+
+    /// The codec with this wire id.
+    pub fn from_id(id: u8) -> Option<Self> {
+        match id {
+            0 => Some(Codec::None),
+            1 => Some(Codec::Lz4),
+            2 => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name, as in config files and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Lz4 => "lz4",
+            Codec::Zstd => "zstd",
+        }
+    }
+}
+
+impl FromStr for Codec {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "" | "none" => Ok(Codec::None),
+            "lz4" => Ok(Codec::Lz4),
+            "zstd" => Ok(Codec::Zstd),
+            other => Err(ValidationError(format!(
+                "unknown compression {other:?}; use none, lz4 or zstd"
+            ))),
+        }
+    }
+}
+
+/// A record header: a key and an opaque value, as in Kafka.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Header name.
+    pub key: String,
+    /// Header value.
+    pub value: Bytes,
+}
+
+/// One record of a partition's log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    /// Optional key; with no explicit partition it picks the partition.
+    pub key: Option<Bytes>,
+    /// Optional value (`None` is a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers, in order.
+    pub headers: Vec<Header>,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+}
+
+impl Record {
+    /// Bytes this record adds to a batch before compression; the record size limit uses it.
+    pub fn encoded_len(&self) -> usize {
+        crate::format::record_encoded_len(self)
+    }
+}
+
+/// What a topic is created with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Topic name, unique within the tenant.
+    pub name: TopicName,
+    /// Number of partitions (at least 1).
+    pub partitions: u32,
+    /// Retention in milliseconds; `None` keeps records forever.
+    pub retention_ms: Option<i64>,
+    /// Codec the agent compresses this topic's batches with.
+    pub compression: Codec,
+}
+
+/// A topic as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// Identity of this incarnation of the topic.
+    pub id: TopicId,
+    /// What it was created with.
+    pub spec: TopicSpec,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+}
+
+/// Offsets of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionInfo {
+    /// Partition number, `0..partitions`.
+    pub partition: u32,
+    /// First offset still readable.
+    pub log_start_offset: u64,
+    /// Offset the next committed record gets; everything below it is readable.
+    pub high_watermark: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        for ok in ["a", "orders", "orders.v1", "A_b-c.9", &"x".repeat(249)] {
+            assert!(TopicName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "ü", &"x".repeat(250)] {
+            let err = TopicName::new(bad).unwrap_err();
+            assert!(!err.0.is_empty(), "{bad}");
+        }
+        assert!(
+            TopicName::new("a/b")
+                .unwrap_err()
+                .0
+                .contains("contains '/'")
+        );
+    }
+
+    #[test]
+    fn tenant_ids_are_key_safe() {
+        assert!(TenantId::new("acme-1").is_ok());
+        for bad in ["", "-a", "a-", "Acme", "a_b", "a/b", &"a".repeat(64)] {
+            assert!(TenantId::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn codec_ids_round_trip() {
+        for c in [Codec::None, Codec::Lz4, Codec::Zstd] {
+            assert_eq!(Codec::from_id(c.id()), Some(c));
+            assert_eq!(c.name().parse::<Codec>().unwrap(), c);
+        }
+        assert_eq!(Codec::from_id(9), None);
+        assert!("snappy".parse::<Codec>().is_err());
+    }
+}
