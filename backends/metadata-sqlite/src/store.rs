@@ -1,0 +1,537 @@
+//! `SqliteMetadataStore`: the metadata traits and the lease manager on one SQLite file.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use streamhouse_core::metadata::MetadataResult;
+use streamhouse_core::registry::BuildError;
+use streamhouse_core::{
+    BatchIndexEntry, Codec, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager, MetadataError,
+    ObjectCommit, OffsetStore, PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec,
+    TopicStore,
+};
+
+use crate::config::{SqliteConfig, Synchronous};
+use crate::error::{lease as lease_err, meta};
+
+/// Metadata and leases in one SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteMetadataStore {
+    pool: SqlitePool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn to_i64(v: u64, what: &str) -> MetadataResult<i64> {
+    i64::try_from(v).map_err(|_| MetadataError::InvalidInput(format!("{what} {v} is out of range")))
+}
+
+impl SqliteMetadataStore {
+    /// Opens (creating if needed) the database at `cfg.path` and runs the migrations.
+    pub async fn open(cfg: &SqliteConfig) -> Result<Self, BuildError> {
+        if let Some(dir) = cfg.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                BuildError(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(&cfg.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match cfg.synchronous {
+                Synchronous::Normal => SqliteSynchronous::Normal,
+                Synchronous::Full => SqliteSynchronous::Full,
+            })
+            .busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(cfg.max_connections.max(1))
+            .connect_with(opts)
+            .await
+            .map_err(|e| {
+                BuildError(format!(
+                    "cannot open SQLite database {}: {e}",
+                    cfg.path.display()
+                ))
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| {
+                BuildError(format!(
+                    "cannot migrate SQLite database {}: {e}",
+                    cfg.path.display()
+                ))
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
+    /// writers never deadlock upgrading read locks.
+    async fn write_tx(&self) -> MetadataResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(meta)
+    }
+}
+
+fn topic_from_row(row: &SqliteRow) -> MetadataResult<TopicInfo> {
+    let bad = |e: String| MetadataError::Other(format!("corrupt topic row: {e}"));
+    let tenant: String = row.get("tenant");
+    let name: String = row.get("name");
+    let compression: String = row.get("compression");
+    Ok(TopicInfo {
+        id: row.get("id"),
+        spec: TopicSpec {
+            tenant: TenantId::new(tenant).map_err(|e| bad(e.0))?,
+            name: TopicName::new(name).map_err(|e| bad(e.0))?,
+            partitions: row.get::<i64, _>("partitions") as u32,
+            retention_ms: row.get("retention_ms"),
+            compression: Codec::from_str(&compression).map_err(|e| bad(e.0))?,
+        },
+        created_at_ms: row.get("created_at_ms"),
+    })
+}
+
+const TOPIC_COLUMNS: &str =
+    "id, tenant, name, partitions, retention_ms, compression, created_at_ms";
+
+#[async_trait]
+impl TopicStore for SqliteMetadataStore {
+    async fn create_topic(&self, spec: &TopicSpec) -> MetadataResult<TopicInfo> {
+        if spec.partitions == 0 {
+            return Err(MetadataError::InvalidInput(
+                "a topic needs at least one partition".into(),
+            ));
+        }
+        let mut tx = self.write_tx().await?;
+        let created = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO topics (tenant, name, partitions, retention_ms, compression, created_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        )
+        .bind(spec.tenant.as_str())
+        .bind(spec.name.as_str())
+        .bind(i64::from(spec.partitions))
+        .bind(spec.retention_ms)
+        .bind(spec.compression.name())
+        .bind(created)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match meta(e) {
+            MetadataError::AlreadyExists(_) => MetadataError::AlreadyExists(format!(
+                "topic {:?} already exists",
+                spec.name.as_str()
+            )),
+            other => other,
+        })?;
+        for p in 0..spec.partitions {
+            sqlx::query("INSERT INTO partitions (topic_id, partition, tenant) VALUES (?1, ?2, ?3)")
+                .bind(id)
+                .bind(i64::from(p))
+                .bind(spec.tenant.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        tx.commit().await.map_err(meta)?;
+        Ok(TopicInfo {
+            id,
+            spec: spec.clone(),
+            created_at_ms: created,
+        })
+    }
+
+    async fn get_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOPIC_COLUMNS} FROM topics WHERE tenant = ?1 AND name = ?2"
+        ))
+        .bind(tenant.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(meta)?;
+        match row {
+            Some(r) => topic_from_row(&r),
+            None => Err(MetadataError::NotFound(format!(
+                "topic {:?} does not exist",
+                name.as_str()
+            ))),
+        }
+    }
+
+    async fn list_topics(&self, tenant: Option<&TenantId>) -> MetadataResult<Vec<TopicInfo>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOPIC_COLUMNS} FROM topics WHERE ?1 IS NULL OR tenant = ?1 ORDER BY tenant, name"
+        ))
+        .bind(tenant.map(TenantId::as_str))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)?;
+        rows.iter().map(topic_from_row).collect()
+    }
+
+    async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(&format!(
+            "DELETE FROM topics WHERE tenant = ?1 AND name = ?2 RETURNING {TOPIC_COLUMNS}"
+        ))
+        .bind(tenant.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(meta)?;
+        let Some(row) = row else {
+            return Err(MetadataError::NotFound(format!(
+                "topic {:?} does not exist",
+                name.as_str()
+            )));
+        };
+        let topic = topic_from_row(&row)?;
+        for table in ["partitions", "batches", "leases", "group_offsets"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE topic_id = ?1"))
+                .bind(topic.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        tx.commit().await.map_err(meta)?;
+        Ok(topic)
+    }
+}
+
+#[async_trait]
+impl IndexStore for SqliteMetadataStore {
+    async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
+        let mut tx = self.write_tx().await?;
+        // Fencing and density are checked inside this transaction; an early return rolls back.
+        let mut hw: HashMap<(TopicId, u32), (u64, u64)> = HashMap::new();
+        for b in &c.batches {
+            let k = (b.topic_id, b.partition);
+            if !hw.contains_key(&k) {
+                let lease = sqlx::query(
+                    "SELECT l.holder, l.epoch, p.high_watermark FROM partitions p \
+                     LEFT JOIN leases l ON l.topic_id = p.topic_id AND l.partition = p.partition \
+                     WHERE p.topic_id = ?1 AND p.partition = ?2",
+                )
+                .bind(b.topic_id)
+                .bind(i64::from(b.partition))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(meta)?;
+                let Some(row) = lease else {
+                    return Err(MetadataError::Fenced(format!(
+                        "partition {} of topic id {} no longer exists",
+                        b.partition, b.topic_id
+                    )));
+                };
+                let holder: Option<String> = row.get(0);
+                let epoch: Option<i64> = row.get(1);
+                if holder.as_deref() != Some(c.holder.as_str())
+                    || epoch != Some(b.leader_epoch as i64)
+                {
+                    return Err(MetadataError::Fenced(format!(
+                        "partition {} of topic id {}: lease is held by {} at epoch {}, not {} at epoch {}",
+                        b.partition,
+                        b.topic_id,
+                        holder.as_deref().unwrap_or("nobody"),
+                        epoch.unwrap_or(0),
+                        c.holder,
+                        b.leader_epoch
+                    )));
+                }
+                let h = row.get::<i64, _>(2) as u64;
+                hw.insert(k, (h, h));
+            }
+            let entry = hw.get_mut(&k).expect("inserted above");
+            if b.base_offset != entry.1 {
+                return Err(MetadataError::Conflict(format!(
+                    "partition {} of topic id {}: batch starts at offset {}, high watermark is {}",
+                    b.partition, b.topic_id, b.base_offset, entry.1
+                )));
+            }
+            entry.1 += u64::from(b.record_count);
+        }
+        let object_id: i64 = sqlx::query_scalar(
+            "INSERT INTO objects (key, tenant, size, writer, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        )
+        .bind(&c.object_key)
+        .bind(c.tenant.as_str())
+        .bind(to_i64(c.object_size, "object size")?)
+        .bind(&c.holder)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(meta)?;
+        for b in &c.batches {
+            sqlx::query(include_str!("../queries/insert_batch.sql"))
+                .bind(b.topic_id)
+                .bind(i64::from(b.partition))
+                .bind(to_i64(b.base_offset, "offset")?)
+                .bind(to_i64(b.base_offset + u64::from(b.record_count), "offset")?)
+                .bind(object_id)
+                .bind(to_i64(b.position, "position")?)
+                .bind(i64::from(b.size))
+                .bind(b.max_timestamp_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        for ((topic_id, partition), (_, new_hw)) in &hw {
+            sqlx::query(
+                "UPDATE partitions SET high_watermark = ?3 WHERE topic_id = ?1 AND partition = ?2",
+            )
+            .bind(topic_id)
+            .bind(i64::from(*partition))
+            .bind(to_i64(*new_hw, "offset")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        }
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn lookup(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        from_offset: u64,
+        limit: u32,
+    ) -> MetadataResult<Vec<BatchIndexEntry>> {
+        let rows = sqlx::query(include_str!("../queries/lookup.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(to_i64(from_offset, "offset")?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let base = r.get::<i64, _>(3) as u64;
+                BatchIndexEntry {
+                    object_key: r.get(0),
+                    position: r.get::<i64, _>(1) as u64,
+                    size: r.get::<i64, _>(2) as u32,
+                    base_offset: base,
+                    record_count: (r.get::<i64, _>(4) as u64 - base) as u32,
+                    max_timestamp_ms: r.get(5),
+                }
+            })
+            .collect())
+    }
+
+    async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
+        let rows = sqlx::query(
+            "SELECT partition, log_start_offset, high_watermark FROM partitions \
+             WHERE topic_id = ?1 ORDER BY partition",
+        )
+        .bind(topic_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(rows
+            .iter()
+            .map(|r| PartitionInfo {
+                partition: r.get::<i64, _>(0) as u32,
+                log_start_offset: r.get::<i64, _>(1) as u64,
+                high_watermark: r.get::<i64, _>(2) as u64,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl OffsetStore for SqliteMetadataStore {
+    async fn commit_offsets(
+        &self,
+        tenant: &TenantId,
+        group: &str,
+        topic_id: TopicId,
+        offsets: &[(u32, u64)],
+    ) -> MetadataResult<()> {
+        let mut tx = self.write_tx().await?;
+        let partitions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM partitions WHERE topic_id = ?1")
+                .bind(topic_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(meta)?;
+        let now = now_ms();
+        for (p, off) in offsets {
+            if i64::from(*p) >= partitions {
+                return Err(MetadataError::NotFound(format!(
+                    "partition {p} does not exist; the topic has {partitions}"
+                )));
+            }
+            sqlx::query(include_str!("../queries/commit_offset.sql"))
+                .bind(tenant.as_str())
+                .bind(group)
+                .bind(topic_id)
+                .bind(i64::from(*p))
+                .bind(to_i64(*off, "offset")?)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn fetch_offsets(
+        &self,
+        tenant: &TenantId,
+        group: &str,
+        topic_id: TopicId,
+    ) -> MetadataResult<Vec<(u32, u64)>> {
+        let rows = sqlx::query(
+            "SELECT partition, committed FROM group_offsets \
+             WHERE tenant = ?1 AND group_id = ?2 AND topic_id = ?3 ORDER BY partition",
+        )
+        .bind(tenant.as_str())
+        .bind(group)
+        .bind(topic_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<i64, _>(0) as u32, r.get::<i64, _>(1) as u64))
+            .collect())
+    }
+}
+
+fn ttl_ms(ttl: Duration) -> i64 {
+    ttl.as_millis().min(i64::MAX as u128) as i64
+}
+
+#[async_trait]
+impl LeaseManager for SqliteMetadataStore {
+    async fn acquire(
+        &self,
+        key: &LeaseKey,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Lease, LeaseError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(lease_err)?;
+        let now = now_ms();
+        let cur = sqlx::query(
+            "SELECT holder, epoch, expires_at_ms FROM leases WHERE topic_id = ?1 AND partition = ?2",
+        )
+        .bind(key.topic_id)
+        .bind(i64::from(key.partition))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(lease_err)?;
+        let epoch = match cur {
+            None => 1,
+            Some(r) => {
+                let (h, e, exp): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                if h == holder {
+                    e
+                } else if exp <= now {
+                    e + 1
+                } else {
+                    return Err(LeaseError::Held {
+                        key: key.to_string(),
+                        holder: h,
+                        remaining_ms: exp - now,
+                    });
+                }
+            }
+        };
+        let expires = now.saturating_add(ttl_ms(ttl));
+        sqlx::query(
+            "INSERT INTO leases (topic_id, partition, tenant, holder, epoch, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (topic_id, partition) DO UPDATE SET holder = excluded.holder, \
+             epoch = excluded.epoch, expires_at_ms = excluded.expires_at_ms",
+        )
+        .bind(key.topic_id)
+        .bind(i64::from(key.partition))
+        .bind(key.tenant.as_str())
+        .bind(holder)
+        .bind(epoch)
+        .bind(expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(lease_err)?;
+        tx.commit().await.map_err(lease_err)?;
+        Ok(Lease {
+            key: key.clone(),
+            holder: holder.to_owned(),
+            epoch: epoch as u64,
+            expires_at_ms: expires,
+        })
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, LeaseError> {
+        let expires = now_ms().saturating_add(ttl_ms(ttl));
+        let done = sqlx::query(
+            "UPDATE leases SET expires_at_ms = ?5 \
+             WHERE topic_id = ?1 AND partition = ?2 AND holder = ?3 AND epoch = ?4",
+        )
+        .bind(lease.key.topic_id)
+        .bind(i64::from(lease.key.partition))
+        .bind(&lease.holder)
+        .bind(lease.epoch as i64)
+        .bind(expires)
+        .execute(&self.pool)
+        .await
+        .map_err(lease_err)?;
+        if done.rows_affected() == 0 {
+            return Err(LeaseError::Lost(lease.key.to_string()));
+        }
+        Ok(Lease {
+            expires_at_ms: expires,
+            ..lease.clone()
+        })
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
+        // Expire rather than delete: the epoch must survive so the next holder's is higher.
+        sqlx::query(
+            "UPDATE leases SET expires_at_ms = 0 \
+             WHERE topic_id = ?1 AND partition = ?2 AND holder = ?3 AND epoch = ?4",
+        )
+        .bind(lease.key.topic_id)
+        .bind(i64::from(lease.key.partition))
+        .bind(&lease.holder)
+        .bind(lease.epoch as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(lease_err)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &LeaseKey) -> Result<Option<Lease>, LeaseError> {
+        let row = sqlx::query(
+            "SELECT holder, epoch, expires_at_ms FROM leases WHERE topic_id = ?1 AND partition = ?2",
+        )
+        .bind(key.topic_id)
+        .bind(i64::from(key.partition))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(lease_err)?;
+        Ok(row.map(|r| Lease {
+            key: key.clone(),
+            holder: r.get(0),
+            epoch: r.get::<i64, _>(1) as u64,
+            expires_at_ms: r.get(2),
+        }))
+    }
+}
