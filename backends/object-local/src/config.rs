@@ -1,0 +1,26 @@
+//! `[object_store]` options of the `local` and `memory` backends.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Options of `backend = "local"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalConfig {
+    /// Directory that holds the objects; created if missing. Default `data/objects`.
+    pub root: PathBuf,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("data/objects"),
+        }
+    }
+}
+
+/// Options of `backend = "memory"`: none.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryConfig {}
