@@ -1,1 +1,159 @@
-//! placeholder
+//! The StreamHouse agent: a stateless gRPC broker. Records are batched into objects in object
+//! storage; topics, the offset index, consumer offsets and partition leases live in the
+//! metadata store.
+//!
+//! [`Agent::start`] builds the backends named in the [`Config`] from the plugin registry and
+//! serves `streamhouse.v1` until [`Agent::shutdown`].
+
+pub mod error;
+pub mod partitions;
+pub mod reader;
+pub mod service;
+pub mod topics;
+pub mod writer;
+
+mod backends;
+mod logging;
+
+pub use logging::init_logging;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use streamhouse_core::config::Config;
+use streamhouse_core::registry;
+use streamhouse_proto::v1::stream_house_server::StreamHouseServer;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::partitions::Partitions;
+use crate::reader::Reader;
+use crate::service::{Limits, Service};
+use crate::writer::{Writer, WriterConfig};
+
+/// A running agent.
+#[derive(Debug)]
+pub struct Agent {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<Result<(), tonic::transport::Error>>,
+    flusher: JoinHandle<()>,
+    lease_loop: JoinHandle<()>,
+    writer: Arc<Writer>,
+    partitions: Arc<Partitions>,
+}
+
+impl Agent {
+    /// Builds the backends and starts serving on `config.agent.grpc_addr`.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        backends::link();
+        let meta = registry::build_metadata(config.metadata.clone())
+            .await
+            .context("metadata store")?;
+        let objects = registry::build_object_store(config.object_store.clone())
+            .await
+            .context("object store")?;
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let holder = format!("{}/{}", config.agent.id, &instance[..12]);
+        let ttl = Duration::from_millis(config.lease.ttl_ms);
+        let partitions = Arc::new(Partitions::new(
+            meta.store.clone(),
+            meta.leases.clone(),
+            holder.clone(),
+            ttl,
+        ));
+        let writer = Arc::new(Writer::new(
+            WriterConfig {
+                flush_interval: Duration::from_millis(config.write.flush_interval_ms),
+                flush_max_bytes: config.write.flush_max_bytes,
+                max_buffered_bytes: config.write.max_buffered_bytes,
+            },
+            meta.store.clone(),
+            objects.clone(),
+            partitions.clone(),
+        ));
+        let reader = Arc::new(Reader::new(meta.store.clone(), objects, partitions.clone()));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let service = Service::new(
+            meta.store.clone(),
+            partitions.clone(),
+            writer.clone(),
+            reader,
+            Limits {
+                max_record_bytes: config.agent.max_record_bytes,
+                max_partitions_per_topic: config.agent.max_partitions_per_topic,
+                max_message_bytes: config.agent.max_message_bytes,
+            },
+            shutdown_rx.clone(),
+        );
+
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<StreamHouseServer<Service>>()
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(streamhouse_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("gRPC reflection")?;
+        let max = config.agent.max_message_bytes;
+        let api = StreamHouseServer::new(service)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+
+        let listener = tokio::net::TcpListener::bind(config.agent.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.agent.grpc_addr))?;
+        let addr = listener.local_addr()?;
+        let mut stop = shutdown_rx.clone();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health)
+                .add_service(reflection)
+                .add_service(api)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    },
+                ),
+        );
+        let flusher = tokio::spawn(writer.clone().run());
+        // Take leases before answering produces, so the first produce rarely waits.
+        if let Err(e) = partitions.tick().await {
+            tracing::warn!("initial lease pass: {e}");
+        }
+        let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
+        info!(%addr, agent = %holder, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
+        Ok(Self {
+            addr,
+            shutdown,
+            server,
+            flusher,
+            lease_loop,
+            writer,
+            partitions,
+        })
+    }
+
+    /// The address the gRPC server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Graceful shutdown: stop taking requests, flush what is buffered, release leases.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        info!("shutting down: flushing and releasing leases");
+        self.writer.close();
+        let _ = self.shutdown.send(true);
+        self.flusher.await.context("flush loop")?;
+        let _ = self.lease_loop.await;
+        self.partitions.release_all().await;
+        self.server.await.context("gRPC server")??;
+        info!("shut down");
+        Ok(())
+    }
+}

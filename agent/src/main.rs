@@ -1,1 +1,66 @@
-fn main() {}
+//! `streamhouse-agent`: runs a StreamHouse agent.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use streamhouse_agent::{Agent, init_logging};
+use streamhouse_core::config::Config;
+
+/// A StreamHouse agent: Kafka-style streams stored in object storage.
+///
+/// With no config file it runs on the embedded default: SQLite metadata and objects under
+/// ./data, gRPC on 127.0.0.1:9090.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// TOML config file; environment variables STREAMHOUSE_<SECTION>__<KEY> override it.
+    #[arg(long, short, env = "STREAMHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("streamhouse-agent: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref(), std::env::vars())?;
+    if args.print_config {
+        print!("{}", toml_string(&config)?);
+        return Ok(());
+    }
+    init_logging(&config.log)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    rt.block_on(async {
+        let agent = Agent::start(config).await?;
+        wait_for_signal().await?;
+        agent.shutdown().await
+    })
+}
+
+fn toml_string(config: &Config) -> anyhow::Result<String> {
+    let value = figment::Figment::from(figment::providers::Serialized::defaults(config))
+        .extract::<toml::Value>()?;
+    Ok(toml::to_string_pretty(&value)?)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The partitions this agent knows about, their leases, and the lease-keeping loop.
+//!
+//! A produce needs the partition's lease: the agent takes leases for every partition it can
+//! (one agent per metadata store in this release) and renews them every third of the TTL. A
+//! partition's next offset is loaded from the store whenever leadership is (re)gained or a
+//! flush failed, so offsets stay dense whatever happened to earlier writes.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use streamhouse_core::metadata::BatchIndexEntry;
+use streamhouse_core::{
+    Lease, LeaseError, LeaseKey, LeaseManager, MetadataStore, TopicId, TopicInfo,
+};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::error::{AgentError, AgentResult};
+
+/// Most recent index entries kept per partition for tailing readers.
+const INDEX_CACHE_ENTRIES: usize = 4096;
+
+/// Mutable write-side state of a partition, behind an async lock held while a produce
+/// assigns offsets and encodes its batch (so batches enter the flush buffer in offset order).
+#[derive(Debug, Default)]
+pub struct WriteState {
+    /// The lease, when this agent leads the partition.
+    pub lease: Option<Lease>,
+    /// Local deadline of the lease (taken before the request that granted it was sent).
+    pub valid_until: Option<Instant>,
+    /// Next offset to assign.
+    pub next_offset: u64,
+    /// Whether `next_offset` was loaded from the store under the current lease.
+    pub synced: bool,
+}
+
+/// One partition of one topic incarnation.
+#[derive(Debug)]
+pub struct Partition {
+    /// Lease key: tenant, topic id, partition.
+    pub key: LeaseKey,
+    /// The topic (name and codec go into batch headers).
+    pub topic: Arc<TopicInfo>,
+    /// Write-side state.
+    pub write: tokio::sync::Mutex<WriteState>,
+    /// Raised whenever pending batches must be dropped (a flush failed, the lease was lost):
+    /// batches assigned under an older generation are failed, never committed.
+    pub generation: AtomicU64,
+    /// Highest committed offset known here, for long-polling readers.
+    pub high_watermark: watch::Sender<u64>,
+    /// Recent index entries committed by this agent, contiguous, in offset order.
+    index: Mutex<VecDeque<BatchIndexEntry>>,
+}
+
+impl Partition {
+    fn new(topic: Arc<TopicInfo>, partition: u32) -> Self {
+        Self {
+            key: LeaseKey {
+                tenant: topic.spec.tenant.clone(),
+                topic_id: topic.id,
+                partition,
+            },
+            topic,
+            write: tokio::sync::Mutex::new(WriteState::default()),
+            generation: AtomicU64::new(0),
+            high_watermark: watch::channel(0).0,
+            index: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Records committed index entries and publishes the new high watermark.
+    pub fn committed(&self, entries: impl IntoIterator<Item = BatchIndexEntry>) {
+        let mut idx = self.index.lock().expect("poisoned");
+        let mut hw = None;
+        for e in entries {
+            if idx.back().is_some_and(|b| b.end_offset() != e.base_offset) {
+                idx.clear();
+            }
+            hw = Some(e.end_offset());
+            idx.push_back(e);
+            if idx.len() > INDEX_CACHE_ENTRIES {
+                idx.pop_front();
+            }
+        }
+        drop(idx);
+        if let Some(hw) = hw {
+            self.high_watermark.send_if_modified(|cur| {
+                let grew = hw > *cur;
+                *cur = (*cur).max(hw);
+                grew
+            });
+        }
+    }
+
+    /// Cached index entries from the one containing `offset`, if the cache covers it.
+    pub fn cached_entries(&self, offset: u64, limit: usize) -> Option<Vec<BatchIndexEntry>> {
+        let idx = self.index.lock().expect("poisoned");
+        let first = idx.front()?;
+        if offset < first.base_offset || offset >= idx.back()?.end_offset() {
+            return None;
+        }
+        let start = idx.partition_point(|e| e.end_offset() <= offset);
+        Some(idx.iter().skip(start).take(limit).cloned().collect())
+    }
+
+    /// Marks pending batches stale and forces the next produce to reload offsets from the
+    /// store (a failed commit may or may not have been applied).
+    pub async fn reset(&self, lease_lost: bool) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut w = self.write.lock().await;
+        w.synced = false;
+        if lease_lost {
+            w.lease = None;
+            w.valid_until = None;
+        }
+    }
+}
+
+/// Every partition this agent tracks, and the lease settings.
+#[derive(Debug)]
+pub struct Partitions {
+    store: Arc<dyn MetadataStore>,
+    leases: Arc<dyn LeaseManager>,
+    /// This process's lease holder id: agent id plus a per-process instance id, so a
+    /// restarted agent is a new holder and gets a new epoch.
+    pub holder: String,
+    ttl: Duration,
+    map: Mutex<HashMap<(TopicId, u32), Arc<Partition>>>,
+}
+
+impl Partitions {
+    /// An empty set.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        leases: Arc<dyn LeaseManager>,
+        holder: String,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            leases,
+            holder,
+            ttl,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The partition, tracked from now on if it was not.
+    pub fn get_or_insert(&self, topic: &Arc<TopicInfo>, partition: u32) -> Arc<Partition> {
+        let mut map = self.map.lock().expect("poisoned");
+        match map.get(&(topic.id, partition)) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(Partition::new(topic.clone(), partition));
+                map.insert((topic.id, partition), p.clone());
+                p
+            }
+        }
+    }
+
+    /// The partition, if tracked.
+    pub fn get(&self, topic_id: TopicId, partition: u32) -> Option<Arc<Partition>> {
+        self.map
+            .lock()
+            .expect("poisoned")
+            .get(&(topic_id, partition))
+            .cloned()
+    }
+
+    fn all(&self) -> Vec<Arc<Partition>> {
+        self.map
+            .lock()
+            .expect("poisoned")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Makes sure this agent leads `p` with offsets loaded, acquiring the lease if needed.
+    /// Called with the partition's write lock held.
+    pub async fn ensure_leader(&self, p: &Partition, w: &mut WriteState) -> AgentResult<()> {
+        let valid = w.valid_until.is_some_and(|t| t > Instant::now());
+        if !valid {
+            self.acquire(p, w).await?;
+        }
+        if !w.synced {
+            let hw = self.load_high_watermark(p).await?;
+            w.next_offset = hw;
+            w.synced = true;
+        }
+        Ok(())
+    }
+
+    async fn load_high_watermark(&self, p: &Partition) -> AgentResult<u64> {
+        let offsets = self.store.partition_offsets(p.key.topic_id).await?;
+        let hw = offsets
+            .iter()
+            .find(|o| o.partition == p.key.partition)
+            .map(|o| o.high_watermark)
+            .ok_or_else(|| {
+                AgentError::NotFound(format!(
+                    "partition {} of topic {:?} no longer exists",
+                    p.key.partition,
+                    p.topic.spec.name.as_str()
+                ))
+            })?;
+        p.high_watermark.send_if_modified(|cur| {
+            let grew = hw > *cur;
+            *cur = (*cur).max(hw);
+            grew
+        });
+        Ok(hw)
+    }
+
+    async fn acquire(&self, p: &Partition, w: &mut WriteState) -> AgentResult<()> {
+        let started = Instant::now();
+        match self.leases.acquire(&p.key, &self.holder, self.ttl).await {
+            Ok(lease) => {
+                let changed = w.lease.as_ref().map(|l| l.epoch) != Some(lease.epoch);
+                if changed {
+                    info!(topic = %p.topic.spec.name, partition = p.key.partition, epoch = lease.epoch, "leading partition");
+                    // Another holder may have written in between: reload offsets.
+                    w.synced = false;
+                    p.generation.fetch_add(1, Ordering::SeqCst);
+                    p.index.lock().expect("poisoned").clear();
+                }
+                w.lease = Some(lease);
+                w.valid_until = Some(started + self.ttl);
+                Ok(())
+            }
+            Err(LeaseError::Held {
+                holder,
+                remaining_ms,
+                ..
+            }) => Err(AgentError::Unavailable(format!(
+                "partition {} of topic {:?} is led by {holder} for up to another {remaining_ms} ms \
+                 (a previous agent process that stopped without releasing it); retry",
+                p.key.partition,
+                p.topic.spec.name.as_str()
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn renew(&self, p: &Partition) {
+        let mut w = p.write.lock().await;
+        let Some(lease) = w.lease.clone() else {
+            if let Err(e) = self.ensure_leader(p, &mut w).await {
+                debug!(partition = %p.key, "not leading: {e}");
+            }
+            return;
+        };
+        let started = Instant::now();
+        match self.leases.renew(&lease, self.ttl).await {
+            Ok(l) => {
+                w.lease = Some(l);
+                w.valid_until = Some(started + self.ttl);
+            }
+            Err(LeaseError::Lost(_)) => {
+                warn!(partition = %p.key, "lease lost");
+                drop(w);
+                p.reset(true).await;
+            }
+            Err(e) => warn!(partition = %p.key, "cannot renew lease: {e}"),
+        }
+    }
+
+    /// One pass of the lease loop: track every topic's partitions, renew or acquire their
+    /// leases, and forget deleted topics.
+    pub async fn tick(&self) -> AgentResult<()> {
+        let topics = self.store.list_topics(None).await?;
+        let live: std::collections::HashSet<TopicId> = topics.iter().map(|t| t.id).collect();
+        self.map
+            .lock()
+            .expect("poisoned")
+            .retain(|(id, _), _| live.contains(id));
+        for t in topics {
+            let t = Arc::new(t);
+            for partition in 0..t.spec.partitions {
+                let p = self.get_or_insert(&t, partition);
+                self.renew(&p).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the lease loop until `shutdown` flips.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let period = self.ttl / 3;
+        loop {
+            if let Err(e) = self.tick().await {
+                warn!("lease loop: {e}");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Releases every held lease at once (graceful shutdown, after the last flush).
+    pub async fn release_all(&self) {
+        for p in self.all() {
+            let mut w = p.write.lock().await;
+            if let Some(lease) = w.lease.take() {
+                w.valid_until = None;
+                if let Err(e) = self.leases.release(&lease).await {
+                    warn!(partition = %p.key, "cannot release lease: {e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The read path: find the batches in the offset index, read their byte ranges from the object
+//! store (adjacent batches of one object in one ranged GET), check and decode them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use streamhouse_core::format::decode_batch;
+use streamhouse_core::metadata::BatchIndexEntry;
+use streamhouse_core::{MetadataStore, ObjectKey, ObjectStore, Record, TopicInfo};
+
+use crate::error::{AgentError, AgentResult};
+use crate::partitions::Partitions;
+
+/// Index entries read per lookup.
+const LOOKUP_ENTRIES: usize = 64;
+/// How often a long-poll re-reads the high watermark of a partition this agent does not lead.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Records of one fetch.
+#[derive(Debug)]
+pub struct Fetched {
+    /// `(offset, record)` from the requested offset on.
+    pub records: Vec<(u64, Record)>,
+    /// High watermark when served.
+    pub high_watermark: u64,
+    /// Offset to fetch next.
+    pub next_offset: u64,
+}
+
+/// Serves fetches for any partition (reads are stateless).
+#[derive(Debug)]
+pub struct Reader {
+    store: Arc<dyn MetadataStore>,
+    objects: Arc<dyn ObjectStore>,
+    partitions: Arc<Partitions>,
+}
+
+impl Reader {
+    /// A reader over the given stores.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        objects: Arc<dyn ObjectStore>,
+        partitions: Arc<Partitions>,
+    ) -> Self {
+        Self {
+            store,
+            objects,
+            partitions,
+        }
+    }
+
+    /// Log start and high watermark of one partition, from the store.
+    async fn offsets(&self, topic: &TopicInfo, partition: u32) -> AgentResult<(u64, u64)> {
+        let all = self.store.partition_offsets(topic.id).await?;
+        let p = all
+            .iter()
+            .find(|p| p.partition == partition)
+            .ok_or_else(|| {
+                AgentError::NotFound(format!("topic {:?} was deleted", topic.spec.name.as_str()))
+            })?;
+        Ok((p.log_start_offset, p.high_watermark))
+    }
+
+    /// Reads from `offset`, waiting up to `max_wait` when there is nothing new yet.
+    pub async fn fetch(
+        &self,
+        topic: &TopicInfo,
+        partition: u32,
+        offset: u64,
+        max_bytes: usize,
+        max_wait: Duration,
+    ) -> AgentResult<Fetched> {
+        check_partition(topic, partition)?;
+        let (log_start, mut hw) = self.offsets(topic, partition).await?;
+        if offset < log_start || offset > hw {
+            return Err(AgentError::OutOfRange(format!(
+                "offset {offset} is outside partition {partition} of topic {:?}, which holds \
+                 offsets {log_start}..{hw}",
+                topic.spec.name.as_str()
+            )));
+        }
+        if offset == hw && !max_wait.is_zero() {
+            hw = self
+                .wait_for_data(topic, partition, offset, max_wait)
+                .await?;
+        }
+        if offset >= hw {
+            return Ok(Fetched {
+                records: Vec::new(),
+                high_watermark: hw,
+                next_offset: offset,
+            });
+        }
+        let entries = self.entries(topic, partition, offset, max_bytes).await?;
+        let mut records = Vec::new();
+        let mut bytes = 0usize;
+        let mut next = offset;
+        'read: for (key, group) in group_by_object(&entries) {
+            let first = group[0];
+            let last = group[group.len() - 1];
+            let okey = ObjectKey::new(key.to_owned())
+                .map_err(|e| AgentError::Internal(format!("bad key in the index: {e}")))?;
+            let data = self
+                .objects
+                .get_range(&okey, first.position..last.position + u64::from(last.size))
+                .await?;
+            for e in group {
+                let start = (e.position - first.position) as usize;
+                let batch = read_batch(&data, start, e, topic, partition, key)?;
+                for (o, r) in batch {
+                    if o < next {
+                        continue;
+                    }
+                    if bytes >= max_bytes && !records.is_empty() {
+                        break 'read;
+                    }
+                    bytes += r.encoded_len();
+                    records.push((o, r));
+                    next = o + 1;
+                }
+            }
+        }
+        Ok(Fetched {
+            records,
+            high_watermark: hw,
+            next_offset: next,
+        })
+    }
+
+    /// Index entries covering `offset` onward, about `max_bytes` worth.
+    async fn entries(
+        &self,
+        topic: &TopicInfo,
+        partition: u32,
+        offset: u64,
+        max_bytes: usize,
+    ) -> AgentResult<Vec<BatchIndexEntry>> {
+        let cached = self
+            .partitions
+            .get(topic.id, partition)
+            .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES));
+        let mut entries = match cached {
+            Some(e) => e,
+            None => {
+                self.store
+                    .lookup(topic.id, partition, offset, LOOKUP_ENTRIES as u32)
+                    .await?
+            }
+        };
+        let mut total = 0usize;
+        let keep = entries
+            .iter()
+            .position(|e| {
+                total += e.size as usize;
+                total >= max_bytes
+            })
+            .map_or(entries.len(), |i| i + 1);
+        entries.truncate(keep);
+        if entries.first().is_none_or(|e| e.base_offset > offset) {
+            return Err(AgentError::DataLoss(format!(
+                "the index of partition {partition} of topic {:?} has no batch for offset {offset}",
+                topic.spec.name.as_str()
+            )));
+        }
+        Ok(entries)
+    }
+
+    /// Waits until the high watermark passes `offset` or `max_wait` elapses; returns it.
+    async fn wait_for_data(
+        &self,
+        topic: &TopicInfo,
+        partition: u32,
+        offset: u64,
+        max_wait: Duration,
+    ) -> AgentResult<u64> {
+        let deadline = Instant::now() + max_wait;
+        let tracked = self.partitions.get(topic.id, partition);
+        let mut rx = tracked.as_ref().map(|p| p.high_watermark.subscribe());
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(offset);
+            }
+            let step = (deadline - now).min(POLL_INTERVAL);
+            match rx.as_mut() {
+                // Commits by this agent wake the waiter at once; the poll covers commits made
+                // by another agent or before this one tracked the partition.
+                Some(rx) => {
+                    let _ = tokio::time::timeout(step, rx.wait_for(|hw| *hw > offset)).await;
+                }
+                None => tokio::time::sleep(step).await,
+            }
+            let (_, hw) = self.offsets(topic, partition).await?;
+            if hw > offset {
+                return Ok(hw);
+            }
+        }
+    }
+}
+
+/// `NotFound` unless the topic has that partition.
+pub fn check_partition(topic: &TopicInfo, partition: u32) -> AgentResult<()> {
+    if partition >= topic.spec.partitions {
+        return Err(AgentError::NotFound(format!(
+            "partition {partition} does not exist; topic {:?} has partitions 0..{}",
+            topic.spec.name.as_str(),
+            topic.spec.partitions
+        )));
+    }
+    Ok(())
+}
+
+/// Consecutive entries stored back to back in the same object, read with one GET.
+fn group_by_object(entries: &[BatchIndexEntry]) -> Vec<(&str, Vec<&BatchIndexEntry>)> {
+    let mut out: Vec<(&str, Vec<&BatchIndexEntry>)> = Vec::new();
+    for e in entries {
+        match out.last_mut() {
+            Some((k, g))
+                if *k == e.object_key
+                    && g.last()
+                        .is_some_and(|l| l.position + u64::from(l.size) == e.position) =>
+            {
+                g.push(e);
+            }
+            _ => out.push((e.object_key.as_str(), vec![e])),
+        }
+    }
+    out
+}
+
+/// Decodes one batch and checks it is the one the index points at.
+fn read_batch(
+    data: &Bytes,
+    start: usize,
+    e: &BatchIndexEntry,
+    topic: &TopicInfo,
+    partition: u32,
+    key: &str,
+) -> AgentResult<Vec<(u64, Record)>> {
+    let what = || {
+        format!(
+            "the batch at offsets {}..{} of partition {partition} of topic {:?} (object {key}, \
+             bytes {}+{})",
+            e.base_offset,
+            e.end_offset(),
+            topic.spec.name.as_str(),
+            e.position,
+            e.size
+        )
+    };
+    let end = start + e.size as usize;
+    if end > data.len() {
+        return Err(AgentError::DataLoss(format!("{} is truncated", what())));
+    }
+    let batch =
+        decode_batch(&data.slice(start..end)).map_err(|err| AgentError::corrupt(what(), err))?;
+    let h = &batch.header;
+    if h.topic_id != topic.id
+        || h.partition != partition
+        || h.base_offset != e.base_offset
+        || h.record_count != e.record_count
+    {
+        return Err(AgentError::DataLoss(format!(
+            "{} holds topic id {} partition {} offsets {}+{} instead",
+            what(),
+            h.topic_id,
+            h.partition,
+            h.base_offset,
+            h.record_count
+        )));
+    }
+    Ok(batch.records)
+}
