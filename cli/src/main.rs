@@ -1,1 +1,292 @@
-fn main() {}
+//! `streamhouse`: the command-line client for StreamHouse agents.
+
+mod bench;
+mod consume;
+
+use std::io::{BufRead, Write};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use streamhouse_client::{Client, ProduceRecord};
+
+/// Command-line client for StreamHouse: topics, produce, consume, consumer-group offsets and
+/// benchmarks.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Agent address.
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMHOUSE_ADDR",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    addr: String,
+    /// Tenant to act for.
+    #[arg(long, global = true, env = "STREAMHOUSE_TENANT")]
+    tenant: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, list, describe and delete topics.
+    #[command(subcommand)]
+    Topic(TopicCmd),
+    /// Produce records given as arguments, or one per line from stdin.
+    Produce(ProduceArgs),
+    /// Print records of a topic, from an offset or a consumer group's position.
+    Consume(consume::ConsumeArgs),
+    /// Show or set consumer-group offsets.
+    #[command(subcommand)]
+    Offsets(OffsetsCmd),
+    /// Measure produce or consume throughput and latency against a running agent.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum TopicCmd {
+    /// Create a topic.
+    Create {
+        /// Topic name: 1-249 characters of [a-zA-Z0-9._-].
+        name: String,
+        /// Number of partitions.
+        #[arg(long, short, default_value_t = 1)]
+        partitions: u32,
+        /// Retention in milliseconds (kept forever when absent).
+        #[arg(long)]
+        retention_ms: Option<i64>,
+        /// Batch compression: none, lz4 or zstd.
+        #[arg(long, default_value = "none")]
+        compression: String,
+    },
+    /// List topics.
+    List,
+    /// Show a topic's settings and each partition's offsets.
+    Describe {
+        /// Topic name.
+        name: String,
+    },
+    /// Delete a topic.
+    Delete {
+        /// Topic name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ProduceArgs {
+    /// Topic to produce to.
+    topic: String,
+    /// Record values; without any, each stdin line is a record.
+    values: Vec<String>,
+    /// Key of every record (picks the partition).
+    #[arg(long, short)]
+    key: Option<String>,
+    /// Split each value at the first SEP into key and value, as in `user-1:clicked`.
+    #[arg(long, value_name = "SEP", conflicts_with = "key")]
+    key_separator: Option<String>,
+    /// Send every record to this partition.
+    #[arg(long, short)]
+    partition: Option<u32>,
+    /// Header `name=value`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME=VALUE")]
+    headers: Vec<String>,
+    /// Records per request when reading stdin.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum OffsetsCmd {
+    /// Show a group's committed offsets on a topic, with each partition's lag.
+    Show {
+        /// Consumer group.
+        group: String,
+        /// Topic.
+        topic: String,
+    },
+    /// Set a group's next offset on one partition.
+    Set {
+        /// Consumer group.
+        group: String,
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: u32,
+        /// Next offset the group reads.
+        offset: u64,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("streamhouse: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn connect(cli: &Cli) -> anyhow::Result<Client> {
+    let c = Client::connect(&cli.addr).await?;
+    Ok(match &cli.tenant {
+        Some(t) => c.with_tenant(t)?,
+        None => c,
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let client = connect(&cli).await?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Topic(TopicCmd::Create {
+            name,
+            partitions,
+            retention_ms,
+            compression,
+        }) => {
+            let t = client
+                .create_topic(&name, partitions, retention_ms, &compression)
+                .await?;
+            writeln!(
+                out,
+                "created topic {} with {} partitions",
+                t.name, t.partitions
+            )?;
+        }
+        Command::Topic(TopicCmd::List) => {
+            for t in client.list_topics().await? {
+                writeln!(out, "{}\t{} partitions", t.name, t.partitions)?;
+            }
+        }
+        Command::Topic(TopicCmd::Describe { name }) => {
+            let (t, parts) = client.describe_topic(&name).await?;
+            let retention = t
+                .retention_ms
+                .map_or("forever".to_owned(), |ms| format!("{ms} ms"));
+            writeln!(
+                out,
+                "topic {}\npartitions {}\nretention {retention}\ncompression {}",
+                t.name, t.partitions, t.compression
+            )?;
+            writeln!(out, "partition\tlog_start\thigh_watermark")?;
+            for p in parts {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    p.partition, p.log_start_offset, p.high_watermark
+                )?;
+            }
+        }
+        Command::Topic(TopicCmd::Delete { name }) => {
+            client.delete_topic(&name).await?;
+            writeln!(out, "deleted topic {name}")?;
+        }
+        Command::Produce(args) => produce(&client, args, &mut out).await?,
+        Command::Consume(args) => consume::run(&client, args, &mut out).await?,
+        Command::Offsets(OffsetsCmd::Show { group, topic }) => {
+            let committed = client.fetch_offsets(&group, &topic).await?;
+            let (_, parts) = client.describe_topic(&topic).await?;
+            writeln!(out, "partition\tcommitted\thigh_watermark\tlag")?;
+            for p in parts {
+                match committed.iter().find(|(q, _)| *q == p.partition) {
+                    Some((_, o)) => writeln!(
+                        out,
+                        "{}\t{o}\t{}\t{}",
+                        p.partition,
+                        p.high_watermark,
+                        p.high_watermark.saturating_sub(*o)
+                    )?,
+                    None => writeln!(out, "{}\t-\t{}\t-", p.partition, p.high_watermark)?,
+                }
+            }
+        }
+        Command::Offsets(OffsetsCmd::Set {
+            group,
+            topic,
+            partition,
+            offset,
+        }) => {
+            client
+                .commit_offsets(&group, &topic, &[(partition, offset)])
+                .await?;
+            writeln!(
+                out,
+                "group {group} will read partition {partition} of {topic} from offset {offset}"
+            )?;
+        }
+        Command::Bench(cmd) => bench::run(&cli.addr, cli.tenant.as_deref(), cmd).await?,
+    }
+    Ok(())
+}
+
+fn record(args: &ProduceArgs, headers: &[(String, String)], text: &str) -> ProduceRecord {
+    let (key, value) = match &args.key_separator {
+        Some(sep) => match text.split_once(sep.as_str()) {
+            Some((k, v)) => (Some(k.to_owned()), v.to_owned()),
+            None => (None, text.to_owned()),
+        },
+        None => (args.key.clone(), text.to_owned()),
+    };
+    let mut r = ProduceRecord::new(value);
+    if let Some(k) = key {
+        r = r.with_key(k);
+    }
+    if let Some(p) = args.partition {
+        r = r.with_partition(p);
+    }
+    for (k, v) in headers {
+        r = r.with_header(k.clone(), v.clone());
+    }
+    r
+}
+
+async fn produce(client: &Client, args: ProduceArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .with_context(|| format!("header {h:?} is not NAME=VALUE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !args.values.is_empty() {
+        let records = args
+            .values
+            .iter()
+            .map(|v| record(&args, &headers, v))
+            .collect();
+        for ack in client.produce(&args.topic, records).await? {
+            writeln!(out, "partition {} offset {}", ack.partition, ack.offset)?;
+        }
+        return Ok(());
+    }
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let stdin = std::io::stdin();
+    let mut batch = Vec::with_capacity(args.batch);
+    let mut total = 0usize;
+    for line in stdin.lock().lines() {
+        let line = line.context("reading stdin")?;
+        batch.push(record(&args, &headers, &line));
+        if batch.len() == args.batch {
+            total += client
+                .produce(&args.topic, std::mem::take(&mut batch))
+                .await?
+                .len();
+        }
+    }
+    if !batch.is_empty() {
+        total += client.produce(&args.topic, batch).await?.len();
+    }
+    writeln!(out, "produced {total} records to {}", args.topic)?;
+    Ok(())
+}

@@ -1,1 +1,351 @@
-//! placeholder
+//! Rust client for StreamHouse agents.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), streamhouse_client::ClientError> {
+//! use streamhouse_client::{Client, ProduceRecord};
+//! let client = Client::connect("http://127.0.0.1:9090").await?;
+//! client.create_topic("orders", 6, None, "none").await?;
+//! let acks = client
+//!     .produce("orders", vec![ProduceRecord::new("hello").with_key("customer-1")])
+//!     .await?;
+//! let fetched = client.fetch("orders", acks[0].partition, acks[0].offset, 0, 0).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Produces are retried on `UNAVAILABLE` (leadership moving, a failed flush) with backoff,
+//! which gives at-least-once delivery: a produce whose acknowledgement was lost may be
+//! written twice.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Status};
+
+pub use streamhouse_proto::v1 as proto;
+pub use streamhouse_proto::v1::{
+    ConsumedRecord, FetchResponse, PartitionStatus, ProduceRecord, RecordAck, RecordHeader, Topic,
+};
+
+use streamhouse_proto::TENANT_HEADER;
+use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
+
+/// A failed call: the agent's gRPC status, or a connection problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The agent answered with an error status.
+    #[error("{}: {}", code_name(.0.code()), .0.message())]
+    Status(Status),
+    /// The agent could not be reached.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// Address tried.
+        addr: String,
+        /// Cause.
+        source: tonic::transport::Error,
+    },
+    /// The request could not be built.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ClientError {
+    /// The gRPC status code, if the agent answered.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            ClientError::Status(s) => Some(s.code()),
+            _ => None,
+        }
+    }
+
+    /// Whether a retry may succeed.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self.code(), Some(Code::Unavailable))
+    }
+}
+
+impl From<Status> for ClientError {
+    fn from(s: Status) -> Self {
+        ClientError::Status(s)
+    }
+}
+
+fn code_name(c: Code) -> &'static str {
+    match c {
+        Code::InvalidArgument => "invalid argument",
+        Code::NotFound => "not found",
+        Code::AlreadyExists => "already exists",
+        Code::OutOfRange => "out of range",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data loss",
+        Code::Internal => "internal error",
+        Code::DeadlineExceeded => "deadline exceeded",
+        Code::Cancelled => "cancelled",
+        _ => "error",
+    }
+}
+
+/// Result of client calls.
+pub type ClientResult<T> = Result<T, ClientError>;
+
+/// How long produces are retried on retriable errors.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Give up after this long. Zero disables retries.
+    pub timeout: Duration,
+    /// First backoff; doubles up to `max_backoff`.
+    pub initial_backoff: Duration,
+    /// Longest backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 30 s, enough to ride out a lease moving after an agent died (one lease TTL, 10 s by
+    /// default).
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A connection to one agent, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: StreamHouseClient<Channel>,
+    tenant: Option<MetadataValue<tonic::metadata::Ascii>>,
+    retry: RetryPolicy,
+}
+
+/// A stream of fetched batches from [`Client::subscribe`].
+pub type Subscription = Pin<Box<dyn Stream<Item = ClientResult<FetchResponse>> + Send>>;
+
+impl Client {
+    /// Connects to an agent, such as `http://127.0.0.1:9090`.
+    pub async fn connect(addr: &str) -> ClientResult<Self> {
+        let endpoint = Endpoint::from_shared(addr.to_owned())
+            .map_err(|e| ClientError::Invalid(format!("invalid agent address {addr:?}: {e}")))?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true);
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|source| ClientError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            inner: StreamHouseClient::new(channel)
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20),
+            tenant: None,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Acts for `tenant` instead of `default`.
+    pub fn with_tenant(mut self, tenant: &str) -> ClientResult<Self> {
+        self.tenant = Some(
+            tenant
+                .parse()
+                .map_err(|_| ClientError::Invalid(format!("invalid tenant {tenant:?}")))?,
+        );
+        Ok(self)
+    }
+
+    /// Uses this retry policy for produces.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    fn req<T>(&self, msg: T) -> Request<T> {
+        let mut r = Request::new(msg);
+        if let Some(t) = &self.tenant {
+            r.metadata_mut().insert(TENANT_HEADER, t.clone());
+        }
+        r
+    }
+
+    /// Creates a topic. `compression` is `none`, `lz4` or `zstd`.
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        retention_ms: Option<i64>,
+        compression: &str,
+    ) -> ClientResult<Topic> {
+        let r = self
+            .inner
+            .clone()
+            .create_topic(self.req(proto::CreateTopicRequest {
+                name: name.to_owned(),
+                partitions,
+                retention_ms,
+                compression: compression.to_owned(),
+            }))
+            .await?;
+        r.into_inner()
+            .topic
+            .ok_or_else(|| ClientError::Invalid("agent returned no topic".into()))
+    }
+
+    /// Deletes a topic.
+    pub async fn delete_topic(&self, name: &str) -> ClientResult<()> {
+        self.inner
+            .clone()
+            .delete_topic(self.req(proto::DeleteTopicRequest {
+                name: name.to_owned(),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    /// Lists topics.
+    pub async fn list_topics(&self) -> ClientResult<Vec<Topic>> {
+        Ok(self
+            .inner
+            .clone()
+            .list_topics(self.req(proto::ListTopicsRequest {}))
+            .await?
+            .into_inner()
+            .topics)
+    }
+
+    /// A topic and each partition's offsets.
+    pub async fn describe_topic(&self, name: &str) -> ClientResult<(Topic, Vec<PartitionStatus>)> {
+        let r = self
+            .inner
+            .clone()
+            .describe_topic(self.req(proto::DescribeTopicRequest {
+                name: name.to_owned(),
+            }))
+            .await?
+            .into_inner();
+        let topic = r
+            .topic
+            .ok_or_else(|| ClientError::Invalid("agent returned no topic".into()))?;
+        Ok((topic, r.partitions))
+    }
+
+    /// Appends records, retrying retriable errors per the retry policy; returns where each
+    /// landed, in order.
+    pub async fn produce(
+        &self,
+        topic: &str,
+        records: Vec<ProduceRecord>,
+    ) -> ClientResult<Vec<RecordAck>> {
+        let started = Instant::now();
+        let mut backoff = self.retry.initial_backoff;
+        let msg = proto::ProduceRequest {
+            topic: topic.to_owned(),
+            records,
+        };
+        loop {
+            match self.inner.clone().produce(self.req(msg.clone())).await {
+                Ok(r) => return Ok(r.into_inner().acks),
+                Err(s) => {
+                    let e = ClientError::from(s);
+                    if !e.is_retriable() || started.elapsed() + backoff > self.retry.timeout {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.retry.max_backoff);
+                }
+            }
+        }
+    }
+
+    /// Reads records of one partition from `offset`. `max_bytes` 0 means 1 MiB; with
+    /// `max_wait_ms` above 0 the agent waits that long for new records at the end of the log.
+    pub async fn fetch(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max_bytes: u32,
+        max_wait_ms: u32,
+    ) -> ClientResult<FetchResponse> {
+        Ok(self
+            .inner
+            .clone()
+            .fetch(self.req(proto::FetchRequest {
+                topic: topic.to_owned(),
+                partition,
+                offset,
+                max_bytes,
+                max_wait_ms,
+            }))
+            .await?
+            .into_inner())
+    }
+
+    /// Streams records of one partition from `offset`, following the log.
+    pub async fn subscribe(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+        max_bytes: u32,
+    ) -> ClientResult<Subscription> {
+        let stream = self
+            .inner
+            .clone()
+            .subscribe(self.req(proto::SubscribeRequest {
+                topic: topic.to_owned(),
+                partition,
+                offset,
+                max_bytes,
+            }))
+            .await?
+            .into_inner();
+        Ok(Box::pin(stream.map(|r| r.map_err(ClientError::from))))
+    }
+
+    /// Stores a consumer group's next offsets.
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        offsets: &[(u32, u64)],
+    ) -> ClientResult<()> {
+        self.inner
+            .clone()
+            .commit_offsets(
+                self.req(proto::CommitOffsetsRequest {
+                    group: group.to_owned(),
+                    topic: topic.to_owned(),
+                    offsets: offsets
+                        .iter()
+                        .map(|(partition, offset)| proto::PartitionOffset {
+                            partition: *partition,
+                            offset: *offset,
+                        })
+                        .collect(),
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A consumer group's committed offsets, by partition.
+    pub async fn fetch_offsets(&self, group: &str, topic: &str) -> ClientResult<Vec<(u32, u64)>> {
+        Ok(self
+            .inner
+            .clone()
+            .fetch_offsets(self.req(proto::FetchOffsetsRequest {
+                group: group.to_owned(),
+                topic: topic.to_owned(),
+            }))
+            .await?
+            .into_inner()
+            .offsets
+            .into_iter()
+            .map(|o| (o.partition, o.offset))
+            .collect())
+    }
+}

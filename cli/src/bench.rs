@@ -1,0 +1,226 @@
+//! `streamhouse bench`: the standard workloads of docs/BENCHMARKS.md against a running agent.
+//! Prints records/s, MB/s (10^6 bytes of record value per second) and latency percentiles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+use hdrhistogram::Histogram;
+use rand::{RngCore, SeedableRng};
+use streamhouse_client::{Client, ClientError, ProduceRecord};
+use tonic::Code;
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Produce fixed-size random records from concurrent producers; report ack latency.
+    Produce(ProduceBench),
+    /// Read a topic from offset 0 with concurrent consumers; report fetch latency.
+    Consume(ConsumeBench),
+}
+
+/// Arguments of `bench produce` (defaults: workload W1).
+#[derive(Debug, Args)]
+pub struct ProduceBench {
+    /// Topic; created if missing.
+    #[arg(long, default_value = "bench")]
+    topic: String,
+    /// Partitions when the topic is created.
+    #[arg(long, default_value_t = 6)]
+    partitions: u32,
+    /// Compression when the topic is created.
+    #[arg(long, default_value = "none")]
+    compression: String,
+    /// Value size in bytes (random, incompressible).
+    #[arg(long, default_value_t = 1024)]
+    record_size: usize,
+    /// Key size in bytes (random; picks the partition).
+    #[arg(long, default_value_t = 16)]
+    key_size: usize,
+    /// Records per produce request.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Concurrent producers, each with its own connection.
+    #[arg(long, default_value_t = 8)]
+    producers: usize,
+    /// Total megabytes (10^6) of values to send.
+    #[arg(long, default_value_t = 500)]
+    total_mb: u64,
+    /// Target rate in MB/s (0: as fast as acknowledgements allow).
+    #[arg(long, default_value_t = 0.0)]
+    rate_mb: f64,
+}
+
+/// Arguments of `bench consume` (defaults: workload W5).
+#[derive(Debug, Args)]
+pub struct ConsumeBench {
+    /// Topic to read from offset 0 to its high watermark.
+    #[arg(long, default_value = "bench")]
+    topic: String,
+    /// Concurrent consumers; partitions are divided among them.
+    #[arg(long, default_value_t = 6)]
+    consumers: usize,
+    /// `max_bytes` of each fetch.
+    #[arg(long, default_value_t = 4 << 20)]
+    fetch_bytes: u32,
+}
+
+/// Runs a benchmark.
+pub async fn run(addr: &str, tenant: Option<&str>, cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Produce(a) => produce(addr, tenant, a).await,
+        BenchCmd::Consume(a) => consume(addr, tenant, a).await,
+    }
+}
+
+async fn connect(addr: &str, tenant: Option<&str>) -> anyhow::Result<Client> {
+    let c = Client::connect(addr).await?;
+    Ok(match tenant {
+        Some(t) => c.with_tenant(t)?,
+        None => c,
+    })
+}
+
+fn report(what: &str, records: u64, value_bytes: u64, elapsed: Duration, h: &Histogram<u64>) {
+    let secs = elapsed.as_secs_f64();
+    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "{what}: {records} records, {:.1} MB in {secs:.2} s (nproc {})",
+        value_bytes as f64 / 1e6,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "  throughput: {:.0} records/s, {:.2} MB/s",
+        records as f64 / secs,
+        value_bytes as f64 / 1e6 / secs
+    );
+    println!(
+        "  latency ms: p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}  ({} requests)",
+        ms(0.50),
+        ms(0.95),
+        ms(0.99),
+        h.max() as f64 / 1000.0,
+        h.len()
+    );
+}
+
+async fn produce(addr: &str, tenant: Option<&str>, a: ProduceBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.batch > 0 && a.producers > 0,
+        "--batch and --producers must be positive"
+    );
+    let admin = connect(addr, tenant).await?;
+    match admin
+        .create_topic(&a.topic, a.partitions, None, &a.compression)
+        .await
+    {
+        Ok(_) => {}
+        Err(ClientError::Status(s)) if s.code() == Code::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
+    }
+    // One pool of random bytes; records are zero-copy slices of it at random positions.
+    let mut pool = vec![0u8; 8 << 20];
+    rand::thread_rng().fill_bytes(&mut pool);
+    let pool = Bytes::from(pool);
+    let total_records = (a.total_mb * 1_000_000).div_ceil(a.record_size as u64);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let per_producer_rate = a.rate_mb * 1e6 / a.producers as f64;
+    let mut tasks = Vec::new();
+    for _ in 0..a.producers {
+        let client = connect(addr, tenant).await?;
+        let (pool, next, topic) = (pool.clone(), next.clone(), a.topic.clone());
+        let (batch, record_size, key_size) = (a.batch as u64, a.record_size, a.key_size);
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
+            let mut rng = rand::rngs::StdRng::from_entropy();
+            let mut sent_bytes = 0u64;
+            let begin = Instant::now();
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= total_records {
+                    break;
+                }
+                let n = batch.min(total_records - first);
+                let records: Vec<_> = (0..n)
+                    .map(|_| {
+                        let at = (rng.next_u32() as usize) % (pool.len() - record_size - key_size);
+                        ProduceRecord::new(pool.slice(at..at + record_size))
+                            .with_key(pool.slice(at + record_size..at + record_size + key_size))
+                    })
+                    .collect();
+                if per_producer_rate > 0.0 {
+                    let due =
+                        begin + Duration::from_secs_f64(sent_bytes as f64 / per_producer_rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let t = Instant::now();
+                client.produce(&topic, records).await?;
+                h.saturating_record(t.elapsed().as_micros() as u64);
+                sent_bytes += n * record_size as u64;
+            }
+            Ok::<_, ClientError>(h)
+        }));
+    }
+    let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    for t in tasks {
+        h.add(t.await.context("producer task")??)?;
+    }
+    report(
+        "bench produce",
+        total_records,
+        total_records * a.record_size as u64,
+        started.elapsed(),
+        &h,
+    );
+    Ok(())
+}
+
+async fn consume(addr: &str, tenant: Option<&str>, a: ConsumeBench) -> anyhow::Result<()> {
+    anyhow::ensure!(a.consumers > 0, "--consumers must be positive");
+    let admin = connect(addr, tenant).await?;
+    let (_, parts) = admin.describe_topic(&a.topic).await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..a.consumers {
+        let client = connect(addr, tenant).await?;
+        let mine: Vec<_> = parts
+            .iter()
+            .filter(|p| p.partition as usize % a.consumers == i)
+            .map(|p| (p.partition, p.log_start_offset, p.high_watermark))
+            .collect();
+        let (topic, fetch_bytes) = (a.topic.clone(), a.fetch_bytes);
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
+            let (mut records, mut bytes) = (0u64, 0u64);
+            for (p, mut offset, end) in mine {
+                while offset < end {
+                    let t = Instant::now();
+                    let f = client.fetch(&topic, p, offset, fetch_bytes, 0).await?;
+                    h.saturating_record(t.elapsed().as_micros() as u64);
+                    records += f.records.len() as u64;
+                    bytes += f
+                        .records
+                        .iter()
+                        .map(|r| r.value.as_ref().map_or(0, |v| v.len() as u64))
+                        .sum::<u64>();
+                    offset = f.next_offset;
+                }
+            }
+            Ok::<_, ClientError>((h, records, bytes))
+        }));
+    }
+    let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let (mut records, mut bytes) = (0, 0);
+    for t in tasks {
+        let (th, r, b) = t.await.context("consumer task")??;
+        h.add(th)?;
+        records += r;
+        bytes += b;
+    }
+    report("bench consume", records, bytes, started.elapsed(), &h);
+    Ok(())
+}
