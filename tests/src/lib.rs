@@ -1,1 +1,195 @@
-//! e2e
+//! Helpers for the end-to-end tests: start the real `streamhouse-agent` binary in a temp
+//! directory, wait until it serves, stop it with SIGKILL or SIGTERM.
+//!
+//! The binaries must be built first (`cargo build --bins`; `scripts/test.sh` does it). They
+//! are looked up next to the test executable's `deps/` directory, or in `STREAMHOUSE_BIN_DIR`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use streamhouse_client::Client;
+
+/// Path of one of the workspace's binaries.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("STREAMHOUSE_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let exe = std::env::current_exe().expect("test executable path");
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps")
+                .to_path_buf()
+        }
+    };
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the binaries first with `cargo build --bins` (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running agent process in its own working directory.
+#[derive(Debug)]
+pub struct AgentProcess {
+    child: Option<Child>,
+    /// gRPC address, `http://127.0.0.1:PORT`.
+    pub url: String,
+    port: u16,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl AgentProcess {
+    /// Starts an agent with no config file (the embedded default) in `dir`, so its data
+    /// lands in `dir/data`; `env` adds `STREAMHOUSE_*` overrides.
+    pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut a = Self {
+            child: None,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            dir: dir.to_path_buf(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        a.spawn().await;
+        a
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("agent.log"))
+            .expect("agent log");
+        let child = Command::new(bin("streamhouse-agent"))
+            .current_dir(&self.dir)
+            .env(
+                "STREAMHOUSE_AGENT__GRPC_ADDR",
+                format!("127.0.0.1:{}", self.port),
+            )
+            .env("STREAMHOUSE_AGENT__ID", "e2e")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn streamhouse-agent");
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    /// Waits until the health service answers SERVING.
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("agent exited with {status} while starting:\n{}", self.log());
+            }
+            if health_serving(&self.url).await {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent not ready after 30 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+    }
+
+    /// A client connected to the agent.
+    pub async fn client(&self) -> Client {
+        Client::connect(&self.url).await.expect("connect to agent")
+    }
+
+    /// SIGKILL: the process dies at once, flushing nothing.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL");
+            c.wait().expect("reap");
+        }
+    }
+
+    /// SIGTERM and wait for a graceful exit; returns its exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        kill(Pid::from_raw(c.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = c.try_wait().expect("wait") {
+                return s.code();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("agent did not exit within 30 s of SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the agent again on the same port and data directory.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the agent before restarting it");
+        self.spawn().await;
+    }
+
+    /// The directory the agent runs in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Whether the agent's `grpc.health.v1` service reports SERVING.
+pub async fn health_serving(url: &str) -> bool {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let Ok(channel) = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .expect("url")
+        .connect_timeout(Duration::from_millis(500))
+        .connect()
+        .await
+    else {
+        return false;
+    };
+    let mut c = HealthClient::new(channel);
+    matches!(
+        c.check(HealthCheckRequest { service: String::new() }).await,
+        Ok(r) if r.get_ref().status == 1
+    )
+}
