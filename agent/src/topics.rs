@@ -13,11 +13,14 @@ use crate::error::AgentResult;
 /// within this time.
 const TTL: Duration = Duration::from_secs(5);
 
+/// A cached topic and when it was fetched.
+type Cached = (Arc<TopicInfo>, Instant);
+
 /// Topic metadata by tenant and name.
 #[derive(Debug)]
 pub struct TopicCache {
     store: Arc<dyn MetadataStore>,
-    entries: Mutex<HashMap<(TenantId, TopicName), (Arc<TopicInfo>, Instant)>>,
+    entries: Mutex<HashMap<(TenantId, TopicName), Cached>>,
 }
 
 impl TopicCache {
@@ -32,10 +35,10 @@ impl TopicCache {
     /// The topic, from the cache or the store (`NotFound` if it does not exist).
     pub async fn get(&self, tenant: &TenantId, name: &TopicName) -> AgentResult<Arc<TopicInfo>> {
         let key = (tenant.clone(), name.clone());
-        if let Some((t, at)) = self.entries.lock().expect("poisoned").get(&key) {
-            if at.elapsed() < TTL {
-                return Ok(t.clone());
-            }
+        if let Some((t, at)) = self.entries.lock().expect("poisoned").get(&key)
+            && at.elapsed() < TTL
+        {
+            return Ok(t.clone());
         }
         let t = Arc::new(self.store.get_topic(tenant, name).await?);
         self.insert(t.clone());

@@ -215,7 +215,15 @@ impl Default for Config {
 
 /// Deployment-plan variable names and the keys they set (metadata and object-store ones only
 /// when that backend is selected, so they never break another backend's config).
-const PLAN_VARS: &[(&str, &str, Option<(&str, &[&str])>)] = &[
+/// A deployment-plan variable: its name, the key it sets, and the backend selector and kinds
+/// it applies to (`None`: always).
+type PlanVar = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static [&'static str])>,
+);
+
+const PLAN_VARS: &[PlanVar] = &[
     ("AGENT_ID", "agent.id", None),
     ("AVAILABILITY_ZONE", "agent.zone", None),
     ("AGENT_GROUP", "agent.group", None),

@@ -1,6 +1,7 @@
 //! `SqliteMetadataStore`: the metadata traits and the lease manager on one SQLite file.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,9 +14,9 @@ use sqlx::{Row, Sqlite, Transaction};
 use streamhouse_core::metadata::MetadataResult;
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
-    BatchIndexEntry, Codec, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager, MetadataError,
-    ObjectCommit, OffsetStore, PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec,
-    TopicStore,
+    BatchIndexEntry, Codec, CommitBatch, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager,
+    MetadataError, ObjectCommit, OffsetStore, PartitionInfo, TenantId, TopicId, TopicInfo,
+    TopicName, TopicSpec, TopicStore,
 };
 
 use crate::config::{SqliteConfig, Synchronous};
@@ -209,57 +210,63 @@ impl TopicStore for SqliteMetadataStore {
     }
 }
 
+/// The high watermark of a batch's partition, after checking in the commit's transaction that
+/// the partition exists and its lease is held by the committer at the batch's epoch.
+async fn fenced_high_watermark(
+    tx: &mut Transaction<'static, Sqlite>,
+    c: &ObjectCommit,
+    b: &CommitBatch,
+) -> MetadataResult<u64> {
+    let row = sqlx::query(
+        "SELECT l.holder, l.epoch, p.high_watermark FROM partitions p \
+         LEFT JOIN leases l ON l.topic_id = p.topic_id AND l.partition = p.partition \
+         WHERE p.topic_id = ?1 AND p.partition = ?2",
+    )
+    .bind(b.topic_id)
+    .bind(i64::from(b.partition))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(meta)?;
+    let Some(row) = row else {
+        return Err(MetadataError::Fenced(format!(
+            "partition {} of topic id {} no longer exists",
+            b.partition, b.topic_id
+        )));
+    };
+    let holder: Option<String> = row.get(0);
+    let epoch: Option<i64> = row.get(1);
+    if holder.as_deref() != Some(c.holder.as_str()) || epoch != Some(b.leader_epoch as i64) {
+        return Err(MetadataError::Fenced(format!(
+            "partition {} of topic id {}: lease is held by {} at epoch {}, not {} at epoch {}",
+            b.partition,
+            b.topic_id,
+            holder.as_deref().unwrap_or("nobody"),
+            epoch.unwrap_or(0),
+            c.holder,
+            b.leader_epoch
+        )));
+    }
+    Ok(row.get::<i64, _>(2) as u64)
+}
+
 #[async_trait]
 impl IndexStore for SqliteMetadataStore {
     async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
         let mut tx = self.write_tx().await?;
         // Fencing and density are checked inside this transaction; an early return rolls back.
-        let mut hw: HashMap<(TopicId, u32), (u64, u64)> = HashMap::new();
+        let mut hw: HashMap<(TopicId, u32), u64> = HashMap::new();
         for b in &c.batches {
-            let k = (b.topic_id, b.partition);
-            if !hw.contains_key(&k) {
-                let lease = sqlx::query(
-                    "SELECT l.holder, l.epoch, p.high_watermark FROM partitions p \
-                     LEFT JOIN leases l ON l.topic_id = p.topic_id AND l.partition = p.partition \
-                     WHERE p.topic_id = ?1 AND p.partition = ?2",
-                )
-                .bind(b.topic_id)
-                .bind(i64::from(b.partition))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(meta)?;
-                let Some(row) = lease else {
-                    return Err(MetadataError::Fenced(format!(
-                        "partition {} of topic id {} no longer exists",
-                        b.partition, b.topic_id
-                    )));
-                };
-                let holder: Option<String> = row.get(0);
-                let epoch: Option<i64> = row.get(1);
-                if holder.as_deref() != Some(c.holder.as_str())
-                    || epoch != Some(b.leader_epoch as i64)
-                {
-                    return Err(MetadataError::Fenced(format!(
-                        "partition {} of topic id {}: lease is held by {} at epoch {}, not {} at epoch {}",
-                        b.partition,
-                        b.topic_id,
-                        holder.as_deref().unwrap_or("nobody"),
-                        epoch.unwrap_or(0),
-                        c.holder,
-                        b.leader_epoch
-                    )));
-                }
-                let h = row.get::<i64, _>(2) as u64;
-                hw.insert(k, (h, h));
-            }
-            let entry = hw.get_mut(&k).expect("inserted above");
-            if b.base_offset != entry.1 {
+            let next = match hw.entry((b.topic_id, b.partition)) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => v.insert(fenced_high_watermark(&mut tx, c, b).await?),
+            };
+            if b.base_offset != *next {
                 return Err(MetadataError::Conflict(format!(
                     "partition {} of topic id {}: batch starts at offset {}, high watermark is {}",
-                    b.partition, b.topic_id, b.base_offset, entry.1
+                    b.partition, b.topic_id, b.base_offset, next
                 )));
             }
-            entry.1 += u64::from(b.record_count);
+            *next += u64::from(b.record_count);
         }
         let object_id: i64 = sqlx::query_scalar(
             "INSERT INTO objects (key, tenant, size, writer, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -286,7 +293,7 @@ impl IndexStore for SqliteMetadataStore {
                 .await
                 .map_err(meta)?;
         }
-        for ((topic_id, partition), (_, new_hw)) in &hw {
+        for ((topic_id, partition), new_hw) in &hw {
             sqlx::query(
                 "UPDATE partitions SET high_watermark = ?3 WHERE topic_id = ?1 AND partition = ?2",
             )

@@ -309,7 +309,7 @@ pub fn decode_object(bytes: &Bytes) -> FormatResult<ObjectContents> {
     for _ in 0..count {
         let pos = f.u64("batch position")?;
         let size = f.u32("batch size")?;
-        let end = pos.checked_add(u64::from(size)).unwrap_or(u64::MAX);
+        let end = pos.saturating_add(u64::from(size));
         if pos != expected_pos as u64 || end > footer_start as u64 {
             return Err(FormatError::Corrupt(format!(
                 "batch at {pos} (+{size}) does not follow the previous one"
