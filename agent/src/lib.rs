@@ -59,6 +59,11 @@ impl Agent {
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let holder = format!("{}/{}", config.agent.id, &instance[..12]);
         let ttl = Duration::from_millis(config.lease.ttl_ms);
+        let flush_interval_ms = config
+            .write
+            .flush_interval_ms
+            .or_else(|| registry::default_flush_interval_ms(&config.object_store.backend))
+            .context("no flush interval: set write.flush_interval_ms")?;
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),
@@ -67,7 +72,7 @@ impl Agent {
         ));
         let writer = Arc::new(Writer::new(
             WriterConfig {
-                flush_interval: Duration::from_millis(config.write.flush_interval_ms),
+                flush_interval: Duration::from_millis(flush_interval_ms),
                 flush_max_bytes: config.write.flush_max_bytes,
                 max_buffered_bytes: config.write.max_buffered_bytes,
             },
@@ -115,7 +120,11 @@ impl Agent {
                 .add_service(reflection)
                 .add_service(api)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to
+                    // small responses.
+                    tonic::transport::server::TcpIncoming::from(listener)
+                        .with_nodelay(Some(true))
+                        .with_keepalive(Some(Duration::from_secs(60))),
                     async move {
                         let _ = stop.wait_for(|s| *s).await;
                     },
@@ -127,7 +136,7 @@ impl Agent {
             tracing::warn!("initial lease pass: {e}");
         }
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
-        info!(%addr, agent = %holder, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
+        info!(%addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
             addr,
             shutdown,

@@ -19,6 +19,9 @@ use tracing::{debug, warn};
 use crate::error::{AgentError, AgentResult};
 use crate::partitions::{Partition, Partitions};
 
+/// Objects being written at once; their commits still run one after another, in order.
+pub const MAX_CONCURRENT_FLUSHES: usize = 4;
+
 /// Flush settings.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -159,8 +162,16 @@ impl Writer {
         }
     }
 
-    /// Runs the flush loop until [`Writer::close`] is called and the buffer is empty.
+    /// Runs the flush loop until [`Writer::close`] is called and every buffered batch is
+    /// flushed.
+    ///
+    /// Flushes are pipelined: up to [`MAX_CONCURRENT_FLUSHES`] objects are written at once,
+    /// while their commits run strictly in flush order (each waits for the previous one), so
+    /// a partition's batches are committed in offset order.
     pub async fn run(self: Arc<Self>) {
+        let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_FLUSHES));
+        let mut previous: Option<oneshot::Receiver<()>> = None;
+        let mut flushes = tokio::task::JoinSet::new();
         loop {
             let deadline = {
                 let buf = self.buffer.lock().expect("poisoned");
@@ -173,7 +184,7 @@ impl Writer {
                 })
             };
             match deadline {
-                None if self.closed.load(Ordering::SeqCst) => return,
+                None if self.closed.load(Ordering::SeqCst) => break,
                 None => self.wake.notified().await,
                 Some(d) if d > Instant::now() => {
                     tokio::select! {
@@ -182,11 +193,22 @@ impl Writer {
                     }
                 }
                 Some(_) => {
+                    // Waiting for a slot lets the buffer grow: a slow store gets bigger objects.
+                    let slot = slots.clone().acquire_owned().await.expect("never closed");
                     let taken = std::mem::take(&mut *self.buffer.lock().expect("poisoned"));
-                    self.flush(taken.batches).await;
+                    let (done, next) = oneshot::channel();
+                    let after = previous.replace(next);
+                    let this = self.clone();
+                    flushes.spawn(async move {
+                        this.flush(taken.batches, after).await;
+                        let _ = done.send(());
+                        drop(slot);
+                    });
+                    while flushes.try_join_next().is_some() {}
                 }
             }
         }
+        while flushes.join_next().await.is_some() {}
     }
 
     /// Stops accepting appends; the flush loop writes what is buffered and then ends.
@@ -195,7 +217,9 @@ impl Writer {
         self.wake.notify_one();
     }
 
-    async fn flush(&self, batches: Vec<Pending>) {
+    /// Writes one object per tenant, waits for the previous flush's commits (`after`), then
+    /// commits and acknowledges.
+    async fn flush(&self, batches: Vec<Pending>, after: Option<oneshot::Receiver<()>>) {
         let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for b in batches {
             by_tenant
@@ -203,35 +227,29 @@ impl Writer {
                 .or_default()
                 .push(b);
         }
-        let flushes = by_tenant
-            .into_iter()
-            .map(|(tenant, batches)| self.flush_tenant(tenant, batches));
-        futures::future::join_all(flushes).await;
+        let written = futures::future::join_all(
+            by_tenant
+                .into_iter()
+                .map(|(tenant, batches)| self.write_object(tenant, batches)),
+        )
+        .await;
+        if let Some(after) = after {
+            // An error only means the previous flush task ended without signalling.
+            let _ = after.await;
+        }
+        futures::future::join_all(written.into_iter().map(|w| self.commit_object(w))).await;
     }
 
-    async fn flush_tenant(&self, tenant: TenantId, batches: Vec<Pending>) {
-        let (live, stale): (Vec<_>, Vec<_>) = batches
-            .into_iter()
-            .partition(|b| b.generation == b.part.generation.load(Ordering::SeqCst));
-        for b in stale {
-            let _ = b.ack.send(Err(AgentError::Unavailable(format!(
-                "an earlier write to partition {} of topic {:?} failed, so this batch was not \
-                 written; retry",
-                b.part.key.partition,
-                b.part.topic.spec.name.as_str()
-            ))));
-        }
-        if live.is_empty() {
-            return;
-        }
+    /// Encodes and uploads one tenant's object.
+    async fn write_object(&self, tenant: TenantId, batches: Vec<Pending>) -> Written {
         let started = Instant::now();
-        let size: usize = live.iter().map(|b| b.batch.bytes.len()).sum();
+        let size: usize = batches.iter().map(|b| b.batch.bytes.len()).sum();
         let mut object = ObjectWriter::new(&tenant, &self.partitions.holder, now_ms(), size);
-        let mut commit_batches = Vec::with_capacity(live.len());
-        for b in &live {
+        let mut entries = Vec::with_capacity(batches.len());
+        for b in &batches {
             let (position, size) = object.push(&b.batch);
             let h = &b.batch.header;
-            commit_batches.push(CommitBatch {
+            entries.push(CommitBatch {
                 topic_id: h.topic_id,
                 partition: h.partition,
                 base_offset: h.base_offset,
@@ -245,21 +263,75 @@ impl Writer {
         let bytes = object.finish();
         let object_size = bytes.len() as u64;
         let key = format!("tenants/{tenant}/objects/{}.sho", uuid::Uuid::now_v7());
-        let result = self
-            .write_and_commit(&tenant, &key, bytes, &commit_batches)
-            .await;
+        let put = match ObjectKey::new(key.clone()) {
+            Ok(k) => self
+                .objects
+                .put(&k, bytes, PutMode::Create)
+                .await
+                .map_err(|e| FlushError::Object(e.to_string())),
+            Err(e) => Err(FlushError::Object(e.to_string())),
+        };
+        Written {
+            tenant,
+            key,
+            object_size,
+            batches: batches.into_iter().zip(entries).collect(),
+            put,
+            started,
+        }
+    }
+
+    /// Commits a written object's live batches (fenced by their epochs), then acknowledges.
+    async fn commit_object(&self, w: Written) {
+        let put_ms = w.started.elapsed().as_millis() as u64;
+        // Batches whose partition was reset after they were assigned (an earlier flush
+        // failed or the lease moved) must not be committed: their offsets are void.
+        let (live, stale): (Vec<_>, Vec<_>) = w
+            .batches
+            .into_iter()
+            .partition(|(b, _)| b.generation == b.part.generation.load(Ordering::SeqCst));
+        for (b, _) in stale {
+            let _ = b.ack.send(Err(AgentError::Unavailable(format!(
+                "an earlier write to partition {} of topic {:?} failed, so this batch was not \
+                 written; retry",
+                b.part.key.partition,
+                b.part.topic.spec.name.as_str()
+            ))));
+        }
+        if live.is_empty() {
+            return;
+        }
+        let result = match w.put {
+            Err(e) => Err(e),
+            Ok(()) => {
+                // If this commit fails the object is an orphan: nothing references it.
+                self.store
+                    .commit_object(&ObjectCommit {
+                        tenant: w.tenant.clone(),
+                        object_key: w.key.clone(),
+                        object_size: w.object_size,
+                        holder: self.partitions.holder.clone(),
+                        batches: live.iter().map(|(_, c)| c.clone()).collect(),
+                    })
+                    .await
+                    .map_err(|e| match e {
+                        MetadataError::Fenced(m) => FlushError::Fenced(m),
+                        other => FlushError::Commit(other.to_string()),
+                    })
+            }
+        };
         match result {
             Ok(()) => {
-                debug!(object = %key, batches = live.len(), bytes = object_size, elapsed_ms = started.elapsed().as_millis() as u64, "flushed");
+                debug!(object = %w.key, batches = live.len(), bytes = w.object_size, put_ms, total_ms = w.started.elapsed().as_millis() as u64, "flushed");
                 let mut per_part: HashMap<(i64, u32), (Arc<Partition>, Vec<BatchIndexEntry>)> =
                     HashMap::new();
-                for (b, c) in live.iter().zip(&commit_batches) {
+                for (b, c) in &live {
                     per_part
                         .entry((c.topic_id, c.partition))
                         .or_insert_with(|| (b.part.clone(), Vec::new()))
                         .1
                         .push(BatchIndexEntry {
-                            object_key: key.clone(),
+                            object_key: w.key.clone(),
                             position: c.position,
                             size: c.size,
                             base_offset: c.base_offset,
@@ -270,57 +342,37 @@ impl Writer {
                 for (part, entries) in per_part.into_values() {
                     part.committed(entries);
                 }
-                for b in live {
+                for (b, _) in live {
                     let _ = b.ack.send(Ok(()));
                 }
             }
             Err(e) => {
-                warn!(object = %key, batches = live.len(), "flush failed: {e}");
+                warn!(object = %w.key, batches = live.len(), "flush failed: {e}");
                 let fenced = matches!(e, FlushError::Fenced(_));
                 let mut reset: HashMap<(i64, u32), Arc<Partition>> = HashMap::new();
-                for b in &live {
+                for (b, _) in &live {
                     reset.insert((b.part.key.topic_id, b.part.key.partition), b.part.clone());
                 }
                 for part in reset.into_values() {
                     part.reset(fenced).await;
                 }
                 let msg = e.to_string();
-                for b in live {
+                for (b, _) in live {
                     let _ = b.ack.send(Err(AgentError::Unavailable(msg.clone())));
                 }
             }
         }
     }
+}
 
-    async fn write_and_commit(
-        &self,
-        tenant: &TenantId,
-        key: &str,
-        bytes: bytes::Bytes,
-        batches: &[CommitBatch],
-    ) -> Result<(), FlushError> {
-        let object_key = ObjectKey::new(key).map_err(|e| FlushError::Object(e.to_string()))?;
-        let object_size = bytes.len() as u64;
-        self.objects
-            .put(&object_key, bytes, PutMode::Create)
-            .await
-            .map_err(|e| FlushError::Object(e.to_string()))?;
-        // If this commit fails the object is an orphan: nothing references it, and garbage
-        // collection removes it. Readers never see it.
-        self.store
-            .commit_object(&ObjectCommit {
-                tenant: tenant.clone(),
-                object_key: key.to_owned(),
-                object_size,
-                holder: self.partitions.holder.clone(),
-                batches: batches.to_vec(),
-            })
-            .await
-            .map_err(|e| match e {
-                MetadataError::Fenced(m) => FlushError::Fenced(m),
-                other => FlushError::Commit(other.to_string()),
-            })
-    }
+/// One tenant's object of a flush, written (or not) and waiting for its commit.
+struct Written {
+    tenant: TenantId,
+    key: String,
+    object_size: u64,
+    batches: Vec<(Pending, CommitBatch)>,
+    put: Result<(), FlushError>,
+    started: Instant,
 }
 
 /// Why a flush failed; every kind is retriable for the producer.

@@ -46,6 +46,9 @@ pub struct ProduceBench {
     /// Concurrent producers, each with its own connection.
     #[arg(long, default_value_t = 8)]
     producers: usize,
+    /// Requests each producer keeps in flight (a Kafka producer's default is 5).
+    #[arg(long, default_value_t = 5)]
+    in_flight: usize,
     /// Total megabytes (10^6) of values to send.
     #[arg(long, default_value_t = 500)]
     total_mb: u64,
@@ -128,42 +131,54 @@ async fn produce(addr: &str, tenant: Option<&str>, a: ProduceBench) -> anyhow::R
     let total_records = (a.total_mb * 1_000_000).div_ceil(a.record_size as u64);
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let per_producer_rate = a.rate_mb * 1e6 / a.producers as f64;
     let mut tasks = Vec::new();
-    for _ in 0..a.producers {
+    let per_stream_rate = a.rate_mb * 1e6 / (a.producers * a.in_flight) as f64;
+    let streams = (a.producers * a.in_flight) as f64;
+    for producer in 0..a.producers {
+        // One connection per producer; its in-flight requests are multiplexed on it.
         let client = connect(addr, tenant).await?;
-        let (pool, next, topic) = (pool.clone(), next.clone(), a.topic.clone());
-        let (batch, record_size, key_size) = (a.batch as u64, a.record_size, a.key_size);
-        tasks.push(tokio::spawn(async move {
-            let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
-            let mut rng = rand::rngs::StdRng::from_entropy();
-            let mut sent_bytes = 0u64;
-            let begin = Instant::now();
-            loop {
-                let first = next.fetch_add(batch, Ordering::Relaxed);
-                if first >= total_records {
-                    break;
+        for stream in 0..a.in_flight {
+            let (client, pool, next, topic) =
+                (client.clone(), pool.clone(), next.clone(), a.topic.clone());
+            let (batch, record_size, key_size) = (a.batch as u64, a.record_size, a.key_size);
+            let in_flight = a.in_flight;
+            tasks.push(tokio::spawn(async move {
+                let mut h =
+                    Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
+                let mut rng = rand::rngs::StdRng::from_entropy();
+                let mut sent_bytes = 0u64;
+                // Paced streams start evenly spread over one request period, so the load
+                // is steady rather than in bursts.
+                let period = (batch as usize * record_size) as f64 / per_stream_rate.max(1e-9);
+                let phase = (producer * in_flight + stream) as f64 / streams;
+                let begin = Instant::now() + Duration::from_secs_f64(period * phase);
+                loop {
+                    let first = next.fetch_add(batch, Ordering::Relaxed);
+                    if first >= total_records {
+                        break;
+                    }
+                    let n = batch.min(total_records - first);
+                    let records: Vec<_> = (0..n)
+                        .map(|_| {
+                            let at =
+                                (rng.next_u32() as usize) % (pool.len() - record_size - key_size);
+                            ProduceRecord::new(pool.slice(at..at + record_size))
+                                .with_key(pool.slice(at + record_size..at + record_size + key_size))
+                        })
+                        .collect();
+                    if per_stream_rate > 0.0 {
+                        let due =
+                            begin + Duration::from_secs_f64(sent_bytes as f64 / per_stream_rate);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let t = Instant::now();
+                    client.produce(&topic, records).await?;
+                    h.saturating_record(t.elapsed().as_micros() as u64);
+                    sent_bytes += n * record_size as u64;
                 }
-                let n = batch.min(total_records - first);
-                let records: Vec<_> = (0..n)
-                    .map(|_| {
-                        let at = (rng.next_u32() as usize) % (pool.len() - record_size - key_size);
-                        ProduceRecord::new(pool.slice(at..at + record_size))
-                            .with_key(pool.slice(at + record_size..at + record_size + key_size))
-                    })
-                    .collect();
-                if per_producer_rate > 0.0 {
-                    let due =
-                        begin + Duration::from_secs_f64(sent_bytes as f64 / per_producer_rate);
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let t = Instant::now();
-                client.produce(&topic, records).await?;
-                h.saturating_record(t.elapsed().as_micros() as u64);
-                sent_bytes += n * record_size as u64;
-            }
-            Ok::<_, ClientError>(h)
-        }));
+                Ok::<_, ClientError>(h)
+            }));
+        }
     }
     let mut h = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
     for t in tasks {

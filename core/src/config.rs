@@ -78,9 +78,10 @@ pub struct LeaseConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WriteConfig {
-    /// Longest a record waits before its object is written. Default 50 ms: acknowledgement
-    /// latency stays under 100 ms, at most 20 object PUTs a second per agent under load.
-    pub flush_interval_ms: u64,
+    /// Longest a record waits before its object is written. Default: chosen by the object
+    /// store backend (10 ms for `local` and `memory`, where requests cost nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_interval_ms: Option<u64>,
     /// A flush starts early when this many bytes are buffered. Default 8 MiB.
     pub flush_max_bytes: usize,
     /// Produces wait (backpressure) while this many bytes are buffered or in flight.
@@ -201,7 +202,7 @@ impl Default for Config {
             object_store: BackendSection::new("object_store", "local"),
             lease: LeaseConfig { ttl_ms: 10_000 },
             write: WriteConfig {
-                flush_interval_ms: 50,
+                flush_interval_ms: None,
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
             },
@@ -301,11 +302,11 @@ impl Config {
                 self.lease.ttl_ms
             ));
         }
-        if self.write.flush_interval_ms == 0 || self.write.flush_interval_ms * 2 > self.lease.ttl_ms
+        if let Some(ms) = self.write.flush_interval_ms
+            && (ms == 0 || ms * 2 > self.lease.ttl_ms)
         {
             return bad(format!(
-                "write.flush_interval_ms = {} must be above 0 and at most half of lease.ttl_ms",
-                self.write.flush_interval_ms
+                "write.flush_interval_ms = {ms} must be above 0 and at most half of lease.ttl_ms"
             ));
         }
         if self.agent.max_record_bytes + 1024 > self.agent.max_message_bytes {

@@ -57,6 +57,9 @@ pub struct MetadataBackend {
 pub struct ObjectStoreBackend {
     /// The `backend = "..."` value that selects it.
     pub kind: &'static str,
+    /// Flush interval used when the config sets none, suited to the store's per-request
+    /// price and latency: short where requests are free, longer where each PUT is billed.
+    pub default_flush_interval_ms: u64,
     /// Its constructor.
     pub build: ObjectStoreBuilder,
 }
@@ -92,6 +95,13 @@ fn unknown(what: &str, kind: &str, registered: &[&str], all: &[(&str, &str)]) ->
         "unknown {what} backend {kind:?}; known kinds: {}",
         registered.join(", ")
     ))
+}
+
+/// The default flush interval of an object-store kind, if that kind is registered.
+pub fn default_flush_interval_ms(kind: &str) -> Option<u64> {
+    inventory::iter::<ObjectStoreBackend>()
+        .find(|b| b.kind == kind)
+        .map(|b| b.default_flush_interval_ms)
 }
 
 /// Builds the metadata backend a config section selects.

@@ -20,6 +20,8 @@ use streamhouse_core::registry::{BuildError, ObjectStoreBackend};
 inventory::submit! {
     ObjectStoreBackend {
         kind: "local",
+        // Local writes cost nothing per request: flush often for low latency.
+        default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
             let cfg: LocalConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
             Ok(Arc::new(LocalObjectStore::open(&cfg.root)?) as Arc<dyn ObjectStore>)
@@ -30,6 +32,7 @@ inventory::submit! {
 inventory::submit! {
     ObjectStoreBackend {
         kind: "memory",
+        default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
             // No options: parsing an empty struct still rejects unknown keys.
             section.options::<config::MemoryConfig>().map_err(|e| BuildError(e.to_string()))?;

@@ -1,6 +1,6 @@
 //! Encoding batches and objects.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{BATCH_FIXED, BatchHeader, MAGIC, VERSION, put_uvarint, uvarint_len, zigzag};
 use crate::types::{Codec, Record, TenantId};
@@ -59,52 +59,65 @@ pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch
     header.first_timestamp_ms = records[0].timestamp_ms;
     header.max_timestamp_ms = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
 
-    let mut payload = Vec::with_capacity(records.iter().map(record_encoded_len).sum());
-    for (i, r) in records.iter().enumerate() {
-        put_uvarint(&mut payload, i as u64);
-        put_uvarint(
-            &mut payload,
-            zigzag(r.timestamp_ms.wrapping_sub(header.first_timestamp_ms)),
-        );
-        put_opt_bytes(&mut payload, r.key.as_deref());
-        put_opt_bytes(&mut payload, r.value.as_deref());
-        put_uvarint(&mut payload, r.headers.len() as u64);
-        for h in &r.headers {
-            put_uvarint(&mut payload, h.key.len() as u64);
-            payload.extend_from_slice(h.key.as_bytes());
-            put_opt_bytes(&mut payload, Some(&h.value));
-        }
-    }
-    let uncompressed_len = payload.len();
-    let body = match header.codec {
-        Codec::None => payload,
-        Codec::Lz4 => lz4_flex::block::compress(&payload),
-        // Level 3 is zstd's default: most of the ratio at a fraction of the CPU of higher levels.
-        Codec::Zstd => zstd::bulk::compress(&payload, 3).expect("zstd compression into a Vec"),
-    };
-
     let topic = header.topic.as_bytes();
-    let batch_len = BATCH_FIXED + topic.len() + body.len();
-    let mut buf = BytesMut::with_capacity(4 + batch_len);
-    buf.put_u32_le(batch_len as u32);
-    buf.put_u32_le(0); // CRC, filled below
-    buf.put_u16_le(topic.len() as u16);
-    buf.put_slice(topic);
-    buf.put_i64_le(header.topic_id);
-    buf.put_u32_le(header.partition);
-    buf.put_u64_le(header.base_offset);
-    buf.put_u32_le(header.record_count);
-    buf.put_i64_le(header.first_timestamp_ms);
-    buf.put_i64_le(header.max_timestamp_ms);
-    buf.put_u64_le(header.leader_epoch);
-    buf.put_u8(header.codec.id());
-    buf.put_u32_le(uncompressed_len as u32);
-    buf.put_slice(&body);
+    let header_len = 4 + BATCH_FIXED + topic.len();
+    let records_len: usize = records.iter().map(record_encoded_len).sum();
+    let mut buf = Vec::with_capacity(header_len + records_len);
+    buf.extend_from_slice(&[0u8; 8]); // batch_len and CRC, filled below
+    buf.extend_from_slice(&(topic.len() as u16).to_le_bytes());
+    buf.extend_from_slice(topic);
+    buf.extend_from_slice(&header.topic_id.to_le_bytes());
+    buf.extend_from_slice(&header.partition.to_le_bytes());
+    buf.extend_from_slice(&header.base_offset.to_le_bytes());
+    buf.extend_from_slice(&header.record_count.to_le_bytes());
+    buf.extend_from_slice(&header.first_timestamp_ms.to_le_bytes());
+    buf.extend_from_slice(&header.max_timestamp_ms.to_le_bytes());
+    buf.extend_from_slice(&header.leader_epoch.to_le_bytes());
+    buf.push(header.codec.id());
+    buf.extend_from_slice(&[0u8; 4]); // uncompressed_len, filled below
+    debug_assert_eq!(buf.len(), header_len);
+    // Uncompressed batches are written in place: one copy of the record bytes.
+    let uncompressed_len = match header.codec {
+        Codec::None => {
+            write_records(&mut buf, records, header.first_timestamp_ms);
+            buf.len() - header_len
+        }
+        codec => {
+            let mut payload = Vec::with_capacity(records_len);
+            write_records(&mut payload, records, header.first_timestamp_ms);
+            match codec {
+                Codec::Lz4 => buf.extend_from_slice(&lz4_flex::block::compress(&payload)),
+                // Level 3 is zstd's default: most of the ratio for a fraction of the CPU.
+                _ => buf.extend_from_slice(
+                    &zstd::bulk::compress(&payload, 3).expect("zstd compression into a Vec"),
+                ),
+            }
+            payload.len()
+        }
+    };
+    let batch_len = (buf.len() - 4) as u32;
+    buf[0..4].copy_from_slice(&batch_len.to_le_bytes());
+    buf[header_len - 4..header_len].copy_from_slice(&(uncompressed_len as u32).to_le_bytes());
     let crc = crc32c::crc32c(&buf[8..]);
     buf[4..8].copy_from_slice(&crc.to_le_bytes());
     EncodedBatch {
         header,
-        bytes: buf.freeze(),
+        bytes: Bytes::from(buf),
+    }
+}
+
+fn write_records(buf: &mut Vec<u8>, records: &[Record], first_timestamp_ms: i64) {
+    for (i, r) in records.iter().enumerate() {
+        put_uvarint(buf, i as u64);
+        put_uvarint(buf, zigzag(r.timestamp_ms.wrapping_sub(first_timestamp_ms)));
+        put_opt_bytes(buf, r.key.as_deref());
+        put_opt_bytes(buf, r.value.as_deref());
+        put_uvarint(buf, r.headers.len() as u64);
+        for h in &r.headers {
+            put_uvarint(buf, h.key.len() as u64);
+            buf.extend_from_slice(h.key.as_bytes());
+            put_opt_bytes(buf, Some(&h.value));
+        }
     }
 }
 
