@@ -1,0 +1,120 @@
+//! A failing object store and a bad configuration: clear errors, nothing acknowledged lost,
+//! and recovery once the fault is gone.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use streamhouse_client::{ClientError, ProduceRecord, RetryPolicy};
+use streamhouse_tests::{AgentProcess, bin};
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_store_failure_fails_produces_retriably_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), &[]).await;
+    let client = agent.client().await.with_retry(RetryPolicy {
+        timeout: Duration::ZERO,
+        ..RetryPolicy::default()
+    });
+    client.create_topic("t", 2, None, "none").await.unwrap();
+    let mut acked = BTreeMap::new();
+    let mut produce = async |i: u32| {
+        let r = client
+            .produce(
+                "t",
+                vec![ProduceRecord::new(format!("v{i}")).with_partition(i % 2)],
+            )
+            .await;
+        if let Ok(a) = &r {
+            acked.insert((a[0].partition, a[0].offset), format!("v{i}"));
+        }
+        r
+    };
+    for i in 0..20 {
+        produce(i).await.unwrap();
+    }
+
+    // Break the store: the tenant's object directory becomes a file, so every write fails.
+    let objects = agent.dir().join("data/objects/tenants/default/objects");
+    let parked = agent.dir().join("parked-objects");
+    std::fs::rename(&objects, &parked).unwrap();
+    std::fs::write(&objects, b"not a directory").unwrap();
+    for i in 20..30 {
+        match produce(i).await {
+            Err(ClientError::Status(s)) => {
+                assert_eq!(s.code(), Code::Unavailable, "{s:?}");
+                assert!(s.message().contains("writing the object failed"), "{s:?}");
+                assert!(s.message().contains("retry"), "{s:?}");
+            }
+            other => panic!("expected UNAVAILABLE while the store fails, got {other:?}"),
+        }
+    }
+    // The agent keeps serving through the outage.
+    assert!(streamhouse_tests::health_serving(&agent.url).await);
+    assert_eq!(client.list_topics().await.unwrap().len(), 1);
+
+    // Repair the store: writes resume at the next dense offsets.
+    std::fs::remove_file(&objects).unwrap();
+    std::fs::rename(&parked, &objects).unwrap();
+    for i in 30..50 {
+        produce(i).await.unwrap();
+    }
+    let (_, parts) = client.describe_topic("t").await.unwrap();
+    for p in parts {
+        let f = client.fetch("t", p.partition, 0, 0, 0).await.unwrap();
+        assert_eq!(
+            p.high_watermark, 20,
+            "no offset was consumed by failed writes"
+        );
+        let got: Vec<_> = f
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    (p.partition, r.offset),
+                    String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap(),
+                )
+            })
+            .collect();
+        let want: Vec<_> = acked
+            .range((p.partition, 0)..(p.partition + 1, 0))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        assert_eq!(got, want);
+    }
+    assert!(agent.log().contains("flush failed"), "{}", agent.log());
+}
+
+#[test]
+fn bad_configuration_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let out = std::process::Command::new(bin("streamhouse-agent"))
+            .current_dir(dir.path())
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let e = run(&[("STREAMHOUSE_METADATA__BACKEND", "mysql")], &[]);
+    assert!(
+        e.contains("unknown metadata backend \"mysql\"; known kinds: sqlite"),
+        "{e}"
+    );
+    let e = run(&[("STREAMHOUSE_OBJECT_STORE__BACKEND", "ftp")], &[]);
+    assert!(e.contains("known kinds: local, memory"), "{e}");
+    std::fs::write(dir.path().join("c.toml"), "[agent]\ngrpc_port = 1\n").unwrap();
+    let e = run(&[], &["--config", "c.toml"]);
+    assert!(e.contains("unknown field: found `grpc_port`"), "{e}");
+    std::fs::write(
+        dir.path().join("d.toml"),
+        "[object_store]\nbackend = \"local\"\nrot = \"x\"\n",
+    )
+    .unwrap();
+    let e = run(&[], &["--config", "d.toml"]);
+    assert!(e.contains("rot") && e.contains("[object_store]"), "{e}");
+    let e = run(&[], &["--config", "missing.toml"]);
+    assert!(e.contains("missing.toml does not exist"), "{e}");
+}
