@@ -50,6 +50,7 @@ pub struct AgentProcess {
     pub url: String,
     port: u16,
     dir: PathBuf,
+    name: String,
     env: Vec<(String, String)>,
 }
 
@@ -57,12 +58,19 @@ impl AgentProcess {
     /// Starts an agent with no config file (the embedded default) in `dir`, so its data
     /// lands in `dir/data`; `env` adds `STREAMHOUSE_*` overrides.
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_named(dir, "agent", env).await
+    }
+
+    /// Like [`AgentProcess::start`], with agent id `name` and log file `<name>.log`, so
+    /// several agents can share one data directory (and so one SQLite metadata store).
+    pub async fn start_named(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut a = Self {
             child: None,
             url: format!("http://127.0.0.1:{port}"),
             port,
             dir: dir.to_path_buf(),
+            name: name.to_owned(),
             env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -76,7 +84,7 @@ impl AgentProcess {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("agent.log"))
+            .open(self.log_path())
             .expect("agent log");
         let child = Command::new(bin("streamhouse-agent"))
             .current_dir(&self.dir)
@@ -84,7 +92,7 @@ impl AgentProcess {
                 "STREAMHOUSE_AGENT__GRPC_ADDR",
                 format!("127.0.0.1:{}", self.port),
             )
-            .env("STREAMHOUSE_AGENT__ID", "e2e")
+            .env("STREAMHOUSE_AGENT__ID", &self.name)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -119,9 +127,29 @@ impl AgentProcess {
         }
     }
 
+    fn log_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.log", self.name))
+    }
+
     /// The agent's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn signal(&self, sig: Signal) {
+        let c = self.child.as_ref().expect("agent running");
+        kill(Pid::from_raw(c.id() as i32), sig).expect("signal");
+    }
+
+    /// SIGSTOP: the process freezes (as in a long GC pause or a network partition) while
+    /// its leases run out.
+    pub fn pause(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// SIGCONT: the frozen process resumes, unaware that time passed.
+    pub fn resume(&self) {
+        self.signal(Signal::SIGCONT);
     }
 
     /// A client connected to the agent.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -26,6 +27,9 @@ use crate::error::{lease as lease_err, meta};
 #[derive(Debug, Clone)]
 pub struct SqliteMetadataStore {
     pool: SqlitePool,
+    /// An exclusive lock on `<path>.lock`, held while the store is open: one agent process
+    /// per database. The OS drops it when the process dies, even by `kill -9`.
+    _lock: Arc<std::fs::File>,
 }
 
 fn now_ms() -> i64 {
@@ -46,6 +50,7 @@ impl SqliteMetadataStore {
                 BuildError(format!("cannot create directory {}: {e}", dir.display()))
             })?;
         }
+        let lock = lock_database(&cfg.path)?;
         let opts = SqliteConnectOptions::new()
             .filename(&cfg.path)
             .create_if_missing(true)
@@ -75,13 +80,44 @@ impl SqliteMetadataStore {
                     cfg.path.display()
                 ))
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            _lock: Arc::new(lock),
+        })
     }
 
     /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so two
     /// writers never deadlock upgrading read locks.
     async fn write_tx(&self) -> MetadataResult<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(meta)
+    }
+}
+
+/// Takes the exclusive lock file of the database at `path`.
+///
+/// A second agent on the same file would compete for every lease, and a paused one holding
+/// SQLite's write lock would stall the other; clusters use the PostgreSQL backend instead.
+fn lock_database(path: &std::path::Path) -> Result<std::fs::File, BuildError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| BuildError(format!("cannot open {}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(BuildError(format!(
+            "SQLite database {} is in use by another process: the sqlite backend serves one \
+             agent; stop the other agent or give this one another metadata.path",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(BuildError(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
     }
 }
 
