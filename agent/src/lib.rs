@@ -8,6 +8,7 @@
 pub mod error;
 pub mod partitions;
 pub mod reader;
+pub mod retention;
 pub mod service;
 pub mod topics;
 pub mod writer;
@@ -31,6 +32,7 @@ use tracing::info;
 
 use crate::partitions::Partitions;
 use crate::reader::Reader;
+use crate::retention::Retention;
 use crate::service::{Limits, Service};
 use crate::writer::{Writer, WriterConfig};
 
@@ -42,6 +44,7 @@ pub struct Agent {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     flusher: JoinHandle<()>,
     lease_loop: JoinHandle<()>,
+    retention: JoinHandle<()>,
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
 }
@@ -80,7 +83,17 @@ impl Agent {
             objects.clone(),
             partitions.clone(),
         ));
-        let reader = Arc::new(Reader::new(meta.store.clone(), objects, partitions.clone()));
+        let reader = Arc::new(Reader::new(
+            meta.store.clone(),
+            objects.clone(),
+            partitions.clone(),
+        ));
+        let retention = Retention::new(
+            meta.store.clone(),
+            objects,
+            partitions.clone(),
+            Duration::from_millis(config.retention.check_interval_ms),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let service = Service::new(
             meta.store.clone(),
@@ -135,6 +148,7 @@ impl Agent {
         if let Err(e) = partitions.tick().await {
             tracing::warn!("initial lease pass: {e}");
         }
+        let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
         info!(%addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
@@ -143,6 +157,7 @@ impl Agent {
             server,
             flusher,
             lease_loop,
+            retention,
             writer,
             partitions,
         })
@@ -160,6 +175,7 @@ impl Agent {
         let _ = self.shutdown.send(true);
         self.flusher.await.context("flush loop")?;
         let _ = self.lease_loop.await;
+        let _ = self.retention.await;
         self.partitions.release_all().await;
         self.server.await.context("gRPC server")??;
         info!("shut down");

@@ -50,6 +50,8 @@ pub struct Partition {
     pub generation: AtomicU64,
     /// Highest committed offset known here, for long-polling readers.
     pub high_watermark: watch::Sender<u64>,
+    /// Log start offset after this agent's last retention pass.
+    pub log_start: AtomicU64,
     /// Recent index entries committed by this agent, contiguous, in offset order.
     index: Mutex<VecDeque<BatchIndexEntry>>,
 }
@@ -66,6 +68,7 @@ impl Partition {
             write: tokio::sync::Mutex::new(WriteState::default()),
             generation: AtomicU64::new(0),
             high_watermark: watch::channel(0).0,
+            log_start: AtomicU64::new(0),
             index: Mutex::new(VecDeque::new()),
         }
     }
@@ -92,6 +95,15 @@ impl Partition {
                 grew
             });
         }
+    }
+
+    /// Drops cached index entries below a new log start offset (after retention).
+    pub fn trimmed(&self, log_start: u64) {
+        self.index
+            .lock()
+            .expect("poisoned")
+            .retain(|e| e.end_offset() > log_start);
+        self.log_start.fetch_max(log_start, Ordering::SeqCst);
     }
 
     /// Cached index entries from the one containing `offset`, if the cache covers it.
@@ -167,6 +179,18 @@ impl Partitions {
             .expect("poisoned")
             .get(&(topic_id, partition))
             .cloned()
+    }
+
+    /// Partitions this agent leads now (a valid lease).
+    pub async fn led(&self) -> Vec<Arc<Partition>> {
+        let mut led = Vec::new();
+        for p in self.all() {
+            let w = p.write.lock().await;
+            if w.lease.is_some() && w.valid_until.is_some_and(|t| t > Instant::now()) {
+                led.push(p.clone());
+            }
+        }
+        led
     }
 
     fn all(&self) -> Vec<Arc<Partition>> {

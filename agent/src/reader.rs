@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use streamhouse_core::format::decode_batch;
 use streamhouse_core::metadata::BatchIndexEntry;
-use streamhouse_core::{MetadataStore, ObjectKey, ObjectStore, Record, TopicInfo};
+use streamhouse_core::{
+    MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record, TopicInfo,
+};
 
 use crate::error::{AgentError, AgentResult};
 use crate::partitions::Partitions;
@@ -101,10 +103,26 @@ impl Reader {
             let last = group[group.len() - 1];
             let okey = ObjectKey::new(key.to_owned())
                 .map_err(|e| AgentError::Internal(format!("bad key in the index: {e}")))?;
-            let data = self
+            let data = match self
                 .objects
                 .get_range(&okey, first.position..last.position + u64::from(last.size))
-                .await?;
+                .await
+            {
+                Ok(d) => d,
+                // Retention may have deleted the object since the index was read.
+                Err(ObjectStoreError::NotFound(m)) => {
+                    let (log_start, _) = self.offsets(topic, partition).await?;
+                    if first.base_offset < log_start {
+                        return Err(AgentError::OutOfRange(format!(
+                            "offset {offset} of partition {partition} of topic {:?} was removed \
+                             by retention; the log now starts at {log_start}",
+                            topic.spec.name.as_str()
+                        )));
+                    }
+                    return Err(ObjectStoreError::NotFound(m).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             for e in group {
                 let start = (e.position - first.position) as usize;
                 let batch = read_batch(&data, start, e, topic, partition, key)?;

@@ -41,6 +41,8 @@ pub struct Config {
     pub lease: LeaseConfig,
     /// The write path.
     pub write: WriteConfig,
+    /// Retention and object garbage collection.
+    pub retention: RetentionConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -87,6 +89,15 @@ pub struct WriteConfig {
     /// Produces wait (backpressure) while this many bytes are buffered or in flight.
     /// Default 64 MiB.
     pub max_buffered_bytes: usize,
+}
+
+/// `[retention]`: deleting expired records and the objects nothing references.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// How often the agent applies topics' `retention_ms` to the partitions it leads and
+    /// deletes unreferenced objects. Default 60000.
+    pub check_interval_ms: u64,
 }
 
 /// `[log]`: logging to stdout.
@@ -206,6 +217,9 @@ impl Default for Config {
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
             },
+            retention: RetentionConfig {
+                check_interval_ms: 60_000,
+            },
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
@@ -311,6 +325,9 @@ impl Config {
         }
         if self.agent.max_record_bytes + 1024 > self.agent.max_message_bytes {
             return bad("agent.max_record_bytes must be below agent.max_message_bytes".into());
+        }
+        if self.retention.check_interval_ms < 100 {
+            return bad("retention.check_interval_ms must be at least 100".into());
         }
         if self.agent.max_partitions_per_topic == 0 {
             return bad("agent.max_partitions_per_topic must be at least 1".into());

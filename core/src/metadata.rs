@@ -150,6 +150,25 @@ pub trait IndexStore: Send + Sync {
 
     /// Log start and high watermark of every partition of a topic, by partition.
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>>;
+
+    /// Retention: drops a partition's oldest batches whose records are all older than
+    /// `cutoff_ms`, up to the first batch holding a newer record, and raises the log start
+    /// offset to that batch (or to the high watermark when none is left). Returns the new log
+    /// start offset.
+    async fn expire_before(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        cutoff_ms: i64,
+    ) -> MetadataResult<u64>;
+
+    /// Up to `limit` committed objects that no index row references any more (all their
+    /// batches expired or their topics were deleted), ready to be deleted from the store.
+    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>>;
+
+    /// Forgets an object deleted from the object store; a no-op if it is referenced again or
+    /// unknown.
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()>;
 }
 
 /// Committed offsets of consumer groups.

@@ -392,6 +392,73 @@ impl IndexStore for SqliteMetadataStore {
             })
             .collect())
     }
+
+    async fn expire_before(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        cutoff_ms: i64,
+    ) -> MetadataResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(include_str!("../queries/expire_keep_from.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(cutoff_ms)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let Some(row) = row else {
+            return Err(MetadataError::NotFound(format!(
+                "partition {partition} of topic id {topic_id} does not exist"
+            )));
+        };
+        let keep_from: i64 = row.get(0);
+        sqlx::query(
+            "DELETE FROM batches WHERE topic_id = ?1 AND partition = ?2 AND base_offset < ?3",
+        )
+        .bind(topic_id)
+        .bind(i64::from(partition))
+        .bind(keep_from)
+        .execute(&mut *tx)
+        .await
+        .map_err(meta)?;
+        let start: i64 = sqlx::query_scalar(
+            "UPDATE partitions SET log_start_offset = MAX(log_start_offset, ?3) \
+             WHERE topic_id = ?1 AND partition = ?2 RETURNING log_start_offset",
+        )
+        .bind(topic_id)
+        .bind(i64::from(partition))
+        .bind(keep_from)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        Ok(start as u64)
+    }
+
+    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT key FROM objects o \
+             WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.object_id = o.id) \
+             ORDER BY o.id LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)
+    }
+
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
+        sqlx::query(
+            "DELETE FROM objects WHERE key = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.object_id = objects.id)",
+        )
+        .bind(object_key)
+        .execute(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -47,6 +47,7 @@ macro_rules! metadata_conformance {
                 lookup_finds_the_containing_batch,
                 recreated_topic_starts_empty,
                 consumer_offsets,
+                retention_expires_a_prefix_and_frees_objects,
             ]
         );
         $crate::__conformance_cases!(
@@ -81,4 +82,28 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every public case of a suite is listed in its macro, so none silently never runs.
+    #[test]
+    fn every_case_is_generated_by_its_macro() {
+        let macros = include_str!("mod.rs");
+        for (suite, src) in [
+            ("object", include_str!("object.rs")),
+            ("metadata", include_str!("metadata.rs")),
+            ("lease", include_str!("lease.rs")),
+        ] {
+            for line in src.lines() {
+                if let Some(rest) = line.strip_prefix("pub async fn ") {
+                    let name = rest.split('(').next().unwrap();
+                    assert!(
+                        macros.contains(&format!("{name},")),
+                        "conformance case {suite}::{name} is not in its macro"
+                    );
+                }
+            }
+        }
+    }
 }
