@@ -6,13 +6,13 @@
 //! flush failed, so offsets stay dense whatever happened to earlier writes.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
-    Lease, LeaseError, LeaseKey, LeaseManager, MetadataStore, TopicId, TopicInfo,
+    Lease, LeaseError, LeaseKey, LeaseManager, MetadataError, MetadataStore, TopicId, TopicInfo,
 };
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -45,6 +45,8 @@ pub struct Partition {
     pub topic: Arc<TopicInfo>,
     /// Write-side state.
     pub write: tokio::sync::Mutex<WriteState>,
+    /// Whether this agent holds the lease (kept outside `write` so readers need no lock).
+    led: AtomicBool,
     /// Raised whenever pending batches must be dropped (a flush failed, the lease was lost):
     /// batches assigned under an older generation are failed, never committed.
     pub generation: AtomicU64,
@@ -66,6 +68,7 @@ impl Partition {
             },
             topic,
             write: tokio::sync::Mutex::new(WriteState::default()),
+            led: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             high_watermark: watch::channel(0).0,
             log_start: AtomicU64::new(0),
@@ -117,6 +120,11 @@ impl Partition {
         Some(idx.iter().skip(start).take(limit).cloned().collect())
     }
 
+    /// Whether this agent currently holds the partition's lease.
+    pub fn is_led(&self) -> bool {
+        self.led.load(Ordering::SeqCst)
+    }
+
     /// Marks pending batches stale and forces the next produce to reload offsets from the
     /// store (a failed commit may or may not have been applied).
     pub async fn reset(&self, lease_lost: bool) {
@@ -126,6 +134,7 @@ impl Partition {
         if lease_lost {
             w.lease = None;
             w.valid_until = None;
+            self.led.store(false, Ordering::SeqCst);
         }
     }
 }
@@ -218,18 +227,21 @@ impl Partitions {
     }
 
     async fn load_high_watermark(&self, p: &Partition) -> AgentResult<u64> {
-        let offsets = self.store.partition_offsets(p.key.topic_id).await?;
-        let hw = offsets
-            .iter()
-            .find(|o| o.partition == p.key.partition)
-            .map(|o| o.high_watermark)
-            .ok_or_else(|| {
-                AgentError::NotFound(format!(
+        let hw = match self
+            .store
+            .partition_offset(p.key.topic_id, p.key.partition)
+            .await
+        {
+            Ok(o) => o.high_watermark,
+            Err(MetadataError::NotFound(_)) => {
+                return Err(AgentError::NotFound(format!(
                     "partition {} of topic {:?} no longer exists",
                     p.key.partition,
                     p.topic.spec.name.as_str()
-                ))
-            })?;
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         p.high_watermark.send_if_modified(|cur| {
             let grew = hw > *cur;
             *cur = (*cur).max(hw);
@@ -252,6 +264,7 @@ impl Partitions {
                 }
                 w.lease = Some(lease);
                 w.valid_until = Some(started + self.ttl);
+                p.led.store(true, Ordering::SeqCst);
                 Ok(())
             }
             Err(LeaseError::Held {
@@ -330,6 +343,7 @@ impl Partitions {
             let mut w = p.write.lock().await;
             if let Some(lease) = w.lease.take() {
                 w.valid_until = None;
+                p.led.store(false, Ordering::SeqCst);
                 if let Err(e) = self.leases.release(&lease).await {
                     warn!(partition = %p.key, "cannot release lease: {e}");
                 }

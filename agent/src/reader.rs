@@ -8,7 +8,7 @@ use bytes::Bytes;
 use streamhouse_core::format::decode_batch;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
-    MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record, TopicInfo,
+    MetadataError, MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record, TopicInfo,
 };
 
 use crate::error::{AgentError, AgentResult};
@@ -18,6 +18,9 @@ use crate::partitions::Partitions;
 const LOOKUP_ENTRIES: usize = 64;
 /// How often a long-poll re-reads the high watermark of a partition this agent does not lead.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The same for a partition this agent leads: its commits wake waiters, so the poll is only
+/// a safety net for a lease that moved during the wait.
+const LEADER_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Records of one fetch.
 #[derive(Debug)]
@@ -54,14 +57,14 @@ impl Reader {
 
     /// Log start and high watermark of one partition, from the store.
     async fn offsets(&self, topic: &TopicInfo, partition: u32) -> AgentResult<(u64, u64)> {
-        let all = self.store.partition_offsets(topic.id).await?;
-        let p = all
-            .iter()
-            .find(|p| p.partition == partition)
-            .ok_or_else(|| {
-                AgentError::NotFound(format!("topic {:?} was deleted", topic.spec.name.as_str()))
-            })?;
-        Ok((p.log_start_offset, p.high_watermark))
+        match self.store.partition_offset(topic.id, partition).await {
+            Ok(p) => Ok((p.log_start_offset, p.high_watermark)),
+            Err(MetadataError::NotFound(_)) => Err(AgentError::NotFound(format!(
+                "topic {:?} was deleted",
+                topic.spec.name.as_str()
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Reads from `offset`, waiting up to `max_wait` when there is nothing new yet.
@@ -200,7 +203,15 @@ impl Reader {
             if now >= deadline {
                 return Ok(offset);
             }
-            let step = (deadline - now).min(POLL_INTERVAL);
+            // The leader's own commits wake it; the store is polled often only for
+            // partitions another agent writes.
+            let led = tracked.as_ref().is_some_and(|p| p.is_led());
+            let poll = if led {
+                LEADER_POLL_INTERVAL
+            } else {
+                POLL_INTERVAL
+            };
+            let step = (deadline - now).min(poll);
             match rx.as_mut() {
                 // Commits by this agent wake the waiter at once; the poll covers commits made
                 // by another agent or before this one tracked the partition.

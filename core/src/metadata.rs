@@ -151,6 +151,14 @@ pub trait IndexStore: Send + Sync {
     /// Log start and high watermark of every partition of a topic, by partition.
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>>;
 
+    /// Log start and high watermark of one partition; `NotFound` if it does not exist. The
+    /// read path calls this per fetch, so it must not scale with the partition count.
+    async fn partition_offset(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+    ) -> MetadataResult<PartitionInfo>;
+
     /// Retention: drops a partition's oldest batches whose records are all older than
     /// `cutoff_ms`, up to the first batch holding a newer record, and raises the log start
     /// offset to that batch (or to the high watermark when none is left). Returns the new log

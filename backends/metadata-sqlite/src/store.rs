@@ -374,6 +374,32 @@ impl IndexStore for SqliteMetadataStore {
             .collect())
     }
 
+    async fn partition_offset(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+    ) -> MetadataResult<PartitionInfo> {
+        let row = sqlx::query(
+            "SELECT log_start_offset, high_watermark FROM partitions \
+             WHERE topic_id = ?1 AND partition = ?2",
+        )
+        .bind(topic_id)
+        .bind(i64::from(partition))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(meta)?;
+        let row = row.ok_or_else(|| {
+            MetadataError::NotFound(format!(
+                "partition {partition} of topic id {topic_id} does not exist"
+            ))
+        })?;
+        Ok(PartitionInfo {
+            partition,
+            log_start_offset: row.get::<i64, _>(0) as u64,
+            high_watermark: row.get::<i64, _>(1) as u64,
+        })
+    }
+
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
         let rows = sqlx::query(
             "SELECT partition, log_start_offset, high_watermark FROM partitions \

@@ -106,9 +106,14 @@ pub async fn topics_create_get_list_delete(m: &MetadataParts) {
                 && p.high_watermark == 0
                 && p.log_start_offset == 0)
     );
+    assert_eq!(s.partition_offset(t.id, 2).await.unwrap(), parts[2]);
+    let e = s.partition_offset(t.id, 3).await.unwrap_err();
+    assert!(matches!(e, MetadataError::NotFound(_)), "{e:?}");
     s.delete_topic(&tenant("acme"), &name("orders"))
         .await
         .unwrap();
+    let e = s.partition_offset(t.id, 0).await.unwrap_err();
+    assert!(matches!(e, MetadataError::NotFound(_)), "{e:?}");
     let gone = s
         .get_topic(&tenant("acme"), &name("orders"))
         .await
