@@ -112,11 +112,14 @@ impl Agent {
         health_reporter
             .set_serving::<StreamHouseServer<Service>>()
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(streamhouse_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .context("gRPC reflection")?;
+        // Both reflection versions: grpcurl and many tools still ask v1alpha first.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(streamhouse_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1().context("gRPC reflection")?;
+        let reflection_v1alpha = reflection().build_v1alpha().context("gRPC reflection")?;
         let max = config.agent.max_message_bytes;
         let api = StreamHouseServer::new(service)
             .max_decoding_message_size(max)
@@ -130,7 +133,8 @@ impl Agent {
         let server = tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(health)
-                .add_service(reflection)
+                .add_service(reflection_v1)
+                .add_service(reflection_v1alpha)
                 .add_service(api)
                 .serve_with_incoming_shutdown(
                     // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to

@@ -153,7 +153,7 @@ impl BackendSection {
     /// key and the section.
     pub fn options<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
         Figment::from(Serialized::defaults(&self.options))
-            .extract()
+            .extract_lossy()
             .map_err(|e: figment::Error| {
                 ConfigError(format!(
                     "[{}] with backend = {:?}: {e}",
@@ -273,19 +273,7 @@ impl Config {
         }
         let env: Vec<(String, String)> = env.into_iter().collect();
         // figment's Env reads the process environment; feeding it ours keeps tests hermetic.
-        let mut prefixed = std::collections::BTreeMap::new();
-        for (k, v) in &env {
-            if let Some(rest) = k.strip_prefix("STREAMHOUSE_") {
-                prefixed.insert(rest.to_ascii_lowercase().replace("__", "."), v.clone());
-            }
-        }
-        for (key, value) in prefixed {
-            // The same parsing rules as figment's `Env` provider: numbers, booleans, strings.
-            let value = value
-                .parse::<Value>()
-                .unwrap_or_else(|_| Value::from(value.clone()));
-            fig = fig.merge(Serialized::default(&key, value));
-        }
+        fig = fig.merge(EnvVars::new(&env));
         for (var, key, only_if) in PLAN_VARS {
             let Some((_, v)) = env.iter().find(|(k, _)| k == var) else {
                 continue;
@@ -296,9 +284,11 @@ impl Config {
                     continue;
                 }
             }
-            fig = fig.merge(Serialized::default(key, v.clone()));
+            fig = fig.merge(EnvVars::one(var, key, v));
         }
-        let mut cfg: Config = fig.extract()?;
+        // Lossy: environment values are strings, read as numbers or booleans where a key
+        // wants one ("7000", "true").
+        let mut cfg: Config = fig.extract_lossy()?;
         cfg.metadata.section = "metadata".into();
         cfg.object_store.section = "object_store".into();
         cfg.validate()?;
@@ -333,6 +323,76 @@ impl Config {
             return bad("agent.max_partitions_per_topic must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+/// Configuration from environment variables, named as such in error messages.
+struct EnvVars {
+    name: String,
+    data: Dict,
+}
+
+impl EnvVars {
+    /// Every `STREAMHOUSE_<SECTION>__<KEY>` variable. Variables without `__` (such as the
+    /// CLI's `STREAMHOUSE_ADDR`) are not configuration and are left alone.
+    fn new(env: &[(String, String)]) -> Self {
+        let mut data = Dict::new();
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("STREAMHOUSE_") else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
+            insert(
+                &mut data,
+                &[&section.to_ascii_lowercase(), &key.to_ascii_lowercase()],
+                v,
+            );
+        }
+        Self {
+            name: "STREAMHOUSE_<SECTION>__<KEY> environment variables".into(),
+            data,
+        }
+    }
+
+    /// One deployment-plan variable setting the dotted `key`.
+    fn one(var: &str, key: &str, value: &str) -> Self {
+        let mut data = Dict::new();
+        insert(&mut data, &key.split('.').collect::<Vec<_>>(), value);
+        Self {
+            name: format!("environment variable {var}"),
+            data,
+        }
+    }
+}
+
+/// Sets `path` in a nested dictionary to a string value.
+fn insert(d: &mut Dict, path: &[&str], value: &str) {
+    let v = Value::from(value.to_owned());
+    match path {
+        [] => {}
+        [last] => {
+            d.insert((*last).to_owned(), v);
+        }
+        [first, rest @ ..] => {
+            let entry = d
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+impl figment::Provider for EnvVars {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.name.clone())
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, Dict>, figment::Error> {
+        Ok(figment::Profile::Default.collect(self.data.clone()))
     }
 }
 
@@ -398,6 +458,25 @@ mod tests {
     }
 
     #[test]
+    fn environment_values_are_read_as_the_key_wants() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("AGENT_ID", "5"),
+                ("STREAMHOUSE_AGENT__ZONE", "1"),
+                ("STREAMHOUSE_LEASE__TTL_MS", "4000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.agent.id.as_str(), c.agent.zone.as_str(), c.lease.ttl_ms),
+            ("5", "1", 4000)
+        );
+        let e = Config::load(None, env(&[("STREAMHOUSE_LEASE__TTL_MS", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("ttl_ms"), "{e}");
+    }
+
+    #[test]
     fn plan_variables_apply_to_their_backend() {
         let f = file("[metadata]\nbackend = \"postgres\"\n");
         let c = Config::load(Some(f.path()), env(&[("POSTGRES_URL", "postgres://db/x")])).unwrap();
@@ -422,7 +501,19 @@ mod tests {
         let e = Config::load(None, env(&[("STREAMHOUSE_LEASE__TTL", "1")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("ttl"), "{e}");
+        assert!(
+            e.contains("ttl") && e.contains("environment variables"),
+            "{e}"
+        );
+        // The CLI's variables are not configuration.
+        Config::load(
+            None,
+            env(&[
+                ("STREAMHOUSE_ADDR", "http://x:1"),
+                ("STREAMHOUSE_CONFIG", "a.toml"),
+            ]),
+        )
+        .unwrap();
     }
 
     #[test]

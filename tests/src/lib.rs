@@ -221,3 +221,21 @@ pub async fn health_serving(url: &str) -> bool {
         Ok(r) if r.get_ref().status == 1
     )
 }
+
+/// Path of an external tool the tests drive: `STREAMHOUSE_<NAME>` (upper case), else the
+/// name on `PATH`. `scripts/test.sh` installs the tools; a missing one fails the test.
+pub fn tool(name: &str) -> PathBuf {
+    let var = format!("STREAMHOUSE_{}", name.to_ascii_uppercase());
+    if let Some(p) = std::env::var_os(&var) {
+        return PathBuf::from(p);
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: run scripts/test.sh, which installs it, or set {var}")
+        })
+}
