@@ -266,23 +266,31 @@ pub struct PartitionInfo {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
 
-    #[test]
-    fn topic_names_follow_kafka_rules() {
-        for ok in ["a", "orders", "orders.v1", "A_b-c.9", &"x".repeat(249)] {
-            assert!(TopicName::new(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", ".", "..", "a b", "a/b", "ü", &"x".repeat(250)] {
-            let err = TopicName::new(bad).unwrap_err();
-            assert!(!err.0.is_empty(), "{bad}");
-        }
-        assert!(
-            TopicName::new("a/b")
-                .unwrap_err()
-                .0
-                .contains("contains '/'")
-        );
+    #[rstest]
+    #[case::one_char("a")]
+    #[case::plain("orders")]
+    #[case::dotted("orders.v1")]
+    #[case::mixed("A_b-c.9")]
+    #[case::longest(&"x".repeat(249))]
+    fn valid_topic_names(#[case] name: &str) {
+        assert_eq!(TopicName::new(name).unwrap().as_str(), name);
+    }
+
+    #[rstest]
+    #[case::empty("", "must not be empty")]
+    #[case::dot(".", "is reserved")]
+    #[case::dotdot("..", "is reserved")]
+    #[case::space("a b", "contains ' '")]
+    #[case::slash("a/b", "contains '/'")]
+    #[case::non_ascii("ü", "contains 'ü'")]
+    #[case::too_long(&"x".repeat(250), "the limit is 249")]
+    fn invalid_topic_names_say_why(#[case] name: &str, #[case] why: &str) {
+        let err = TopicName::new(name).unwrap_err();
+        assert!(err.0.contains(why), "{name:?}: {err}");
     }
 
     #[test]
