@@ -112,9 +112,6 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         let base = {
             let mut w = p.write.lock().await;
-            if self.closed.load(Ordering::SeqCst) {
-                return Err(AgentError::ShuttingDown);
-            }
             self.partitions.ensure_leader(&p, &mut w).await?;
             let epoch = w.lease.as_ref().map_or(0, |l| l.epoch);
             let base = w.next_offset;
@@ -132,10 +129,16 @@ impl Writer {
                 },
                 records,
             );
-            w.next_offset = base + records.len() as u64;
             let generation = p.generation.load(Ordering::SeqCst);
             // Pushed under the partition lock, so one partition's batches are in offset order.
             let mut buf = self.buffer.lock().expect("poisoned");
+            // Checked under the buffer lock, which the flush loop holds when it decides the
+            // buffer is empty and stops: a batch pushed here is always flushed. A refused batch
+            // leaves `next_offset` as it was (the partition lock is still held).
+            if self.closed.load(Ordering::SeqCst) {
+                return Err(AgentError::ShuttingDown);
+            }
+            w.next_offset = base + records.len() as u64;
             buf.bytes += batch.bytes.len();
             if buf.first_at.is_none() {
                 buf.first_at = Some(Instant::now());
@@ -173,18 +176,23 @@ impl Writer {
         let mut previous: Option<oneshot::Receiver<()>> = None;
         let mut flushes = tokio::task::JoinSet::new();
         loop {
-            let deadline = {
+            // Read together under the buffer lock, which appends hold while they check
+            // `closed` and push: once this sees the buffer empty and `closed` set, no batch
+            // can arrive any more.
+            let (deadline, closed) = {
                 let buf = self.buffer.lock().expect("poisoned");
-                buf.first_at.map(|t| {
-                    if buf.bytes >= self.cfg.flush_max_bytes || self.closed.load(Ordering::SeqCst) {
+                let closed = self.closed.load(Ordering::SeqCst);
+                let deadline = buf.first_at.map(|t| {
+                    if buf.bytes >= self.cfg.flush_max_bytes || closed {
                         Instant::now()
                     } else {
                         t + self.cfg.flush_interval
                     }
-                })
+                });
+                (deadline, closed)
             };
             match deadline {
-                None if self.closed.load(Ordering::SeqCst) => break,
+                None if closed => break,
                 None => self.wake.notified().await,
                 Some(d) if d > Instant::now() => {
                     tokio::select! {
