@@ -18,6 +18,9 @@ if [ ! -x "$tools/bin/grpcurl" ]; then
 fi
 export STREAMHOUSE_GRPCURL="$tools/bin/grpcurl"
 
+# PostgreSQL and PgBouncer, stopped when this script exits.
+source scripts/services.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

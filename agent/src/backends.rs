@@ -7,6 +7,10 @@ pub(crate) fn link() {
     {
         use streamhouse_metadata_sqlite as _;
     }
+    #[cfg(feature = "metadata-postgres")]
+    {
+        use streamhouse_metadata_postgres as _;
+    }
     #[cfg(feature = "object-local")]
     {
         use streamhouse_object_local as _;
@@ -22,7 +26,11 @@ mod tests {
     /// With default features every known backend kind is registered: none can silently drop
     /// out of the binary.
     #[test]
-    #[cfg(all(feature = "metadata-sqlite", feature = "object-local"))]
+    #[cfg(all(
+        feature = "metadata-sqlite",
+        feature = "metadata-postgres",
+        feature = "object-local"
+    ))]
     fn every_backend_kind_is_registered() {
         super::link();
         let mut want: Vec<_> = METADATA_KINDS.iter().map(|(k, _)| *k).collect();

@@ -14,7 +14,11 @@ use crate::metadata::MetadataStore;
 use crate::object::ObjectStore;
 
 /// Every metadata backend kind StreamHouse has, with the cargo feature that builds it in.
-pub const METADATA_KINDS: &[(&str, &str)] = &[("sqlite", "metadata-sqlite")];
+pub const METADATA_KINDS: &[(&str, &str)] = &[
+    ("sqlite", "metadata-sqlite"),
+    ("postgres", "metadata-postgres"),
+    ("aurora", "metadata-postgres"),
+];
 
 /// Every object-store backend kind StreamHouse has, with the cargo feature that builds it in.
 pub const OBJECT_STORE_KINDS: &[(&str, &str)] =
@@ -39,6 +43,9 @@ pub struct MetadataParts {
 pub type MetadataBuilder =
     fn(BackendSection) -> BoxFuture<'static, Result<MetadataParts, BuildError>>;
 
+/// Schema migration of a metadata backend, run alone by `streamhouse-agent migrate`.
+pub type MetadataMigrator = fn(BackendSection) -> BoxFuture<'static, Result<(), BuildError>>;
+
 /// Constructor of an object-store backend from its config section.
 pub type ObjectStoreBuilder =
     fn(BackendSection) -> BoxFuture<'static, Result<Arc<dyn ObjectStore>, BuildError>>;
@@ -48,8 +55,10 @@ pub type ObjectStoreBuilder =
 pub struct MetadataBackend {
     /// The `backend = "..."` value that selects it.
     pub kind: &'static str,
-    /// Its constructor.
+    /// Its constructor (which also migrates the schema unless configured not to).
     pub build: MetadataBuilder,
+    /// Runs the schema migrations and nothing else.
+    pub migrate: MetadataMigrator,
 }
 
 /// A registered object-store backend.
@@ -117,6 +126,19 @@ pub async fn build_metadata(section: BackendSection) -> Result<MetadataParts, Bu
     (b.build)(section).await
 }
 
+/// Runs the schema migrations of the metadata backend a config section selects.
+pub async fn migrate_metadata(section: BackendSection) -> Result<(), BuildError> {
+    let Some(b) = inventory::iter::<MetadataBackend>().find(|b| b.kind == section.backend) else {
+        return Err(unknown(
+            "metadata",
+            &section.backend,
+            &metadata_kinds(),
+            METADATA_KINDS,
+        ));
+    };
+    (b.migrate)(section).await
+}
+
 /// Builds the object-store backend a config section selects.
 pub async fn build_object_store(
     section: BackendSection,
@@ -139,10 +161,10 @@ mod tests {
 
     #[test]
     fn unknown_kinds_list_the_known_ones_and_compiled_out_kinds_name_the_feature() {
-        let e = unknown("metadata", "mysql", &["sqlite"], METADATA_KINDS);
+        let e = unknown("metadata", "mysql", &["postgres", "sqlite"], METADATA_KINDS);
         assert_eq!(
             e.0,
-            "unknown metadata backend \"mysql\"; known kinds: sqlite"
+            "unknown metadata backend \"mysql\"; known kinds: postgres, sqlite"
         );
         let e = unknown("metadata", "sqlite", &[], METADATA_KINDS);
         assert!(e.0.contains("--features metadata-sqlite"), "{e}");

@@ -100,7 +100,7 @@ fn bad_configuration_is_one_clear_error() {
     };
     let e = run(&[("STREAMHOUSE_METADATA__BACKEND", "mysql")], &[]);
     assert!(
-        e.contains("unknown metadata backend \"mysql\"; known kinds: sqlite"),
+        e.contains("unknown metadata backend \"mysql\"; known kinds: aurora, postgres, sqlite"),
         "{e}"
     );
     let e = run(&[("STREAMHOUSE_OBJECT_STORE__BACKEND", "ftp")], &[]);

@@ -23,5 +23,10 @@ inventory::submit! {
             let store = Arc::new(SqliteMetadataStore::open(&cfg).await?);
             Ok(MetadataParts { store: store.clone(), leases: store })
         }),
+        // Opening the database runs the migrations.
+        migrate: |section: BackendSection| Box::pin(async move {
+            let cfg: SqliteConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
+            SqliteMetadataStore::open(&cfg).await.map(drop)
+        }),
     }
 }

@@ -1,0 +1,43 @@
+//! `[metadata]` options of the `postgres` and `aurora` backends.
+
+use serde::Deserialize;
+
+/// Options of `backend = "postgres"` and `backend = "aurora"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// Connection URL, `postgres://user:password@host:5432/database` (with Aurora, the
+    /// cluster's writer endpoint). Required; `POSTGRES_URL` sets it.
+    pub url: String,
+    /// Aurora only: the cluster's reader endpoint, used for read-only queries (index
+    /// lookups, listings, describe). Default: none, everything goes to `url`.
+    pub reader_url: Option<String>,
+    /// Set when `url` points at a pooler in transaction mode, such as PgBouncer before 1.21:
+    /// no named prepared statements and no session state (statement timeouts are then set
+    /// per transaction, and reads rely on the role's `statement_timeout`). Default false.
+    pub transaction_pooler: bool,
+    /// Connections per pool (the reader has its own pool). Default 10.
+    pub max_connections: u32,
+    /// Longest wait for a free pooled connection before a request fails as unavailable.
+    /// Default 5000 ms.
+    pub acquire_timeout_ms: u64,
+    /// Longest a statement may run before the server cancels it. Default 5000 ms.
+    pub statement_timeout_ms: u64,
+    /// Run the schema migrations when the agent starts. Turn off when operators run
+    /// `streamhouse-agent migrate` themselves. Default true.
+    pub run_migrations: bool,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            reader_url: None,
+            transaction_pooler: false,
+            max_connections: 10,
+            acquire_timeout_ms: 5000,
+            statement_timeout_ms: 5000,
+            run_migrations: true,
+        }
+    }
+}
