@@ -1,8 +1,8 @@
 //! The backend crates this binary is built with. `inventory` only sees crates that are
 //! linked, so each enabled backend crate is referenced here.
 
-/// Links every enabled backend crate into the binary.
-pub(crate) fn link() {
+/// Links every enabled backend crate into the binary; call before using the registry.
+pub fn link() {
     #[cfg(feature = "metadata-sqlite")]
     {
         use streamhouse_metadata_sqlite as _;

@@ -13,7 +13,7 @@ pub mod service;
 pub mod topics;
 pub mod writer;
 
-mod backends;
+pub mod backends;
 mod logging;
 
 pub use logging::init_logging;

@@ -17,9 +17,18 @@ struct Args {
     /// TOML config file; environment variables STREAMHOUSE_<SECTION>__<KEY> override it.
     #[arg(long, short, env = "STREAMHOUSE_CONFIG")]
     config: Option<PathBuf>,
-    /// Print the effective configuration as TOML and exit.
+    /// Print the configuration as loaded, as TOML, and exit.
     #[arg(long)]
     print_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Run the metadata store's schema migrations and exit (for operators who run them
+    /// before rolling out agents, with `run_migrations = false` in the agent's config).
+    Migrate,
 }
 
 fn main() {
@@ -41,6 +50,16 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    if let Some(Command::Migrate) = args.command {
+        streamhouse_agent::backends::link();
+        return rt.block_on(async {
+            streamhouse_core::registry::migrate_metadata(config.metadata.clone())
+                .await
+                .context("migrate")?;
+            tracing::info!(backend = %config.metadata.backend, "migrations applied");
+            Ok(())
+        });
+    }
     rt.block_on(async {
         let agent = Agent::start(config).await?;
         wait_for_signal().await?;

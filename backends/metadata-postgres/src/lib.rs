@@ -16,6 +16,8 @@
 mod config;
 mod error;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::PostgresConfig;
 pub use store::PostgresMetadataStore;

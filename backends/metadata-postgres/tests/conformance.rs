@@ -1,48 +1,38 @@
-//! The core metadata and lease conformance suites on a real PostgreSQL server, once directly
-//! and once through PgBouncer in transaction pooling mode. Each test gets a fresh database.
+//! The core metadata and lease conformance suites on a real PostgreSQL server: directly,
+//! through PgBouncer in transaction pooling mode, and split into writer and reader endpoints
+//! as on Aurora. Each test gets a fresh database.
 //!
 //! `scripts/services.sh` starts both and exports `STREAMHOUSE_TEST_POSTGRES_URL` and
 //! `STREAMHOUSE_TEST_PGBOUNCER_URL`; without them these tests fail rather than skip.
 
-use sqlx::{Connection, Executor};
 use streamhouse_core::registry::MetadataParts;
+use streamhouse_metadata_postgres::testing::{fresh_database, service_url, with_database};
 use streamhouse_metadata_postgres::{PostgresConfig, PostgresMetadataStore};
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run scripts/test.sh, or `source scripts/services.sh` first")
-    })
+#[derive(Clone, Copy)]
+enum Route {
+    Direct,
+    PgBouncer,
+    /// Aurora's split: writes to the writer endpoint, reads to the reader endpoint (here
+    /// PgBouncer in front of the same database, so the two pools really differ).
+    ReaderWriter,
 }
 
-/// `url` with its database replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, _) = url.rsplit_once('/').expect("URL with a database");
-    format!("{base}/{db}")
-}
-
-/// A new empty database, reached through `via` (the direct or the PgBouncer URL).
-pub async fn fresh_database(via: &str) -> String {
-    let direct = var("STREAMHOUSE_TEST_POSTGRES_URL");
-    let db = format!("sh_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&direct)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .expect("create database");
-    with_database(&var(via), &db)
-}
-
-async fn make(pooler: bool) -> (MetadataParts, ()) {
-    let via = if pooler {
-        "STREAMHOUSE_TEST_PGBOUNCER_URL"
-    } else {
-        "STREAMHOUSE_TEST_POSTGRES_URL"
+async fn make(route: Route) -> (MetadataParts, ()) {
+    let via = match route {
+        Route::PgBouncer => "STREAMHOUSE_TEST_PGBOUNCER_URL",
+        Route::Direct | Route::ReaderWriter => "STREAMHOUSE_TEST_POSTGRES_URL",
     };
+    let url = fresh_database(via).await;
+    let reader_url = matches!(route, Route::ReaderWriter).then(|| {
+        let db = url.rsplit_once('/').expect("db").1;
+        with_database(&service_url("STREAMHOUSE_TEST_PGBOUNCER_URL"), db)
+    });
     let cfg = PostgresConfig {
-        url: fresh_database(via).await,
-        transaction_pooler: pooler,
+        url,
+        reader_url,
+        // The reader goes through PgBouncer, so both pools run in pooler mode.
+        transaction_pooler: !matches!(route, Route::Direct),
         ..PostgresConfig::default()
     };
     let store = std::sync::Arc::new(PostgresMetadataStore::connect(&cfg).await.expect("connect"));
@@ -56,9 +46,13 @@ async fn make(pooler: bool) -> (MetadataParts, ()) {
 }
 
 mod direct {
-    streamhouse_core::metadata_conformance!(super::make(false));
+    streamhouse_core::metadata_conformance!(super::make(super::Route::Direct));
 }
 
 mod pgbouncer {
-    streamhouse_core::metadata_conformance!(super::make(true));
+    streamhouse_core::metadata_conformance!(super::make(super::Route::PgBouncer));
+}
+
+mod aurora_reader_writer {
+    streamhouse_core::metadata_conformance!(super::make(super::Route::ReaderWriter));
 }
