@@ -64,6 +64,13 @@ impl AgentProcess {
     /// Like [`AgentProcess::start`], with agent id `name` and log file `<name>.log`, so
     /// several agents can share one data directory (and so one SQLite metadata store).
     pub async fn start_named(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
+        let mut a = Self::launch(dir, name, env);
+        a.wait_ready().await;
+        a
+    }
+
+    /// Spawns the agent without waiting for it to serve (see [`AgentProcess::wait_ready`]).
+    pub fn launch(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut a = Self {
             child: None,
@@ -76,11 +83,11 @@ impl AgentProcess {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        a.spawn().await;
+        a.spawn();
         a
     }
 
-    async fn spawn(&mut self) {
+    fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -101,11 +108,10 @@ impl AgentProcess {
             .spawn()
             .expect("spawn streamhouse-agent");
         self.child = Some(child);
-        self.wait_ready().await;
     }
 
     /// Waits until the health service answers SERVING.
-    async fn wait_ready(&mut self) {
+    pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self
@@ -185,7 +191,37 @@ impl AgentProcess {
     /// Starts the agent again on the same port and data directory.
     pub async fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the agent before restarting it");
-        self.spawn().await;
+        self.spawn();
+        self.wait_ready().await;
+    }
+
+    /// Waits for the process to exit by itself; returns its exit code and log.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (Option<i32>, String) {
+        let mut c = self.child.take().expect("agent running");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = c.try_wait().expect("wait") {
+                return (s.code(), self.log());
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("agent still running after {timeout:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the agent's log contains `needle`.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in the log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The directory the agent runs in.
@@ -238,4 +274,189 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{name} is not installed: run scripts/test.sh, which installs it, or set {var}")
         })
+}
+
+/// The metadata store an end-to-end test runs the agent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metadata {
+    /// The embedded default: SQLite in the agent's data directory.
+    Sqlite,
+    /// The test PostgreSQL server, directly (a fresh database).
+    Postgres,
+    /// The same server through PgBouncer in transaction pooling mode.
+    PgBouncer,
+}
+
+impl Metadata {
+    /// `STREAMHOUSE_METADATA__*` variables selecting this store (a fresh database for the
+    /// PostgreSQL routes).
+    pub async fn env(self) -> Vec<(String, String)> {
+        use streamhouse_metadata_postgres::testing::fresh_database;
+        let pg = |url: String, pooler: bool| {
+            vec![
+                (
+                    "STREAMHOUSE_METADATA__BACKEND".to_owned(),
+                    "postgres".to_owned(),
+                ),
+                ("STREAMHOUSE_METADATA__URL".to_owned(), url),
+                (
+                    "STREAMHOUSE_METADATA__TRANSACTION_POOLER".to_owned(),
+                    pooler.to_string(),
+                ),
+            ]
+        };
+        match self {
+            Metadata::Sqlite => Vec::new(),
+            Metadata::Postgres => pg(fresh_database("STREAMHOUSE_TEST_POSTGRES_URL").await, false),
+            Metadata::PgBouncer => pg(fresh_database("STREAMHOUSE_TEST_PGBOUNCER_URL").await, true),
+        }
+    }
+}
+
+/// Borrowed view of owned variables, for [`AgentProcess::start`].
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// A private PostgreSQL cluster that a test may stop, restart and break, with password
+/// authentication. Needs the server binaries (`STREAMHOUSE_TEST_PG_BIN`, set by
+/// `scripts/services.sh`); runs the server as the `postgres` user when the test is root.
+#[derive(Debug)]
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    /// Port it listens on, on 127.0.0.1.
+    pub port: u16,
+    bin: PathBuf,
+}
+
+/// Password of the private cluster's `postgres` user.
+pub const PG_PASSWORD: &str = "s3cret-test";
+
+impl PgCluster {
+    /// Creates and starts a cluster on a free port.
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Creates and starts a cluster on `port`.
+    pub fn start_on(port: u16) -> Self {
+        let bin = PathBuf::from(
+            std::env::var("STREAMHOUSE_TEST_PG_BIN")
+                .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned()),
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("sh-pg")
+            .tempdir()
+            .expect("temp dir");
+        let c = Self { dir, port, bin };
+        c.chown(c.dir.path());
+        let pw = c.dir.path().join("pw");
+        std::fs::write(&pw, PG_PASSWORD).unwrap();
+        c.chown(&pw);
+        c.run(&[
+            "initdb",
+            "-D",
+            &c.data(),
+            "-A",
+            "scram-sha-256",
+            "-U",
+            "postgres",
+            "--pwfile",
+            pw.to_str().unwrap(),
+            "--no-sync",
+        ]);
+        c.pg_ctl("start");
+        c
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn chown(&self, path: &Path) {
+        if nix::unistd::geteuid().is_root() {
+            let status = Command::new("chown")
+                .arg("postgres:")
+                .arg(path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+
+    /// A PostgreSQL server tool, run as `postgres` when the test is root (the server refuses
+    /// to run as root).
+    fn command(&self, tool: &str) -> Command {
+        let exe = self.bin.join(tool);
+        if nix::unistd::geteuid().is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        }
+    }
+
+    fn run(&self, args: &[&str]) {
+        let out = self
+            .command(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run PostgreSQL tool");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let log = self.dir.path().join("log").display().to_string();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(&[
+            "pg_ctl",
+            "-D",
+            &self.data(),
+            "-l",
+            &log,
+            "-m",
+            "fast",
+            "-w",
+            "-o",
+            &opts,
+            action,
+        ]);
+    }
+
+    /// Stops the server (fast shutdown: open connections are dropped).
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Starts the stopped server again.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
+    /// URL of `database` as `postgres` with `password`.
+    pub fn url_with(&self, password: &str, database: &str) -> String {
+        format!(
+            "postgres://postgres:{password}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// URL of the `postgres` database with the right password.
+    pub fn url(&self) -> String {
+        self.url_with(PG_PASSWORD, "postgres")
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+            .output();
+    }
 }

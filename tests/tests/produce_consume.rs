@@ -1,13 +1,14 @@
-//! End to end on the embedded default: 100,000 records with keys and headers produced,
-//! consumed back identical at their acknowledged offsets, the agent killed with SIGKILL and
-//! restarted, and everything read again.
+//! End to end: 100,000 records with keys and headers produced, consumed back identical at
+//! their acknowledged offsets, the agent killed with SIGKILL and restarted, and everything
+//! read again — on the embedded default, on PostgreSQL, and on PostgreSQL through PgBouncer.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use rstest::rstest;
 use streamhouse_client::{Client, ProduceRecord, RecordHeader};
 use streamhouse_core::partitioner::partition_for_key;
-use streamhouse_tests::AgentProcess;
+use streamhouse_tests::{AgentProcess, Metadata, env_refs};
 
 const PARTITIONS: u32 = 6;
 const RECORDS: usize = 100_000;
@@ -120,11 +121,17 @@ async fn check_all(client: &Client, expected: &BTreeMap<(u32, u64), Expected>) {
     assert_eq!(read, RECORDS);
 }
 
+#[rstest]
+#[case::sqlite(Metadata::Sqlite)]
+#[case::postgres(Metadata::Postgres)]
+#[case::pgbouncer(Metadata::PgBouncer)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn produce_consume_kill9_restart_read_again() {
+async fn produce_consume_kill9_restart_read_again(#[case] metadata: Metadata) {
     let dir = tempfile::tempdir().unwrap();
+    let mut env = metadata.env().await;
     // A short lease so the restarted agent may take over the dead one's partitions quickly.
-    let mut agent = AgentProcess::start(dir.path(), &[("STREAMHOUSE_LEASE__TTL_MS", "3000")]).await;
+    env.push(("STREAMHOUSE_LEASE__TTL_MS".into(), "3000".into()));
+    let mut agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
     let client = agent.client().await;
     client
         .create_topic("events", PARTITIONS, None, "lz4")

@@ -1,0 +1,223 @@
+//! The agent on PostgreSQL when the database misbehaves: restarted under load, down when the
+//! agent starts, wrong credentials or database name; and the `migrate` command.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use streamhouse_client::{ProduceRecord, RetryPolicy};
+use streamhouse_tests::{AgentProcess, PG_PASSWORD, PgCluster, bin, env_refs, free_port};
+
+fn pg_env(url: &str) -> Vec<(String, String)> {
+    vec![
+        ("STREAMHOUSE_METADATA__BACKEND".into(), "postgres".into()),
+        ("STREAMHOUSE_METADATA__URL".into(), url.into()),
+        ("STREAMHOUSE_LEASE__TTL_MS".into(), "3000".into()),
+        // Fail fast while the server is down, so producers see errors rather than hangs.
+        (
+            "STREAMHOUSE_METADATA__ACQUIRE_TIMEOUT_MS".into(),
+            "1000".into(),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restart_under_load_loses_nothing() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pg_env(&pg.url());
+    let agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
+    let client = agent.client().await.with_retry(RetryPolicy {
+        timeout: Duration::ZERO,
+        ..RetryPolicy::default()
+    });
+    client.create_topic("t", 3, None, "none").await.unwrap();
+
+    let acked: Arc<Mutex<BTreeMap<(u32, u64), String>>> = Arc::default();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut producers = Vec::new();
+    for p in 0..4 {
+        let (client, acked, errors, stop) =
+            (client.clone(), acked.clone(), errors.clone(), stop.clone());
+        producers.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                let v = format!("{p}-{i}");
+                i += 1;
+                let r = client
+                    .produce("t", vec![ProduceRecord::new(v.clone()).with_key(v.clone())])
+                    .await;
+                match r {
+                    Ok(a) => {
+                        let prev = acked
+                            .lock()
+                            .unwrap()
+                            .insert((a[0].partition, a[0].offset), v);
+                        assert!(prev.is_none(), "an offset was acknowledged twice");
+                    }
+                    Err(e) => {
+                        assert!(
+                            e.is_retriable(),
+                            "errors during the outage are retriable: {e}"
+                        );
+                        errors.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = acked.lock().unwrap().len();
+    assert!(before > 0);
+
+    pg.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.start_again();
+    // The agent reconnects by itself; once it has, produces succeed again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut recovered_at = None;
+    while recovered_at.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recovery:\n{}",
+            agent.log()
+        );
+        let n = acked.lock().unwrap().len();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if acked.lock().unwrap().len() > n + 20 {
+            recovered_at = Some(errors.load(Ordering::SeqCst));
+        }
+    }
+    assert!(
+        errors.load(Ordering::SeqCst) > 0,
+        "producers saw the outage"
+    );
+    // None after recovery.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let errors_after = errors.load(Ordering::SeqCst) - recovered_at.unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for p in producers {
+        p.await.unwrap();
+    }
+    assert_eq!(errors_after, 0, "errors after recovery:\n{}", agent.log());
+
+    // Every acknowledged record is there, at its offset, and offsets are dense.
+    let acked = acked.lock().unwrap().clone();
+    let (_, parts) = client.describe_topic("t").await.unwrap();
+    for p in parts {
+        let want: Vec<_> = acked
+            .range((p.partition, 0)..(p.partition + 1, 0))
+            .collect();
+        assert_eq!(
+            p.high_watermark,
+            want.len() as u64,
+            "partition {}",
+            p.partition
+        );
+        let mut offset = 0;
+        while offset < p.high_watermark {
+            let f = client
+                .fetch("t", p.partition, offset, 1 << 20, 0)
+                .await
+                .unwrap();
+            for r in f.records {
+                let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
+                assert_eq!(&v, &acked[&(p.partition, r.offset)]);
+                offset = r.offset + 1;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_down_at_start_is_waited_for_with_a_clear_log_line() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://postgres:{PG_PASSWORD}@127.0.0.1:{port}/postgres");
+    let env = pg_env(&url);
+    let mut agent = AgentProcess::launch(dir.path(), "agent", &env_refs(&env));
+    agent
+        .wait_for_log(
+            &format!("metadata database 127.0.0.1:{port}/postgres as postgres is unreachable"),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(
+        !agent.log().contains(PG_PASSWORD),
+        "the password is never logged"
+    );
+    let _pg = PgCluster::start_on(port);
+    agent.wait_ready().await;
+    let client = agent.client().await;
+    client.create_topic("t", 1, None, "none").await.unwrap();
+    client
+        .produce("t", vec![ProduceRecord::new("x")])
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_or_database_are_one_clear_error() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, url, says) in [
+        (
+            "bad-password",
+            pg.url_with("wrong", "postgres"),
+            "rejected the credentials",
+        ),
+        (
+            "bad-database",
+            pg.url_with(PG_PASSWORD, "nope"),
+            "the database does not exist",
+        ),
+    ] {
+        let env = pg_env(&url);
+        let mut agent = AgentProcess::launch(dir.path(), name, &env_refs(&env));
+        let (code, log) = agent.wait_exit(Duration::from_secs(20));
+        assert_eq!(code, Some(1), "{log}");
+        let err: Vec<_> = log
+            .lines()
+            .filter(|l| l.starts_with("streamhouse-agent:"))
+            .collect();
+        assert_eq!(err.len(), 1, "{log}");
+        assert!(err[0].contains(says), "{log}");
+        assert!(
+            !log.contains("wrong@"),
+            "the password is never printed: {log}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_command_prepares_the_schema_for_agents_that_do_not_migrate() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = pg_env(&pg.url());
+    let out = std::process::Command::new(bin("streamhouse-agent"))
+        .arg("migrate")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("migrations applied"),
+        "{out:?}"
+    );
+    env.push((
+        "STREAMHOUSE_METADATA__RUN_MIGRATIONS".into(),
+        "false".into(),
+    ));
+    let agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
+    let client = agent.client().await;
+    client.create_topic("t", 1, None, "none").await.unwrap();
+    assert!(
+        !agent.log().contains("metadata schema is up to date"),
+        "{}",
+        agent.log()
+    );
+}
