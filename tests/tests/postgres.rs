@@ -221,3 +221,36 @@ async fn migrate_command_prepares_the_schema_for_agents_that_do_not_migrate() {
         agent.log()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iam_auth_signs_a_token_from_the_credential_chain_and_sends_it_as_the_password() {
+    // Without AWS, the furthest the token path runs: credentials from the environment, a
+    // signed token, and a connection that offers it. The server, not RDS, rejects it.
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = pg_env(&format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        pg.port
+    ));
+    env.extend([
+        ("STREAMHOUSE_METADATA__IAM_AUTH".into(), "true".into()),
+        ("STREAMHOUSE_METADATA__REGION".into(), "eu-west-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "AKIDEXAMPLE".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+    ]);
+    let mut agent = AgentProcess::launch(dir.path(), "iam", &env_refs(&env));
+    let (code, log) = agent.wait_exit(Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("password authentication failed for user \"postgres\""),
+        "the token was offered as the password: {log}"
+    );
+    assert!(
+        !log.contains("X-Amz-Signature"),
+        "the token is never printed: {log}"
+    );
+}

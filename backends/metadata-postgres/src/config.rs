@@ -23,6 +23,12 @@ pub struct PostgresConfig {
     pub acquire_timeout_ms: u64,
     /// Longest a statement may run before the server cancels it. Default 5000 ms.
     pub statement_timeout_ms: u64,
+    /// Authenticate with RDS IAM tokens signed from the agent's AWS credentials (EKS IRSA,
+    /// environment, profile) instead of a password in the URL; the URL names the user.
+    /// Needs TLS (`?sslmode=require`). Default false.
+    pub iam_auth: bool,
+    /// AWS region of the database, for `iam_auth`. Default: the environment's (`AWS_REGION`).
+    pub region: Option<String>,
     /// Run the schema migrations when the agent starts. Turn off when operators run
     /// `streamhouse-agent migrate` themselves. Default true.
     pub run_migrations: bool,
@@ -37,6 +43,8 @@ impl Default for PostgresConfig {
             max_connections: 10,
             acquire_timeout_ms: 5000,
             statement_timeout_ms: 5000,
+            iam_auth: false,
+            region: None,
             run_migrations: true,
         }
     }

@@ -15,6 +15,8 @@
 
 mod config;
 mod error;
+#[cfg(feature = "aurora-iam")]
+pub mod iam;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryScalar};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Executor, Postgres, Row, Transaction};
 use streamhouse_core::metadata::MetadataResult;
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
@@ -97,9 +97,48 @@ fn connect_options(
     Ok(o)
 }
 
+/// Opens a pool for `url`: with `iam_auth`, signs a token as the password and keeps the pool
+/// supplied with fresh ones.
+async fn open_pool(url: &str, what: &str, cfg: &PostgresConfig) -> Result<PgPool, BuildError> {
+    let opts = connect_options(url, cfg, what)?;
+    if !cfg.iam_auth {
+        return open_pool_with(opts, cfg).await;
+    }
+    #[cfg(feature = "aurora-iam")]
+    {
+        let tokens = crate::iam::RdsTokenGenerator::from_environment(
+            cfg.region.clone(),
+            opts.get_host(),
+            opts.get_port(),
+            opts.get_username(),
+        )
+        .await?;
+        let pool = open_pool_with(opts.clone().password(&tokens.token().await?), cfg).await?;
+        let refreshed = pool.clone();
+        tokio::spawn(async move {
+            while !refreshed.is_closed() {
+                tokio::time::sleep(crate::iam::REFRESH_EVERY).await;
+                match tokens.token().await {
+                    // Only connections opened from now on use it; open ones stay valid.
+                    Ok(t) => refreshed.set_connect_options(opts.clone().password(&t)),
+                    Err(e) => warn!("cannot refresh the RDS IAM token: {e}"),
+                }
+            }
+        });
+        Ok(pool)
+    }
+    #[cfg(not(feature = "aurora-iam"))]
+    Err(BuildError(
+        "[metadata] iam_auth needs a binary built with `--features aurora-iam`".into(),
+    ))
+}
+
 /// Opens a pool, waiting with backoff while the server is unreachable (it may be starting)
 /// and failing at once on what a retry cannot fix (credentials, a missing database).
-async fn open_pool(opts: PgConnectOptions, cfg: &PostgresConfig) -> Result<PgPool, BuildError> {
+async fn open_pool_with(
+    opts: PgConnectOptions,
+    cfg: &PostgresConfig,
+) -> Result<PgPool, BuildError> {
     let pool = PgPoolOptions::new()
         .max_connections(cfg.max_connections.max(1))
         .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
@@ -140,12 +179,12 @@ impl PostgresMetadataStore {
     /// Connects (waiting for the server if it is down), migrates unless
     /// `run_migrations = false`, and returns the store.
     pub async fn connect(cfg: &PostgresConfig) -> Result<Self, BuildError> {
-        let writer = open_pool(connect_options(&cfg.url, cfg, "url")?, cfg).await?;
+        let writer = open_pool(&cfg.url, "url", cfg).await?;
         if cfg.run_migrations {
-            migrate(&writer, cfg).await?;
+            migrate(&writer).await?;
         }
         let reader = match &cfg.reader_url {
-            Some(url) => Some(open_pool(connect_options(url, cfg, "reader_url")?, cfg).await?),
+            Some(url) => Some(open_pool(url, "reader_url", cfg).await?),
             None => None,
         };
         Ok(Self {
@@ -160,8 +199,8 @@ impl PostgresMetadataStore {
 
     /// Runs the migrations and returns (`streamhouse-agent migrate`).
     pub async fn migrate_only(cfg: &PostgresConfig) -> Result<(), BuildError> {
-        let pool = open_pool(connect_options(&cfg.url, cfg, "url")?, cfg).await?;
-        migrate(&pool, cfg).await
+        let pool = open_pool(&cfg.url, "url", cfg).await?;
+        migrate(&pool).await
     }
 
     /// A connection of `pool` for statements outside an explicit transaction. Behind a
@@ -226,20 +265,85 @@ impl PostgresMetadataStore {
     }
 }
 
-async fn migrate(pool: &PgPool, cfg: &PostgresConfig) -> Result<(), BuildError> {
-    let mut migrator = sqlx::migrate!("./migrations");
-    if cfg.transaction_pooler {
-        // The migrator's lock is a session-level advisory lock, which a transaction pooler
-        // cannot keep. Each migration still runs in its own transaction; two agents racing
-        // on a fresh database make one fail and retry at start.
-        migrator.set_locking(false);
-    }
-    migrator
-        .run(pool)
-        .await
-        .map_err(|e| BuildError(format!("cannot migrate the metadata database: {e}")))?;
-    info!("metadata schema is up to date");
+/// Advisory lock key of the migrations ("SHMIGRAT" in ASCII).
+const MIGRATION_LOCK: i64 = 0x5348_4d49_4752_4154;
+
+/// Applies the embedded migrations that are not applied yet, all in one transaction under a
+/// transaction-level advisory lock, so agents starting together take turns and a failure
+/// leaves the schema as it was.
+///
+/// Not sqlx's migrator: its bookkeeping uses named prepared statements and a session-level
+/// advisory lock, neither of which survives a transaction pooler. Everything here is unnamed
+/// statements or simple-protocol SQL inside one transaction, which PgBouncer keeps on one
+/// server connection.
+async fn migrate(pool: &PgPool) -> Result<(), BuildError> {
+    let migrations: Vec<(i64, String, String, Vec<u8>)> = sqlx::migrate!("./migrations")
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| {
+            (
+                m.version,
+                m.description.to_string(),
+                m.sql.to_string(),
+                m.checksum.to_vec(),
+            )
+        })
+        .collect();
+    let fail = |e: sqlx::Error| BuildError(format!("cannot migrate the metadata database: {e}"));
+    let mut conn = pool.acquire().await.map_err(fail)?;
+    let c: &mut PgConnection = &mut conn;
+    // Arguments-free statements go out in the simple protocol: nothing is prepared.
+    c.execute("BEGIN").await.map_err(fail)?;
+    let result = apply(c, &migrations).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    c.execute(end).await.map_err(fail)?;
+    let ran = result.map_err(fail)?;
+    info!(applied = ran, "metadata schema is up to date");
     Ok(())
+}
+
+/// The body of [`migrate`], inside its transaction.
+async fn apply(
+    c: &mut PgConnection,
+    migrations: &[(i64, String, String, Vec<u8>)],
+) -> Result<usize, sqlx::Error> {
+    c.execute(format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})").as_str())
+        .await?;
+    c.execute(
+        "CREATE TABLE IF NOT EXISTS streamhouse_migrations (\
+           version BIGINT PRIMARY KEY, description TEXT NOT NULL, checksum BYTEA NOT NULL, \
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await?;
+    let applied: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM streamhouse_migrations")
+            .persistent(false)
+            .fetch_all(&mut *c)
+            .await?;
+    let mut ran = 0;
+    for (version, description, sql, checksum) in migrations {
+        if let Some((_, done)) = applied.iter().find(|(v, _)| v == version) {
+            if done != checksum {
+                return Err(sqlx::Error::Protocol(format!(
+                    "migration {version} ({description}) differs from the one applied to this \
+                     database"
+                )));
+            }
+            continue;
+        }
+        c.execute(sql.as_str()).await?;
+        sqlx::query(
+            "INSERT INTO streamhouse_migrations (version, description, checksum) VALUES ($1, $2, $3)",
+        )
+        .persistent(false)
+        .bind(version)
+        .bind(description)
+        .bind(checksum)
+        .execute(&mut *c)
+        .await?;
+        ran += 1;
+    }
+    Ok(ran)
 }
 
 fn topic_from_row(row: &PgRow) -> MetadataResult<TopicInfo> {
