@@ -65,6 +65,11 @@ pub enum LeaseError {
 /// Result of lease operations.
 pub type LeaseResult<T> = Result<T, LeaseError>;
 
+/// A TTL in whole milliseconds, as lease stores keep expiry times.
+pub fn ttl_millis(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Grants, renews and releases leases. The clock is the store's, never the caller's.
 #[async_trait]
 pub trait LeaseManager: Send + Sync + fmt::Debug {

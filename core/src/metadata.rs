@@ -47,6 +47,11 @@ impl MetadataError {
 /// Result of metadata operations.
 pub type MetadataResult<T> = Result<T, MetadataError>;
 
+/// An offset, size or position as SQL stores it (signed 64-bit); `InvalidInput` past that.
+pub fn stored_i64(v: u64, what: &str) -> MetadataResult<i64> {
+    i64::try_from(v).map_err(|_| MetadataError::InvalidInput(format!("{what} {v} is out of range")))
+}
+
 /// Topics and their partitions.
 #[async_trait]
 pub trait TopicStore: Send + Sync {

@@ -253,6 +253,32 @@ pub struct TopicInfo {
     pub created_at_ms: i64,
 }
 
+impl TopicInfo {
+    /// Rebuilds a topic from a metadata store's row, validating every field; the error says
+    /// which one is corrupt.
+    pub fn from_stored(
+        id: TopicId,
+        tenant: String,
+        name: String,
+        partitions: u32,
+        retention_ms: Option<i64>,
+        compression: &str,
+        created_at_ms: i64,
+    ) -> Result<Self, ValidationError> {
+        Ok(TopicInfo {
+            id,
+            spec: TopicSpec {
+                tenant: TenantId::new(tenant)?,
+                name: TopicName::new(name)?,
+                partitions,
+                retention_ms,
+                compression: compression.parse()?,
+            },
+            created_at_ms,
+        })
+    }
+}
+
 /// Offsets of one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionInfo {

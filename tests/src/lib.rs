@@ -460,3 +460,44 @@ impl Drop for PgCluster {
             .output();
     }
 }
+
+/// Asserts that each partition of `topic` holds exactly the acknowledged records
+/// `(partition, offset) -> value`: offsets dense from the log start, every value as
+/// acknowledged, nothing else.
+pub async fn assert_acked_readable(
+    client: &Client,
+    topic: &str,
+    acked: &std::collections::BTreeMap<(u32, u64), String>,
+) {
+    let (_, parts) = client.describe_topic(topic).await.expect("describe");
+    for p in parts {
+        let want: Vec<_> = acked
+            .range((p.partition, 0)..(p.partition + 1, 0))
+            .collect();
+        assert_eq!(
+            p.high_watermark,
+            want.len() as u64,
+            "partition {} holds exactly the acknowledged records",
+            p.partition
+        );
+        let mut offset = p.log_start_offset;
+        while offset < p.high_watermark {
+            let f = client
+                .fetch(topic, p.partition, offset, 1 << 20, 0)
+                .await
+                .expect("fetch");
+            assert!(!f.records.is_empty(), "nothing at {}:{offset}", p.partition);
+            for r in f.records {
+                assert_eq!(r.offset, offset, "dense offsets");
+                let v = String::from_utf8(r.value.expect("value").to_vec()).expect("utf-8");
+                assert_eq!(
+                    &v,
+                    &acked[&(p.partition, offset)],
+                    "{}:{offset}",
+                    p.partition
+                );
+                offset += 1;
+            }
+        }
+    }
+}

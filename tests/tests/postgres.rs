@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use streamhouse_client::{ProduceRecord, RetryPolicy};
-use streamhouse_tests::{AgentProcess, PG_PASSWORD, PgCluster, bin, env_refs, free_port};
+use streamhouse_tests::{
+    AgentProcess, PG_PASSWORD, PgCluster, assert_acked_readable, bin, env_refs, free_port,
+};
 
 fn pg_env(url: &str) -> Vec<(String, String)> {
     vec![
@@ -106,30 +108,7 @@ async fn database_restart_under_load_loses_nothing() {
 
     // Every acknowledged record is there, at its offset, and offsets are dense.
     let acked = acked.lock().unwrap().clone();
-    let (_, parts) = client.describe_topic("t").await.unwrap();
-    for p in parts {
-        let want: Vec<_> = acked
-            .range((p.partition, 0)..(p.partition + 1, 0))
-            .collect();
-        assert_eq!(
-            p.high_watermark,
-            want.len() as u64,
-            "partition {}",
-            p.partition
-        );
-        let mut offset = 0;
-        while offset < p.high_watermark {
-            let f = client
-                .fetch("t", p.partition, offset, 1 << 20, 0)
-                .await
-                .unwrap();
-            for r in f.records {
-                let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
-                assert_eq!(&v, &acked[&(p.partition, r.offset)]);
-                offset = r.offset + 1;
-            }
-        }
-    }
+    assert_acked_readable(&client, "t", &acked).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

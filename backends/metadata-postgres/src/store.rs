@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,10 +9,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryScalar};
 use sqlx::{Executor, Postgres, Row, Transaction};
-use streamhouse_core::metadata::MetadataResult;
+use streamhouse_core::lease::ttl_millis;
+use streamhouse_core::metadata::{MetadataResult, stored_i64};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
-    BatchIndexEntry, Codec, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager, MetadataError,
+    BatchIndexEntry, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager, MetadataError,
     ObjectCommit, OffsetStore, PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec,
     TopicStore,
 };
@@ -57,10 +57,6 @@ impl Conn {
     }
 }
 
-fn to_i64(v: u64, what: &str) -> MetadataResult<i64> {
-    i64::try_from(v).map_err(|_| MetadataError::InvalidInput(format!("{what} {v} is out of range")))
-}
-
 /// `host:port/database as user`, for messages: never the password.
 fn describe(o: &PgConnectOptions) -> String {
     format!(
@@ -77,7 +73,8 @@ fn connect_options(
     cfg: &PostgresConfig,
     what: &str,
 ) -> Result<PgConnectOptions, BuildError> {
-    let mut o = PgConnectOptions::from_str(url)
+    let mut o = url
+        .parse::<PgConnectOptions>()
         .map_err(|e| {
             BuildError(format!(
                 "[metadata] {what} is not a valid PostgreSQL URL: {e}"
@@ -347,21 +344,16 @@ async fn apply(
 }
 
 fn topic_from_row(row: &PgRow) -> MetadataResult<TopicInfo> {
-    let bad = |e: String| MetadataError::Other(format!("corrupt topic row: {e}"));
-    let tenant: String = row.get("tenant");
-    let name: String = row.get("name");
-    let compression: String = row.get("compression");
-    Ok(TopicInfo {
-        id: row.get("id"),
-        spec: TopicSpec {
-            tenant: TenantId::new(tenant).map_err(|e| bad(e.0))?,
-            name: TopicName::new(name).map_err(|e| bad(e.0))?,
-            partitions: row.get::<i32, _>("partitions") as u32,
-            retention_ms: row.get("retention_ms"),
-            compression: Codec::from_str(&compression).map_err(|e| bad(e.0))?,
-        },
-        created_at_ms: row.get("created_at_ms"),
-    })
+    TopicInfo::from_stored(
+        row.get("id"),
+        row.get("tenant"),
+        row.get("name"),
+        row.get::<i32, _>("partitions") as u32,
+        row.get("retention_ms"),
+        row.get::<&str, _>("compression"),
+        row.get("created_at_ms"),
+    )
+    .map_err(|e| MetadataError::Other(format!("corrupt topic row: {e}")))
 }
 
 const TOPIC_COLUMNS: &str =
@@ -547,7 +539,7 @@ impl IndexStore for PostgresMetadataStore {
             .scalar(include_str!("../queries/insert_object.sql"))
             .bind(&c.object_key)
             .bind(c.tenant.as_str())
-            .bind(to_i64(c.object_size, "object size")?)
+            .bind(stored_i64(c.object_size, "object size")?)
             .bind(&c.holder)
             .fetch_one(&mut *tx)
             .await
@@ -565,9 +557,12 @@ impl IndexStore for PostgresMetadataStore {
         for b in &c.batches {
             t.push(b.topic_id);
             p.push(b.partition as i32);
-            base.push(to_i64(b.base_offset, "offset")?);
-            end.push(to_i64(b.base_offset + u64::from(b.record_count), "offset")?);
-            pos.push(to_i64(b.position, "position")?);
+            base.push(stored_i64(b.base_offset, "offset")?);
+            end.push(stored_i64(
+                b.base_offset + u64::from(b.record_count),
+                "offset",
+            )?);
+            pos.push(stored_i64(b.position, "position")?);
             size.push(b.size as i32);
             ts.push(b.max_timestamp_ms);
         }
@@ -589,7 +584,7 @@ impl IndexStore for PostgresMetadataStore {
         for ((topic_id, partition), hw) in next {
             hw_t.push(topic_id);
             hw_p.push(partition);
-            hw_v.push(to_i64(hw, "offset")?);
+            hw_v.push(stored_i64(hw, "offset")?);
         }
         self.q(include_str!("../queries/advance_high_watermarks.sql"))
             .bind(hw_t)
@@ -608,7 +603,7 @@ impl IndexStore for PostgresMetadataStore {
         from_offset: u64,
         limit: u32,
     ) -> MetadataResult<Vec<BatchIndexEntry>> {
-        let from = to_i64(from_offset, "offset")?;
+        let from = stored_i64(from_offset, "offset")?;
         let mut rows = self
             .lookup_on(self.reader(), topic_id, partition, from, limit)
             .await?;
@@ -781,7 +776,7 @@ impl OffsetStore for PostgresMetadataStore {
                 )));
             }
             ps.push(*p as i32);
-            os.push(to_i64(*o, "offset")?);
+            os.push(stored_i64(*o, "offset")?);
         }
         self.q(include_str!("../queries/commit_offsets.sql"))
             .bind(tenant.as_str())
@@ -820,10 +815,6 @@ impl OffsetStore for PostgresMetadataStore {
     }
 }
 
-fn ttl_ms(ttl: Duration) -> i64 {
-    ttl.as_millis().min(i64::MAX as u128) as i64
-}
-
 #[async_trait]
 impl LeaseManager for PostgresMetadataStore {
     async fn acquire(
@@ -839,7 +830,7 @@ impl LeaseManager for PostgresMetadataStore {
             .bind(key.partition as i32)
             .bind(key.tenant.as_str())
             .bind(holder)
-            .bind(ttl_ms(ttl))
+            .bind(ttl_millis(ttl))
             .fetch_optional(c.get())
             .await
             .map_err(lease_err)?;
@@ -885,7 +876,7 @@ impl LeaseManager for PostgresMetadataStore {
             .bind(lease.key.partition as i32)
             .bind(&lease.holder)
             .bind(lease.epoch as i64)
-            .bind(ttl_ms(ttl))
+            .bind(ttl_millis(ttl))
             .fetch_optional(c.get())
             .await
             .map_err(lease_err)?;

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,10 +11,11 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
-use streamhouse_core::metadata::MetadataResult;
+use streamhouse_core::lease::ttl_millis;
+use streamhouse_core::metadata::{MetadataResult, stored_i64};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
-    BatchIndexEntry, Codec, CommitBatch, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager,
+    BatchIndexEntry, CommitBatch, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager,
     MetadataError, ObjectCommit, OffsetStore, PartitionInfo, TenantId, TopicId, TopicInfo,
     TopicName, TopicSpec, TopicStore,
 };
@@ -36,10 +36,6 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn to_i64(v: u64, what: &str) -> MetadataResult<i64> {
-    i64::try_from(v).map_err(|_| MetadataError::InvalidInput(format!("{what} {v} is out of range")))
 }
 
 impl SqliteMetadataStore {
@@ -122,21 +118,16 @@ fn lock_database(path: &std::path::Path) -> Result<std::fs::File, BuildError> {
 }
 
 fn topic_from_row(row: &SqliteRow) -> MetadataResult<TopicInfo> {
-    let bad = |e: String| MetadataError::Other(format!("corrupt topic row: {e}"));
-    let tenant: String = row.get("tenant");
-    let name: String = row.get("name");
-    let compression: String = row.get("compression");
-    Ok(TopicInfo {
-        id: row.get("id"),
-        spec: TopicSpec {
-            tenant: TenantId::new(tenant).map_err(|e| bad(e.0))?,
-            name: TopicName::new(name).map_err(|e| bad(e.0))?,
-            partitions: row.get::<i64, _>("partitions") as u32,
-            retention_ms: row.get("retention_ms"),
-            compression: Codec::from_str(&compression).map_err(|e| bad(e.0))?,
-        },
-        created_at_ms: row.get("created_at_ms"),
-    })
+    TopicInfo::from_stored(
+        row.get("id"),
+        row.get("tenant"),
+        row.get("name"),
+        row.get::<i64, _>("partitions") as u32,
+        row.get("retention_ms"),
+        row.get::<&str, _>("compression"),
+        row.get("created_at_ms"),
+    )
+    .map_err(|e| MetadataError::Other(format!("corrupt topic row: {e}")))
 }
 
 const TOPIC_COLUMNS: &str =
@@ -309,7 +300,7 @@ impl IndexStore for SqliteMetadataStore {
         )
         .bind(&c.object_key)
         .bind(c.tenant.as_str())
-        .bind(to_i64(c.object_size, "object size")?)
+        .bind(stored_i64(c.object_size, "object size")?)
         .bind(&c.holder)
         .bind(now_ms())
         .fetch_one(&mut *tx)
@@ -319,10 +310,13 @@ impl IndexStore for SqliteMetadataStore {
             sqlx::query(include_str!("../queries/insert_batch.sql"))
                 .bind(b.topic_id)
                 .bind(i64::from(b.partition))
-                .bind(to_i64(b.base_offset, "offset")?)
-                .bind(to_i64(b.base_offset + u64::from(b.record_count), "offset")?)
+                .bind(stored_i64(b.base_offset, "offset")?)
+                .bind(stored_i64(
+                    b.base_offset + u64::from(b.record_count),
+                    "offset",
+                )?)
                 .bind(object_id)
-                .bind(to_i64(b.position, "position")?)
+                .bind(stored_i64(b.position, "position")?)
                 .bind(i64::from(b.size))
                 .bind(b.max_timestamp_ms)
                 .execute(&mut *tx)
@@ -335,7 +329,7 @@ impl IndexStore for SqliteMetadataStore {
             )
             .bind(topic_id)
             .bind(i64::from(*partition))
-            .bind(to_i64(*new_hw, "offset")?)
+            .bind(stored_i64(*new_hw, "offset")?)
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
@@ -353,7 +347,7 @@ impl IndexStore for SqliteMetadataStore {
         let rows = sqlx::query(include_str!("../queries/lookup.sql"))
             .bind(topic_id)
             .bind(i64::from(partition))
-            .bind(to_i64(from_offset, "offset")?)
+            .bind(stored_i64(from_offset, "offset")?)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await
@@ -515,7 +509,7 @@ impl OffsetStore for SqliteMetadataStore {
                 .bind(group)
                 .bind(topic_id)
                 .bind(i64::from(*p))
-                .bind(to_i64(*off, "offset")?)
+                .bind(stored_i64(*off, "offset")?)
                 .bind(now)
                 .execute(&mut *tx)
                 .await
@@ -545,10 +539,6 @@ impl OffsetStore for SqliteMetadataStore {
             .map(|r| (r.get::<i64, _>(0) as u32, r.get::<i64, _>(1) as u64))
             .collect())
     }
-}
-
-fn ttl_ms(ttl: Duration) -> i64 {
-    ttl.as_millis().min(i64::MAX as u128) as i64
 }
 
 #[async_trait]
@@ -590,7 +580,7 @@ impl LeaseManager for SqliteMetadataStore {
                 }
             }
         };
-        let expires = now.saturating_add(ttl_ms(ttl));
+        let expires = now.saturating_add(ttl_millis(ttl));
         sqlx::query(
             "INSERT INTO leases (topic_id, partition, tenant, holder, epoch, expires_at_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -616,7 +606,7 @@ impl LeaseManager for SqliteMetadataStore {
     }
 
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<Lease, LeaseError> {
-        let expires = now_ms().saturating_add(ttl_ms(ttl));
+        let expires = now_ms().saturating_add(ttl_millis(ttl));
         let done = sqlx::query(
             "UPDATE leases SET expires_at_ms = ?5 \
              WHERE topic_id = ?1 AND partition = ?2 AND holder = ?3 AND epoch = ?4",
