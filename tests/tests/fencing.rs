@@ -2,12 +2,18 @@
 //! with a clear error (the lock is the OS's, so a `kill -9`ed agent does not hold it).
 //!
 //! The zombie test — SIGSTOP a leader past its lease, let another agent take over, SIGCONT —
-//! needs several agents on one metadata store, which is the PostgreSQL backend's job: a
-//! paused process holding SQLite's write lock would stall every other writer. Fencing itself
-//! is proven at the store level by the conformance case
-//! `zombie_commit_is_fenced_and_changes_nothing`, which every metadata backend runs.
+//! runs on PostgreSQL, where several agents share one metadata store (a paused process
+//! holding SQLite's write lock would stall every other writer). Fencing is also proven at the
+//! store level by the conformance case `zombie_commit_is_fenced_and_changes_nothing`, which
+//! every metadata backend runs.
 
-use streamhouse_tests::{AgentProcess, bin};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use streamhouse_client::{ProduceRecord, RetryPolicy};
+use streamhouse_tests::{AgentProcess, Metadata, assert_acked_readable, bin, env_refs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_agent_on_one_sqlite_store_is_refused_until_the_first_dies() {
@@ -39,4 +45,128 @@ async fn second_agent_on_one_sqlite_store_is_refused_until_the_first_dies() {
     first.kill9();
     let second = AgentProcess::start_named(dir.path(), "second", &[]).await;
     assert!(second.log().contains("agent serving"));
+}
+
+/// Produces one record per request until `stop`; records every acknowledgement (asserting no
+/// offset is acknowledged twice) and returns how many produces failed.
+fn producer(
+    client: streamhouse_client::Client,
+    name: String,
+    acked: Arc<Mutex<BTreeMap<(u32, u64), String>>>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let mut failed = 0;
+        let mut i = 0u64;
+        while !stop.load(Ordering::SeqCst) {
+            let v = format!("{name}-{i}");
+            i += 1;
+            let r = tokio::time::timeout(
+                Duration::from_secs(30),
+                client.produce(
+                    "t",
+                    vec![ProduceRecord::new(v.clone()).with_partition((i % 2) as u32)],
+                ),
+            )
+            .await;
+            match r {
+                Ok(Ok(a)) => {
+                    let prev = acked
+                        .lock()
+                        .unwrap()
+                        .insert((a[0].partition, a[0].offset), v);
+                    assert!(
+                        prev.is_none(),
+                        "offset {}:{} acknowledged twice",
+                        a[0].partition,
+                        a[0].offset
+                    );
+                }
+                _ => {
+                    failed += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        failed
+    })
+}
+
+/// The zombie test on PostgreSQL, where several agents share one metadata store: SIGSTOP the
+/// leader mid-stream past its lease, let a second agent take over and accept writes, SIGCONT
+/// the first. Its pending commits are rejected, its producers get retriable errors, no offset
+/// is ever acknowledged twice, and every acknowledged record is read back at its offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_leader_is_fenced_after_its_lease_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Metadata::Postgres.env().await;
+    env.push(("STREAMHOUSE_LEASE__TTL_MS".into(), "2000".into()));
+    // A frozen agent's open transaction is ended by the server after 2 x 1 s.
+    env.push((
+        "STREAMHOUSE_METADATA__STATEMENT_TIMEOUT_MS".into(),
+        "1000".into(),
+    ));
+    // Both agents share the data directory, hence the local object store.
+    let a = AgentProcess::start_named(dir.path(), "agent-a", &env_refs(&env)).await;
+    let no_retry = RetryPolicy {
+        timeout: Duration::ZERO,
+        ..RetryPolicy::default()
+    };
+    let client_a = a.client().await.with_retry(no_retry);
+    client_a.create_topic("t", 2, None, "none").await.unwrap();
+    let acked: Arc<Mutex<BTreeMap<(u32, u64), String>>> = Arc::default();
+    let stop_a = Arc::new(AtomicBool::new(false));
+    let producers_a: Vec<_> = (0..4)
+        .map(|i| {
+            producer(
+                client_a.clone(),
+                format!("a{i}"),
+                acked.clone(),
+                stop_a.clone(),
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(acked.lock().unwrap().len() > 10, "agent A accepted writes");
+
+    // Freeze A mid-stream, produces in flight, and let its leases lapse.
+    a.pause();
+    let b = AgentProcess::start_named(dir.path(), "agent-b", &env_refs(&env)).await;
+    let client_b = b.client().await;
+    let stop_b = Arc::new(AtomicBool::new(false));
+    let producer_b = producer(client_b.clone(), "b".into(), acked.clone(), stop_b.clone());
+    let before = acked.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < before + 50 {
+        assert!(
+            Instant::now() < deadline,
+            "agent B never took over:\n{}",
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Wake the zombie: whatever it assigned or buffered must not commit.
+    a.resume();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop_a.store(true, Ordering::SeqCst);
+    stop_b.store(true, Ordering::SeqCst);
+    let mut failed_a = 0;
+    for p in producers_a {
+        failed_a += p.await.unwrap();
+    }
+    producer_b.await.unwrap();
+    assert!(
+        failed_a > 0,
+        "A's producers saw retriable errors after it lost its leases"
+    );
+    assert!(b.log().contains("leading partition"), "{}", b.log());
+    // A learnt that B leads: its commit was fenced, or its lease renewal found B's lease.
+    let log_a = a.log();
+    assert!(
+        log_a.contains("lease is held by agent-b") || log_a.contains("lease lost"),
+        "{log_a}"
+    );
+    let acked = acked.lock().unwrap().clone();
+    assert_acked_readable(&client_b, "t", &acked).await;
 }

@@ -21,7 +21,9 @@ pub struct PostgresConfig {
     /// Longest wait for a free pooled connection before a request fails as unavailable.
     /// Default 5000 ms.
     pub acquire_timeout_ms: u64,
-    /// Longest a statement may run before the server cancels it. Default 5000 ms.
+    /// Longest a statement may run before the server cancels it; a transaction left idle for
+    /// twice this long (its agent frozen) has its session ended, releasing its locks.
+    /// Default 5000 ms.
     pub statement_timeout_ms: u64,
     /// Authenticate with RDS IAM tokens signed from the agent's AWS credentials (EKS IRSA,
     /// environment, profile) instead of a password in the URL; the URL names the user.

@@ -30,8 +30,8 @@ pub struct PostgresMetadataStore {
     reader: Option<PgPool>,
     /// Named (cached, prepared) statements; off behind a transaction pooler.
     persistent: bool,
-    /// `SET LOCAL statement_timeout` in each write transaction (behind a transaction pooler,
-    /// where startup parameters do not reach the server).
+    /// `SET LOCAL` statement and idle-in-transaction timeouts for each write transaction
+    /// (behind a transaction pooler, where startup parameters do not reach the server).
     set_local_timeout: Option<String>,
 }
 
@@ -86,12 +86,26 @@ fn connect_options(
         // nothing may be prepared or set per session.
         o = o.statement_cache_capacity(0);
     } else {
-        o = o.options([(
-            "statement_timeout",
-            format!("{}ms", cfg.statement_timeout_ms),
-        )]);
+        o = o.options([
+            (
+                "statement_timeout",
+                format!("{}ms", cfg.statement_timeout_ms),
+            ),
+            (
+                "idle_in_transaction_session_timeout",
+                format!("{}ms", idle_in_transaction_ms(cfg)),
+            ),
+        ]);
     }
     Ok(o)
+}
+
+/// How long the server lets a transaction sit idle before ending its session: twice the
+/// statement timeout. An agent frozen mid-commit (a long GC-like pause, SIGSTOP) would
+/// otherwise hold its partition and lease row locks, and so block the agent taking over,
+/// for as long as it stays frozen.
+fn idle_in_transaction_ms(cfg: &PostgresConfig) -> u64 {
+    cfg.statement_timeout_ms.saturating_mul(2)
 }
 
 /// Opens a pool for `url`: with `iam_auth`, signs a token as the password and keeps the pool
@@ -188,9 +202,14 @@ impl PostgresMetadataStore {
             writer,
             reader,
             persistent: !cfg.transaction_pooler,
-            set_local_timeout: cfg
-                .transaction_pooler
-                .then(|| format!("SET LOCAL statement_timeout = {}", cfg.statement_timeout_ms)),
+            set_local_timeout: cfg.transaction_pooler.then(|| {
+                format!(
+                    "SET LOCAL statement_timeout = {}; \
+                     SET LOCAL idle_in_transaction_session_timeout = {}",
+                    cfg.statement_timeout_ms,
+                    idle_in_transaction_ms(cfg)
+                )
+            }),
         })
     }
 
@@ -252,11 +271,8 @@ impl PostgresMetadataStore {
     async fn write_tx(&self) -> MetadataResult<Transaction<'static, Postgres>> {
         let mut tx = self.writer.begin().await.map_err(meta)?;
         if let Some(set) = &self.set_local_timeout {
-            sqlx::query(set)
-                .persistent(false)
-                .execute(&mut *tx)
-                .await
-                .map_err(meta)?;
+            // No arguments: the simple protocol, which takes both statements at once.
+            (&mut *tx).execute(set.as_str()).await.map_err(meta)?;
         }
         Ok(tx)
     }
