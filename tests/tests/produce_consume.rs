@@ -1,6 +1,7 @@
 //! End to end: 100,000 records with keys and headers produced, consumed back identical at
 //! their acknowledged offsets, the agent killed with SIGKILL and restarted, and everything
-//! read again — on the embedded default, on PostgreSQL, and on PostgreSQL through PgBouncer.
+//! read again — on the embedded default, on PostgreSQL (directly and through PgBouncer), and
+//! with objects in S3 (SeaweedFS).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use rstest::rstest;
 use streamhouse_client::{Client, ProduceRecord, RecordHeader};
 use streamhouse_core::partitioner::partition_for_key;
-use streamhouse_tests::{AgentProcess, Metadata, env_refs};
+use streamhouse_tests::{AgentProcess, Metadata, Objects, env_refs};
 
 const PARTITIONS: u32 = 6;
 const RECORDS: usize = 100_000;
@@ -122,13 +123,19 @@ async fn check_all(client: &Client, expected: &BTreeMap<(u32, u64), Expected>) {
 }
 
 #[rstest]
-#[case::sqlite(Metadata::Sqlite)]
-#[case::postgres(Metadata::Postgres)]
-#[case::pgbouncer(Metadata::PgBouncer)]
+#[case::sqlite(Metadata::Sqlite, Objects::Local)]
+#[case::postgres(Metadata::Postgres, Objects::Local)]
+#[case::pgbouncer(Metadata::PgBouncer, Objects::Local)]
+#[case::sqlite_s3(Metadata::Sqlite, Objects::S3)]
+#[case::postgres_s3(Metadata::Postgres, Objects::S3)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn produce_consume_kill9_restart_read_again(#[case] metadata: Metadata) {
+async fn produce_consume_kill9_restart_read_again(
+    #[case] metadata: Metadata,
+    #[case] objects: Objects,
+) {
     let dir = tempfile::tempdir().unwrap();
     let mut env = metadata.env().await;
+    env.extend(objects.env());
     // A short lease so the restarted agent may take over the dead one's partitions quickly.
     env.push(("STREAMHOUSE_LEASE__TTL_MS".into(), "3000".into()));
     let mut agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;

@@ -138,6 +138,19 @@ pub async fn large_objects(s: &Store) {
     let got = s.get_range(&k, mid..mid + 4096).await.unwrap();
     assert_eq!(&got[..], &data[mid as usize..mid as usize + 4096]);
     assert_eq!(s.get(&k).await.unwrap().len(), data.len());
+    // Creating over it fails however the store uploads large objects (in parts, for S3).
+    let again = s
+        .put(&k, Bytes::from(vec![1u8; data.len()]), PutMode::Create)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, ObjectStoreError::AlreadyExists(_)),
+        "{again:?}"
+    );
+    assert_eq!(
+        s.get_range(&k, 0..4).await.unwrap(),
+        Bytes::from(data[..4].to_vec())
+    );
 }
 
 /// Of many concurrent creates of one key, exactly one succeeds and its bytes stay.
