@@ -1,0 +1,101 @@
+//! A failing S3 store (a fault-injecting proxy in front of SeaweedFS): producers get
+//! retriable errors, nothing acknowledged is lost, and the agent recovers when the store does.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use streamhouse_client::{ClientError, ProduceRecord, RetryPolicy};
+use streamhouse_tests::{
+    AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs,
+};
+use tonic::Code;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_outage_and_flaky_requests_lose_nothing() {
+    let endpoint = std::env::var("STREAMHOUSE_TEST_S3_ENDPOINT")
+        .expect("STREAMHOUSE_TEST_S3_ENDPOINT: run scripts/test.sh or source scripts/services.sh");
+    let target = endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .expect("host:port");
+    let proxy = FaultyProxy::start(target).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Objects::S3.env();
+    for (k, v) in &mut env {
+        if k == "STREAMHOUSE_OBJECT_STORE__ENDPOINT" {
+            *v = format!("http://{}", proxy.addr);
+        }
+    }
+    env.extend([
+        (
+            "STREAMHOUSE_OBJECT_STORE__MAX_ATTEMPTS".to_owned(),
+            "3".to_owned(),
+        ),
+        (
+            "STREAMHOUSE_OBJECT_STORE__ATTEMPT_TIMEOUT_MS".to_owned(),
+            "1000".to_owned(),
+        ),
+        (
+            "STREAMHOUSE_OBJECT_STORE__OPERATION_TIMEOUT_MS".to_owned(),
+            "3000".to_owned(),
+        ),
+    ]);
+    let agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
+    let client = agent.client().await.with_retry(RetryPolicy {
+        timeout: Duration::ZERO,
+        ..RetryPolicy::default()
+    });
+    client.create_topic("t", 2, None, "none").await.unwrap();
+    let mut acked = BTreeMap::new();
+    let mut produce = async |i: u32| {
+        let r = client
+            .produce(
+                "t",
+                vec![ProduceRecord::new(format!("v{i}")).with_partition(i % 2)],
+            )
+            .await;
+        if let Ok(a) = &r {
+            acked.insert((a[0].partition, a[0].offset), format!("v{i}"));
+        }
+        r
+    };
+    for i in 0..20 {
+        produce(i).await.unwrap();
+    }
+
+    // The store is down: every produce fails, retriably, within the operation timeout.
+    proxy.set(Fault::All);
+    for i in 20..25 {
+        match tokio::time::timeout(Duration::from_secs(10), produce(i)).await {
+            Ok(Err(ClientError::Status(s))) => {
+                assert_eq!(s.code(), Code::Unavailable, "{s:?}");
+                assert!(s.message().contains("writing the object failed"), "{s:?}");
+            }
+            other => panic!("expected UNAVAILABLE while S3 is down, got {other:?}"),
+        }
+    }
+
+    // Flaky: a third of connections refused or cut. Some produces fail, retriably.
+    proxy.set(Fault::Share(0.33));
+    let mut failures = 0;
+    for i in 25..85 {
+        match produce(i).await {
+            Ok(_) => {}
+            Err(e) => {
+                assert!(e.is_retriable(), "{e}");
+                failures += 1;
+            }
+        }
+    }
+    // The agent recovers when the store does.
+    proxy.set(Fault::None);
+    for i in 85..105 {
+        produce(i).await.expect("produce after the store recovered");
+    }
+    assert!(
+        acked.len() >= 40,
+        "{} acknowledged, {failures} failed",
+        acked.len()
+    );
+    assert_acked_readable(&client, "t", &acked).await;
+}
