@@ -6,8 +6,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct S3Config {
-    /// Bucket name; required (`S3_BUCKET` sets it). An S3 Express One Zone directory bucket
-    /// (`name--usw2-az1--x-s3`) is detected by its name and needs nothing else.
+    /// Bucket name; required (`S3_BUCKET` sets it). For S3 Express One Zone, the directory
+    /// bucket's name (`name--usw2-az1--x-s3`), which the AWS SDK recognises (untested here:
+    /// no directory-bucket server runs on the test machines).
     pub bucket: String,
     /// Key prefix inside the bucket, so several clusters can share one. Default none.
     pub prefix: String,

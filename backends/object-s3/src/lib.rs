@@ -1,5 +1,5 @@
-//! StreamHouse object store on Amazon S3 (kind `s3`), including S3 Express One Zone
-//! directory buckets and S3-compatible servers, on `aws-sdk-s3`.
+//! StreamHouse object store on Amazon S3 (kind `s3`) and S3-compatible servers, on
+//! `aws-sdk-s3`; S3 Express One Zone directory buckets go through the SDK's own support.
 //!
 //! Credentials come from `aws-config`'s default chain: environment, profile, or web identity
 //! (EKS IRSA). Objects live under `<prefix>/<key>`; the agent's keys are
