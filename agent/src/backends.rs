@@ -19,6 +19,10 @@ pub fn link() {
     {
         use streamhouse_object_s3 as _;
     }
+    #[cfg(feature = "object-azure")]
+    {
+        use streamhouse_object_azure as _;
+    }
 }
 
 #[cfg(test)]
@@ -34,7 +38,8 @@ mod tests {
         feature = "metadata-sqlite",
         feature = "metadata-postgres",
         feature = "object-local",
-        feature = "object-s3"
+        feature = "object-s3",
+        feature = "object-azure"
     ))]
     fn every_backend_kind_is_registered() {
         super::link();

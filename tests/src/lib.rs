@@ -320,6 +320,8 @@ pub enum Objects {
     Local,
     /// SeaweedFS's S3 API (`scripts/services.sh`), under a fresh prefix of the test bucket.
     S3,
+    /// Azurite's Blob API (`scripts/services.sh`), under a fresh prefix of the test container.
+    Azure,
 }
 
 impl Objects {
@@ -344,6 +346,21 @@ impl Objects {
                 ),
                 (
                     "STREAMHOUSE_OBJECT_STORE__FORCE_PATH_STYLE".into(),
+                    "true".into(),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__PREFIX".into(),
+                    format!("e2e-{}", std::process::id()),
+                ),
+            ],
+            Objects::Azure => vec![
+                ("STREAMHOUSE_OBJECT_STORE__BACKEND".into(), "azure".into()),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__CONTAINER".into(),
+                    var("STREAMHOUSE_TEST_AZURE_CONTAINER"),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__USE_EMULATOR".into(),
                     "true".into(),
                 ),
                 (

@@ -1,7 +1,7 @@
 //! End to end: 100,000 records with keys and headers produced, consumed back identical at
 //! their acknowledged offsets, the agent killed with SIGKILL and restarted, and everything
 //! read again — on the embedded default, on PostgreSQL (directly and through PgBouncer), and
-//! with objects in S3 (SeaweedFS).
+//! with objects in S3 (SeaweedFS) and in Azure Blob (Azurite).
 
 use std::collections::BTreeMap;
 
@@ -128,6 +128,7 @@ async fn check_all(client: &Client, expected: &BTreeMap<(u32, u64), Expected>) {
 #[case::pgbouncer(Metadata::PgBouncer, Objects::Local)]
 #[case::sqlite_s3(Metadata::Sqlite, Objects::S3)]
 #[case::postgres_s3(Metadata::Postgres, Objects::S3)]
+#[case::sqlite_azure(Metadata::Sqlite, Objects::Azure)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_consume_kill9_restart_read_again(
     #[case] metadata: Metadata,

@@ -1,5 +1,6 @@
 //! StreamHouse object stores for development and tests: a directory on local disk (`local`)
-//! and process memory (`memory`), both on the `object_store` crate.
+//! and process memory (`memory`), both on the `object_store` crate, through
+//! [`ObjectStoreAdapter`], which the Azure backend shares.
 //!
 //! The local store writes each object to a staging file and links it into place, so a
 //! reader never sees a partial object and `PutMode::Create` is atomic. It does not fsync:
@@ -9,7 +10,7 @@ mod config;
 mod store;
 
 pub use config::LocalConfig;
-pub use store::LocalObjectStore;
+pub use store::ObjectStoreAdapter;
 
 use std::sync::Arc;
 
@@ -24,7 +25,7 @@ inventory::submit! {
         default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
             let cfg: LocalConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
-            Ok(Arc::new(LocalObjectStore::open(&cfg.root)?) as Arc<dyn ObjectStore>)
+            Ok(Arc::new(ObjectStoreAdapter::open(&cfg.root)?) as Arc<dyn ObjectStore>)
         }),
     }
 }
@@ -36,7 +37,7 @@ inventory::submit! {
         build: |section: BackendSection| Box::pin(async move {
             // No options: parsing an empty struct still rejects unknown keys.
             section.options::<config::MemoryConfig>().map_err(|e| BuildError(e.to_string()))?;
-            Ok(Arc::new(LocalObjectStore::memory()) as Arc<dyn ObjectStore>)
+            Ok(Arc::new(ObjectStoreAdapter::memory()) as Arc<dyn ObjectStore>)
         }),
     }
 }

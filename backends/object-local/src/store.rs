@@ -1,5 +1,5 @@
-//! `LocalObjectStore`: the core `ObjectStore` trait over `object_store`'s local and in-memory
-//! stores.
+//! `ObjectStoreAdapter`: the core `ObjectStore` trait over any store of the `object_store`
+//! crate — its local and in-memory stores here, its Azure store in `object-azure`.
 
 use std::ops::Range;
 use std::path::Path as FsPath;
@@ -16,13 +16,13 @@ use streamhouse_core::object::ObjectResult;
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 
-/// Objects in a local directory or in memory.
+/// The core trait over an `object_store` store: a local directory, memory, Azure Blob.
 #[derive(Debug, Clone)]
-pub struct LocalObjectStore {
+pub struct ObjectStoreAdapter {
     inner: Arc<dyn object_store::ObjectStore>,
 }
 
-impl LocalObjectStore {
+impl ObjectStoreAdapter {
     /// A store rooted at `root`, which is created if missing.
     pub fn open(root: &FsPath) -> Result<Self, BuildError> {
         std::fs::create_dir_all(root)
@@ -34,6 +34,11 @@ impl LocalObjectStore {
         Ok(Self {
             inner: Arc::new(fs),
         })
+    }
+
+    /// Adapts any `object_store` store.
+    pub fn wrap(inner: Arc<dyn object_store::ObjectStore>) -> Self {
+        Self { inner }
     }
 
     /// A store in process memory, gone when the process ends.
@@ -63,7 +68,7 @@ fn map_err(e: object_store::Error) -> ObjectStoreError {
 }
 
 #[async_trait]
-impl ObjectStore for LocalObjectStore {
+impl ObjectStore for ObjectStoreAdapter {
     async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
         let opts = PutOptions {
             mode: match mode {

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use streamhouse_core::ObjectStore;
-use streamhouse_object_local::LocalObjectStore;
+use streamhouse_object_local::ObjectStoreAdapter;
 
 mod local {
     use super::*;
 
     async fn make() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = LocalObjectStore::open(&dir.path().join("objects")).unwrap();
+        let store = ObjectStoreAdapter::open(&dir.path().join("objects")).unwrap();
         (Arc::new(store), dir)
     }
 
@@ -21,7 +21,7 @@ mod memory {
     use super::*;
 
     async fn make() -> (Arc<dyn ObjectStore>, ()) {
-        (Arc::new(LocalObjectStore::memory()), ())
+        (Arc::new(ObjectStoreAdapter::memory()), ())
     }
 
     streamhouse_core::object_store_conformance!(make());
