@@ -634,3 +634,26 @@ impl FaultyProxy {
         self.fault.send_replace(fault);
     }
 }
+
+/// Produces record `v<i>` to partition `i % 2` of `topic` with no retries, recording the
+/// acknowledgement in `acked` — the probe the fault tests run while they break things.
+pub async fn produce_recorded(
+    client: &Client,
+    topic: &str,
+    i: u32,
+    acked: &mut std::collections::BTreeMap<(u32, u64), String>,
+) -> Result<(), streamhouse_client::ClientError> {
+    let value = format!("v{i}");
+    let no_retry = client.clone().with_retry(streamhouse_client::RetryPolicy {
+        timeout: Duration::ZERO,
+        ..streamhouse_client::RetryPolicy::default()
+    });
+    let a = no_retry
+        .produce(
+            topic,
+            vec![streamhouse_client::ProduceRecord::new(value.clone()).with_partition(i % 2)],
+        )
+        .await?;
+    acked.insert((a[0].partition, a[0].offset), value);
+    Ok(())
+}

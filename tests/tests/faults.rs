@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streamhouse_client::{ClientError, ProduceRecord, RetryPolicy};
-use streamhouse_tests::{AgentProcess, assert_acked_readable, bin};
+use streamhouse_client::{ClientError, RetryPolicy};
+use streamhouse_tests::{AgentProcess, assert_acked_readable, bin, produce_recorded};
 use tonic::Code;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,18 +18,7 @@ async fn object_store_failure_fails_produces_retriably_and_loses_nothing() {
     });
     client.create_topic("t", 2, None, "none").await.unwrap();
     let mut acked = BTreeMap::new();
-    let mut produce = async |i: u32| {
-        let r = client
-            .produce(
-                "t",
-                vec![ProduceRecord::new(format!("v{i}")).with_partition(i % 2)],
-            )
-            .await;
-        if let Ok(a) = &r {
-            acked.insert((a[0].partition, a[0].offset), format!("v{i}"));
-        }
-        r
-    };
+    let mut produce = async |i: u32| produce_recorded(&client, "t", i, &mut acked).await;
     for i in 0..20 {
         produce(i).await.unwrap();
     }

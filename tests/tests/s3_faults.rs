@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use streamhouse_client::{ClientError, ProduceRecord, RetryPolicy};
+use streamhouse_client::{ClientError, RetryPolicy};
 use streamhouse_tests::{
-    AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs,
+    AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs, produce_recorded,
 };
 use tonic::Code;
 
@@ -47,18 +47,7 @@ async fn s3_outage_and_flaky_requests_lose_nothing() {
     });
     client.create_topic("t", 2, None, "none").await.unwrap();
     let mut acked = BTreeMap::new();
-    let mut produce = async |i: u32| {
-        let r = client
-            .produce(
-                "t",
-                vec![ProduceRecord::new(format!("v{i}")).with_partition(i % 2)],
-            )
-            .await;
-        if let Ok(a) = &r {
-            acked.insert((a[0].partition, a[0].offset), format!("v{i}"));
-        }
-        r
-    };
+    let mut produce = async |i: u32| produce_recorded(&client, "t", i, &mut acked).await;
     for i in 0..20 {
         produce(i).await.unwrap();
     }
