@@ -117,30 +117,21 @@ pub fn default_flush_interval_ms(kind: &str) -> Option<u64> {
         .map(|b| b.default_flush_interval_ms)
 }
 
+/// The registered metadata backend of `kind`, or an error naming the known kinds.
+fn metadata_backend(kind: &str) -> Result<&'static MetadataBackend, BuildError> {
+    inventory::iter::<MetadataBackend>()
+        .find(|b| b.kind == kind)
+        .ok_or_else(|| unknown("metadata", kind, &metadata_kinds(), METADATA_KINDS))
+}
+
 /// Builds the metadata backend a config section selects.
 pub async fn build_metadata(section: BackendSection) -> Result<MetadataParts, BuildError> {
-    let Some(b) = inventory::iter::<MetadataBackend>().find(|b| b.kind == section.backend) else {
-        return Err(unknown(
-            "metadata",
-            &section.backend,
-            &metadata_kinds(),
-            METADATA_KINDS,
-        ));
-    };
-    (b.build)(section).await
+    (metadata_backend(&section.backend)?.build)(section).await
 }
 
 /// Runs the schema migrations of the metadata backend a config section selects.
 pub async fn migrate_metadata(section: BackendSection) -> Result<(), BuildError> {
-    let Some(b) = inventory::iter::<MetadataBackend>().find(|b| b.kind == section.backend) else {
-        return Err(unknown(
-            "metadata",
-            &section.backend,
-            &metadata_kinds(),
-            METADATA_KINDS,
-        ));
-    };
-    (b.migrate)(section).await
+    (metadata_backend(&section.backend)?.migrate)(section).await
 }
 
 /// Builds the object-store backend a config section selects.

@@ -93,6 +93,30 @@ impl S3ObjectStore {
         format!("{}{}", self.prefix, key.as_str())
     }
 
+    /// One GET, whole or of a byte range, with its body read.
+    async fn get_object(
+        &self,
+        full: &str,
+        range: Option<String>,
+        what: &str,
+    ) -> ObjectResult<Bytes> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(full)
+            .set_range(range)
+            .send()
+            .await
+            .map_err(|e| map(what, e))?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| ObjectStoreError::Unavailable(format!("{what}: {e}")))?;
+        Ok(body.into_bytes())
+    }
+
     async fn put_multipart(&self, key: &str, data: Bytes, mode: PutMode) -> ObjectResult<()> {
         let what = format!("multipart PUT {key}");
         let upload = self
@@ -212,21 +236,7 @@ impl ObjectStore for S3ObjectStore {
 
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
         let full = self.full(key);
-        let what = format!("GET {full}");
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-            .map_err(|e| map(&what, e))?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| ObjectStoreError::Unavailable(format!("{what}: {e}")))?;
-        Ok(body.into_bytes())
+        self.get_object(&full, None, &format!("GET {full}")).await
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
@@ -243,21 +253,8 @@ impl ObjectStore for S3ObjectStore {
         }
         let full = self.full(key);
         let what = format!("GET {full} bytes {}..{}", range.start, range.end);
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .range(format!("bytes={}-{}", range.start, range.end - 1))
-            .send()
-            .await
-            .map_err(|e| map(&what, e))?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| ObjectStoreError::Unavailable(format!("{what}: {e}")))?
-            .into_bytes();
+        let range_header = format!("bytes={}-{}", range.start, range.end - 1);
+        let body = self.get_object(&full, Some(range_header), &what).await?;
         // S3 clamps a range past the end of the object; the trait refuses it.
         if body.len() as u64 != range.end - range.start {
             return Err(ObjectStoreError::InvalidRange(format!(
