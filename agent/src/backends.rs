@@ -19,6 +19,10 @@ pub fn link() {
     {
         use streamhouse_object_s3 as _;
     }
+    #[cfg(feature = "object-gcs")]
+    {
+        use streamhouse_object_gcs as _;
+    }
     #[cfg(feature = "object-azure")]
     {
         use streamhouse_object_azure as _;
@@ -39,6 +43,7 @@ mod tests {
         feature = "metadata-postgres",
         feature = "object-local",
         feature = "object-s3",
+        feature = "object-gcs",
         feature = "object-azure"
     ))]
     fn every_backend_kind_is_registered() {

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use streamhouse_core::ObjectStore;
 use streamhouse_core::config::Config;
+use streamhouse_core::metered::{MeteredObjectStore, ObjectStoreUsage};
 use streamhouse_core::registry;
 use streamhouse_proto::v1::stream_house_server::StreamHouseServer;
 use tokio::sync::watch;
@@ -45,8 +47,29 @@ pub struct Agent {
     flusher: JoinHandle<()>,
     lease_loop: JoinHandle<()>,
     retention: JoinHandle<()>,
+    usage_log: JoinHandle<()>,
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
+    usage: Arc<ObjectStoreUsage>,
+}
+
+/// How often the agent logs its object-store usage, when it changed.
+const USAGE_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Logs the object-store request counts every [`USAGE_LOG_INTERVAL`] while they change.
+async fn log_usage(usage: Arc<ObjectStoreUsage>, mut stop: watch::Receiver<bool>) {
+    let mut last = usage.snapshot();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(USAGE_LOG_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = usage.snapshot();
+        if now != last {
+            info!(usage = %now, "object store usage");
+            last = now;
+        }
+    }
 }
 
 impl Agent {
@@ -56,9 +79,13 @@ impl Agent {
         let meta = registry::build_metadata(config.metadata.clone())
             .await
             .context("metadata store")?;
-        let objects = registry::build_object_store(config.object_store.clone())
-            .await
-            .context("object store")?;
+        let usage = Arc::new(ObjectStoreUsage::default());
+        let objects: Arc<dyn ObjectStore> = Arc::new(MeteredObjectStore::new(
+            registry::build_object_store(config.object_store.clone())
+                .await
+                .context("object store")?,
+            usage.clone(),
+        ));
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let holder = format!("{}/{}", config.agent.id, &instance[..12]);
         let ttl = Duration::from_millis(config.lease.ttl_ms);
@@ -153,6 +180,7 @@ impl Agent {
             tracing::warn!("initial lease pass: {e}");
         }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
+        let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
         info!(%addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
@@ -162,8 +190,10 @@ impl Agent {
             flusher,
             lease_loop,
             retention,
+            usage_log,
             writer,
             partitions,
+            usage,
         })
     }
 
@@ -181,7 +211,9 @@ impl Agent {
         let _ = self.lease_loop.await;
         let _ = self.retention.await;
         self.partitions.release_all().await;
+        let _ = self.usage_log.await;
         self.server.await.context("gRPC server")??;
+        info!(usage = %self.usage.snapshot(), "object store usage");
         info!("shut down");
         Ok(())
     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod format;
 pub mod lease;
 pub mod metadata;
+pub mod metered;
 pub mod object;
 pub mod partitioner;
 pub mod registry;

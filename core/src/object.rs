@@ -98,6 +98,17 @@ impl ObjectStoreError {
     pub fn is_retriable(&self) -> bool {
         matches!(self, ObjectStoreError::Unavailable(_))
     }
+
+    /// For a put in `mode`: a failed precondition of a [`PutMode::Create`] means the key
+    /// exists, which backends that only see "precondition failed" report as `AlreadyExists`.
+    pub fn for_put(self, mode: PutMode) -> Self {
+        match (self, mode) {
+            (ObjectStoreError::Precondition(m), PutMode::Create) => {
+                ObjectStoreError::AlreadyExists(m)
+            }
+            (e, _) => e,
+        }
+    }
 }
 
 /// Result of object-store operations.

@@ -25,6 +25,7 @@ pub const OBJECT_STORE_KINDS: &[(&str, &str)] = &[
     ("local", "object-local"),
     ("memory", "object-local"),
     ("s3", "object-s3"),
+    ("gcs", "object-gcs"),
     ("azure", "object-azure"),
 ];
 

@@ -320,6 +320,9 @@ pub enum Objects {
     Local,
     /// SeaweedFS's S3 API (`scripts/services.sh`), under a fresh prefix of the test bucket.
     S3,
+    /// fake-gcs-server's JSON API (`scripts/services.sh`), under a fresh prefix of the test
+    /// bucket.
+    Gcs,
     /// Azurite's Blob API (`scripts/services.sh`), under a fresh prefix of the test container.
     Azure,
 }
@@ -348,6 +351,22 @@ impl Objects {
                     "STREAMHOUSE_OBJECT_STORE__FORCE_PATH_STYLE".into(),
                     "true".into(),
                 ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__PREFIX".into(),
+                    format!("e2e-{}", std::process::id()),
+                ),
+            ],
+            Objects::Gcs => vec![
+                ("STREAMHOUSE_OBJECT_STORE__BACKEND".into(), "gcs".into()),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__BUCKET".into(),
+                    var("STREAMHOUSE_TEST_GCS_BUCKET"),
+                ),
+                (
+                    "STREAMHOUSE_OBJECT_STORE__ENDPOINT".into(),
+                    var("STREAMHOUSE_TEST_GCS_ENDPOINT"),
+                ),
+                ("STREAMHOUSE_OBJECT_STORE__ANONYMOUS".into(), "true".into()),
                 (
                     "STREAMHOUSE_OBJECT_STORE__PREFIX".into(),
                     format!("e2e-{}", std::process::id()),

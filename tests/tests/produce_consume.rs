@@ -1,7 +1,7 @@
 //! End to end: 100,000 records with keys and headers produced, consumed back identical at
 //! their acknowledged offsets, the agent killed with SIGKILL and restarted, and everything
 //! read again — on the embedded default, on PostgreSQL (directly and through PgBouncer), and
-//! with objects in S3 (SeaweedFS) and in Azure Blob (Azurite).
+//! with objects in S3 (SeaweedFS), GCS (fake-gcs-server) and Azure Blob (Azurite).
 
 use std::collections::BTreeMap;
 
@@ -128,6 +128,7 @@ async fn check_all(client: &Client, expected: &BTreeMap<(u32, u64), Expected>) {
 #[case::pgbouncer(Metadata::PgBouncer, Objects::Local)]
 #[case::sqlite_s3(Metadata::Sqlite, Objects::S3)]
 #[case::postgres_s3(Metadata::Postgres, Objects::S3)]
+#[case::sqlite_gcs(Metadata::Sqlite, Objects::Gcs)]
 #[case::sqlite_azure(Metadata::Sqlite, Objects::Azure)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_consume_kill9_restart_read_again(
@@ -170,4 +171,40 @@ async fn produce_consume_kill9_restart_read_again(
         .unwrap();
     assert_eq!((acks[0].partition, acks[0].offset), (2, hw));
     assert!(agent.log().contains("leading partition"), "{}", agent.log());
+
+    // A graceful stop logs the process's object-store requests: its reads, and the PUT of the
+    // last record, all without errors.
+    assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
+    let usage = last_usage(&agent.log());
+    let (puts, put_errors, put_bytes) = usage["put"];
+    assert!(puts >= 1 && put_errors == 0 && put_bytes > 0, "{usage:?}");
+    let (reads, read_errors, read_bytes) = usage["get_range"];
+    assert!(
+        reads >= 1 && read_errors == 0 && read_bytes > 0,
+        "{usage:?}"
+    );
+}
+
+/// The counts of the last "object store usage" log line: operation -> (requests, errors,
+/// bytes).
+fn last_usage(log: &str) -> BTreeMap<String, (u64, u64, u64)> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("object store usage"))
+        .unwrap_or_else(|| panic!("no usage line in the log:\n{log}"));
+    let fields: Vec<(&str, u64)> = line
+        .split(|c: char| c.is_whitespace() || c == '"')
+        .filter_map(|t| {
+            let (k, v) = t.rsplit_once('=')?;
+            Some((k.rsplit('=').next()?, v.parse().ok()?))
+        })
+        .collect();
+    fields
+        .chunks_exact(3)
+        .map(|c| {
+            assert_eq!((c[1].0, c[2].0), ("errors", "bytes"), "{line}");
+            (c[0].0.to_owned(), (c[0].1, c[1].1, c[2].1))
+        })
+        .collect()
 }

@@ -26,3 +26,56 @@ mod memory {
 
     streamhouse_core::object_store_conformance!(make());
 }
+
+/// The metering wrapper the agent puts around every store passes the suite unchanged.
+mod metered {
+    use super::*;
+    use streamhouse_core::metered::{MeteredObjectStore, ObjectStoreUsage};
+
+    async fn make() -> (Arc<dyn ObjectStore>, ()) {
+        let inner = Arc::new(ObjectStoreAdapter::memory());
+        let usage = Arc::new(ObjectStoreUsage::default());
+        (Arc::new(MeteredObjectStore::new(inner, usage)), ())
+    }
+
+    streamhouse_core::object_store_conformance!(make());
+}
+
+/// Requests, errors and bytes are counted per operation.
+#[tokio::test]
+async fn metering_counts_requests_errors_and_bytes() {
+    use bytes::Bytes;
+    use streamhouse_core::metered::{MeteredObjectStore, ObjectOp, ObjectStoreUsage, OpUsage};
+    use streamhouse_core::{ObjectKey, PutMode};
+
+    let usage = Arc::new(ObjectStoreUsage::default());
+    let s = MeteredObjectStore::new(Arc::new(ObjectStoreAdapter::memory()), usage.clone());
+    let k = ObjectKey::new("t/a/objects/1").unwrap();
+    s.put(&k, Bytes::from(vec![0u8; 1000]), PutMode::Create)
+        .await
+        .unwrap();
+    s.put(&k, Bytes::from(vec![0u8; 10]), PutMode::Create)
+        .await
+        .unwrap_err();
+    s.get_range(&k, 100..400).await.unwrap();
+    s.get(&k).await.unwrap();
+    s.head(&k).await.unwrap();
+    s.list(Some("t")).await.unwrap();
+    s.delete(&k).await.unwrap();
+    let want = |requests, errors, bytes| OpUsage {
+        requests,
+        errors,
+        bytes,
+    };
+    assert_eq!(usage.get(ObjectOp::Put), want(2, 1, 1000));
+    assert_eq!(usage.get(ObjectOp::GetRange), want(1, 0, 300));
+    assert_eq!(usage.get(ObjectOp::Get), want(1, 0, 1000));
+    assert_eq!(usage.get(ObjectOp::Head), want(1, 0, 0));
+    assert_eq!(usage.get(ObjectOp::List), want(1, 0, 0));
+    assert_eq!(usage.get(ObjectOp::Delete), want(1, 0, 0));
+    assert_eq!(
+        usage.snapshot().to_string(),
+        "put=2 errors=1 bytes=1000 get=1 errors=0 bytes=1000 get_range=1 errors=0 bytes=300 \
+         head=1 errors=0 bytes=0 delete=1 errors=0 bytes=0 list=1 errors=0 bytes=0"
+    );
+}

@@ -197,15 +197,7 @@ impl S3ObjectStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| create_conflict(map(what, e), mode))
-    }
-}
-
-/// A failed precondition of a create means the key exists.
-fn create_conflict(e: ObjectStoreError, mode: PutMode) -> ObjectStoreError {
-    match (e, mode) {
-        (ObjectStoreError::Precondition(m), PutMode::Create) => ObjectStoreError::AlreadyExists(m),
-        (e, _) => e,
+            .map_err(|e| map(what, e).for_put(mode))
     }
 }
 
@@ -231,7 +223,7 @@ impl ObjectStore for S3ObjectStore {
         req.send()
             .await
             .map(|_| ())
-            .map_err(|e| create_conflict(map(&format!("PUT {full}"), e), mode))
+            .map_err(|e| map(&format!("PUT {full}"), e).for_put(mode))
     }
 
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {

@@ -1,45 +1,65 @@
-//! A failing S3 store (a fault-injecting proxy in front of SeaweedFS): producers get
-//! retriable errors, nothing acknowledged is lost, and the agent recovers when the store does.
+//! A failing object store (a fault-injecting proxy in front of SeaweedFS, fake-gcs-server or
+//! Azurite): producers get retriable errors, nothing acknowledged is lost, and the agent
+//! recovers when the store does.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rstest::rstest;
 use streamhouse_client::ClientError;
 use streamhouse_tests::{
     AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs, produce_recorded,
 };
 use tonic::Code;
 
+/// The variable holding the store's real address, and the one to point at the proxy instead.
+fn endpoint_vars(objects: Objects) -> (&'static str, &'static str) {
+    match objects {
+        Objects::S3 => (
+            "STREAMHOUSE_TEST_S3_ENDPOINT",
+            "STREAMHOUSE_OBJECT_STORE__ENDPOINT",
+        ),
+        Objects::Gcs => (
+            "STREAMHOUSE_TEST_GCS_ENDPOINT",
+            "STREAMHOUSE_OBJECT_STORE__ENDPOINT",
+        ),
+        // With `use_emulator`, the Azure client finds Azurite through this variable.
+        Objects::Azure => ("AZURITE_BLOB_STORAGE_URL", "AZURITE_BLOB_STORAGE_URL"),
+        Objects::Local => unreachable!("no network between the agent and a local store"),
+    }
+}
+
+#[rstest]
+#[case::s3(Objects::S3)]
+#[case::gcs(Objects::Gcs)]
+#[case::azure(Objects::Azure)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_outage_and_flaky_requests_lose_nothing() {
-    let endpoint = std::env::var("STREAMHOUSE_TEST_S3_ENDPOINT")
-        .expect("STREAMHOUSE_TEST_S3_ENDPOINT: run scripts/test.sh or source scripts/services.sh");
+async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
+    let (real, redirect) = endpoint_vars(objects);
+    let endpoint = std::env::var(real)
+        .unwrap_or_else(|_| panic!("{real}: run scripts/test.sh or source scripts/services.sh"));
     let target = endpoint
         .trim_start_matches("http://")
         .parse()
         .expect("host:port");
     let proxy = FaultyProxy::start(target).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut env = Objects::S3.env();
-    for (k, v) in &mut env {
-        if k == "STREAMHOUSE_OBJECT_STORE__ENDPOINT" {
-            *v = format!("http://{}", proxy.addr);
-        }
-    }
-    env.extend([
-        (
-            "STREAMHOUSE_OBJECT_STORE__MAX_ATTEMPTS".to_owned(),
-            "3".to_owned(),
-        ),
-        (
-            "STREAMHOUSE_OBJECT_STORE__ATTEMPT_TIMEOUT_MS".to_owned(),
-            "1000".to_owned(),
-        ),
-        (
-            "STREAMHOUSE_OBJECT_STORE__OPERATION_TIMEOUT_MS".to_owned(),
-            "3000".to_owned(),
-        ),
-    ]);
+    let mut env = objects.env();
+    env.retain(|(k, _)| k != redirect);
+    env.push((redirect.to_owned(), format!("http://{}", proxy.addr)));
+    // Short timeouts and few retries, so each fault shows within seconds.
+    let retries = match objects {
+        Objects::Azure => ("STREAMHOUSE_OBJECT_STORE__MAX_RETRIES", "2"),
+        _ => ("STREAMHOUSE_OBJECT_STORE__MAX_ATTEMPTS", "3"),
+    };
+    env.extend(
+        [
+            retries,
+            ("STREAMHOUSE_OBJECT_STORE__ATTEMPT_TIMEOUT_MS", "1000"),
+            ("STREAMHOUSE_OBJECT_STORE__OPERATION_TIMEOUT_MS", "3000"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     let agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
     // `produce_recorded` sends without retries, so each fault shows.
     let client = agent.client().await;
@@ -58,7 +78,7 @@ async fn s3_outage_and_flaky_requests_lose_nothing() {
                 assert_eq!(s.code(), Code::Unavailable, "{s:?}");
                 assert!(s.message().contains("writing the object failed"), "{s:?}");
             }
-            other => panic!("expected UNAVAILABLE while S3 is down, got {other:?}"),
+            other => panic!("expected UNAVAILABLE while the store is down, got {other:?}"),
         }
     }
 

@@ -1,0 +1,190 @@
+//! Request counts and bytes by object-store operation: object-store requests are what a
+//! StreamHouse deployment pays its cloud for, so the agent counts every one it makes.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::object::{ObjectKey, ObjectMeta, ObjectResult, ObjectStore, PutMode};
+
+/// An object-store operation, as [`MeteredObjectStore`] counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectOp {
+    /// [`ObjectStore::put`]: a PUT (a class A operation on most clouds).
+    Put,
+    /// [`ObjectStore::get`].
+    Get,
+    /// [`ObjectStore::get_range`].
+    GetRange,
+    /// [`ObjectStore::head`].
+    Head,
+    /// [`ObjectStore::delete`].
+    Delete,
+    /// [`ObjectStore::list`]: one call, which may be several pages.
+    List,
+}
+
+impl ObjectOp {
+    /// Every operation, in a fixed order.
+    pub const ALL: [ObjectOp; 6] = [
+        ObjectOp::Put,
+        ObjectOp::Get,
+        ObjectOp::GetRange,
+        ObjectOp::Head,
+        ObjectOp::Delete,
+        ObjectOp::List,
+    ];
+
+    /// The operation's name in logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectOp::Put => "put",
+            ObjectOp::Get => "get",
+            ObjectOp::GetRange => "get_range",
+            ObjectOp::Head => "head",
+            ObjectOp::Delete => "delete",
+            ObjectOp::List => "list",
+        }
+    }
+}
+
+/// Counts of one operation since the agent started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpUsage {
+    /// Calls made, failed ones included.
+    pub requests: u64,
+    /// Calls that returned an error.
+    pub errors: u64,
+    /// Payload bytes moved: uploaded by puts, downloaded by gets.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct OpCounters {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// Shared, lock-free counters of every operation.
+#[derive(Debug, Default)]
+pub struct ObjectStoreUsage {
+    ops: [OpCounters; 6],
+}
+
+impl ObjectStoreUsage {
+    fn record(&self, op: ObjectOp, ok: bool, bytes: u64) {
+        let c = &self.ops[op as usize];
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            c.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        c.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The counts of one operation.
+    pub fn get(&self, op: ObjectOp) -> OpUsage {
+        let c = &self.ops[op as usize];
+        OpUsage {
+            requests: c.requests.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// All counts at one moment.
+    pub fn snapshot(&self) -> UsageSnapshot {
+        UsageSnapshot(ObjectOp::ALL.map(|op| (op, self.get(op))))
+    }
+}
+
+/// The counts of every operation, printable as one log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageSnapshot(pub [(ObjectOp, OpUsage); 6]);
+
+impl fmt::Display for UsageSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (op, u) in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            write!(
+                f,
+                "{}={} errors={} bytes={}",
+                op.name(),
+                u.requests,
+                u.errors,
+                u.bytes
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An [`ObjectStore`] that counts the requests and bytes passing through to another.
+#[derive(Debug)]
+pub struct MeteredObjectStore {
+    inner: Arc<dyn ObjectStore>,
+    usage: Arc<ObjectStoreUsage>,
+}
+
+impl MeteredObjectStore {
+    /// Counts `inner`'s traffic into `usage`.
+    pub fn new(inner: Arc<dyn ObjectStore>, usage: Arc<ObjectStoreUsage>) -> Self {
+        Self { inner, usage }
+    }
+}
+
+/// Records one call: its outcome and, when it succeeded, the bytes it moved.
+fn counted<T>(
+    usage: &ObjectStoreUsage,
+    op: ObjectOp,
+    result: ObjectResult<T>,
+    bytes: impl FnOnce(&T) -> u64,
+) -> ObjectResult<T> {
+    match &result {
+        Ok(v) => usage.record(op, true, bytes(v)),
+        Err(_) => usage.record(op, false, 0),
+    }
+    result
+}
+
+#[async_trait]
+impl ObjectStore for MeteredObjectStore {
+    async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
+        let len = data.len() as u64;
+        let r = self.inner.put(key, data, mode).await;
+        counted(&self.usage, ObjectOp::Put, r, |_| len)
+    }
+
+    async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
+        let r = self.inner.get(key).await;
+        counted(&self.usage, ObjectOp::Get, r, |b| b.len() as u64)
+    }
+
+    async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
+        let r = self.inner.get_range(key, range).await;
+        counted(&self.usage, ObjectOp::GetRange, r, |b| b.len() as u64)
+    }
+
+    async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {
+        let r = self.inner.head(key).await;
+        counted(&self.usage, ObjectOp::Head, r, |_| 0)
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> ObjectResult<()> {
+        let r = self.inner.delete(key).await;
+        counted(&self.usage, ObjectOp::Delete, r, |_| 0)
+    }
+
+    async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>> {
+        let r = self.inner.list(prefix).await;
+        counted(&self.usage, ObjectOp::List, r, |_| 0)
+    }
+}
