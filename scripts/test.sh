@@ -9,7 +9,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
-# PostgreSQL, PgBouncer, SeaweedFS and the test tools, stopped when this script exits.
+# PostgreSQL, PgBouncer, SeaweedFS, fake-gcs-server, Azurite and the test tools, stopped when
+# this script exits.
 source scripts/services.sh
 
 echo "== cargo fmt --check"
