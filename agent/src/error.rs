@@ -22,6 +22,12 @@ pub enum AgentError {
     /// Retriable: leadership is moving, a flush failed, a store is unreachable.
     #[error("{0}")]
     Unavailable(String),
+    /// The request went to the wrong agent group.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The leader this produce was forwarded to answered with this status.
+    #[error("{}", .0.message())]
+    Forwarded(Status),
     /// Stored data failed its integrity checks; it is reported, never served.
     #[error("{0}")]
     DataLoss(String),
@@ -85,6 +91,8 @@ impl From<AgentError> for Status {
             AgentError::Unavailable(_) | AgentError::ShuttingDown => Status::unavailable(msg),
             AgentError::DataLoss(_) => Status::data_loss(msg),
             AgentError::Internal(_) => Status::internal(msg),
+            AgentError::FailedPrecondition(_) => Status::failed_precondition(msg),
+            AgentError::Forwarded(s) => s,
         }
     }
 }

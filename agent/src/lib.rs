@@ -5,6 +5,7 @@
 //! [`Agent::start`] builds the backends named in the [`Config`] from the plugin registry and
 //! serves `streamhouse.v1` until [`Agent::shutdown`].
 
+pub mod cluster;
 pub mod error;
 pub mod partitions;
 pub mod reader;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use streamhouse_core::ObjectStore;
+use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::config::Config;
 use streamhouse_core::metered::{MeteredObjectStore, ObjectStoreUsage};
 use streamhouse_core::registry;
@@ -32,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::cluster::Cluster;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
 use crate::retention::Retention;
@@ -50,6 +53,7 @@ pub struct Agent {
     usage_log: JoinHandle<()>,
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
+    cluster: Arc<Cluster>,
     usage: Arc<ObjectStoreUsage>,
 }
 
@@ -86,18 +90,36 @@ impl Agent {
                 .context("object store")?,
             usage.clone(),
         ));
-        let instance = uuid::Uuid::new_v4().simple().to_string();
-        let holder = format!("{}/{}", config.agent.id, &instance[..12]);
+        // Time-ordered (UUIDv7: milliseconds, then random bits), so a restarted agent's
+        // holder sorts after its previous process's and supersedes it in the membership.
+        let instance = uuid::Uuid::now_v7().simple().to_string();
+        let holder = format!("{}/{}", config.agent.id, &instance[..20]);
         let ttl = Duration::from_millis(config.lease.ttl_ms);
         let flush_interval_ms = config
             .write
             .flush_interval_ms
             .or_else(|| registry::default_flush_interval_ms(&config.object_store.backend))
             .context("no flush interval: set write.flush_interval_ms")?;
+        // Bound first: the address other agents forward to is part of the membership.
+        let listener = tokio::net::TcpListener::bind(config.agent.grpc_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.agent.grpc_addr))?;
+        let addr = listener.local_addr()?;
+        let cluster = Arc::new(Cluster::new(
+            meta.store.clone(),
+            AgentInfo {
+                holder: holder.clone(),
+                agent_id: config.agent.id.clone(),
+                group: config.agent.group.clone(),
+                zone: config.agent.zone.clone(),
+                addr: config.agent.advertised_url(addr),
+            },
+            ttl,
+        ));
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),
-            holder.clone(),
+            cluster.clone(),
             ttl,
         ));
         let writer = Arc::new(Writer::new(
@@ -125,6 +147,7 @@ impl Agent {
         let service = Service::new(
             meta.store.clone(),
             partitions.clone(),
+            cluster.clone(),
             writer.clone(),
             reader,
             Limits {
@@ -152,10 +175,6 @@ impl Agent {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
 
-        let listener = tokio::net::TcpListener::bind(config.agent.grpc_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.agent.grpc_addr))?;
-        let addr = listener.local_addr()?;
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(
             tonic::transport::Server::builder()
@@ -176,13 +195,14 @@ impl Agent {
         );
         let flusher = tokio::spawn(writer.clone().run());
         // Take leases before answering produces, so the first produce rarely waits.
+        // Nothing is led yet, so nothing is handed over.
         if let Err(e) = partitions.tick().await {
             tracing::warn!("initial lease pass: {e}");
         }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
         let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
-        info!(%addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
+        info!(%addr, advertised = %cluster.me.addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
             addr,
             shutdown,
@@ -193,6 +213,7 @@ impl Agent {
             usage_log,
             writer,
             partitions,
+            cluster,
             usage,
         })
     }
@@ -204,7 +225,10 @@ impl Agent {
 
     /// Graceful shutdown: stop taking requests, flush what is buffered, release leases.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        info!("shutting down: flushing and releasing leases");
+        info!("shutting down: flushing and handing partitions over");
+        // Leave first: the other agents start taking this one's partitions while it flushes,
+        // and get each lease the moment it is released below.
+        self.cluster.leave().await;
         self.writer.close();
         let _ = self.shutdown.send(true);
         self.flusher.await.context("flush loop")?;

@@ -29,6 +29,14 @@ enum Command {
     /// Run the metadata store's schema migrations and exit (for operators who run them
     /// before rolling out agents, with `run_migrations = false` in the agent's config).
     Migrate,
+    /// Assign a tenant's topics to an agent group (`[agent] group`) and exit; agents of other
+    /// groups then refuse its requests, naming the group. Tenants start in `default`.
+    TenantGroup {
+        /// The tenant.
+        tenant: String,
+        /// The agent group to serve it.
+        group: String,
+    },
 }
 
 fn main() {
@@ -50,15 +58,34 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    if let Some(Command::Migrate) = args.command {
-        streamhouse_agent::backends::link();
-        return rt.block_on(async {
-            streamhouse_core::registry::migrate_metadata(config.metadata.clone())
-                .await
-                .context("migrate")?;
-            tracing::info!(backend = %config.metadata.backend, "migrations applied");
-            Ok(())
-        });
+    match args.command {
+        Some(Command::Migrate) => {
+            streamhouse_agent::backends::link();
+            return rt.block_on(async {
+                streamhouse_core::registry::migrate_metadata(config.metadata.clone())
+                    .await
+                    .context("migrate")?;
+                tracing::info!(backend = %config.metadata.backend, "migrations applied");
+                Ok(())
+            });
+        }
+        Some(Command::TenantGroup { tenant, group }) => {
+            streamhouse_agent::backends::link();
+            let tenant =
+                streamhouse_core::TenantId::new(&tenant).map_err(|e| anyhow::anyhow!(e.0))?;
+            if group.trim().is_empty() {
+                anyhow::bail!("the group name is empty");
+            }
+            return rt.block_on(async {
+                let meta = streamhouse_core::registry::build_metadata(config.metadata.clone())
+                    .await
+                    .context("metadata store")?;
+                meta.store.set_tenant_group(&tenant, &group).await?;
+                tracing::info!(%tenant, %group, "tenant assigned to agent group");
+                Ok(())
+            });
+        }
+        None => {}
     }
     rt.block_on(async {
         let agent = Agent::start(config).await?;

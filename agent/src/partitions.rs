@@ -1,7 +1,10 @@
 //! The partitions this agent knows about, their leases, and the lease-keeping loop.
 //!
-//! A produce needs the partition's lease: the agent takes leases for every partition it can
-//! (one agent per metadata store in this release) and renews them every third of the TTL. A
+//! A produce needs the partition's lease. Every second the lease loop heartbeats the agent's
+//! membership, takes the leases of the partitions the cluster assigns to this agent (see
+//! `streamhouse_core::cluster::owner`), renews them once a third of the TTL has passed, and
+//! hands over the partitions assigned elsewhere: it stops taking writes for them, lets the
+//! batches it accepted commit, then releases the lease so the new owner takes it at once. A
 //! partition's next offset is loaded from the store whenever leadership is (re)gained or a
 //! flush failed, so offsets stay dense whatever happened to earlier writes.
 
@@ -17,7 +20,11 @@ use streamhouse_core::{
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
+
+/// How often the lease loop runs.
+const LOOP_PERIOD: Duration = Duration::from_secs(1);
 
 /// Most recent index entries kept per partition for tailing readers.
 const INDEX_CACHE_ENTRIES: usize = 4096;
@@ -47,6 +54,8 @@ pub struct Partition {
     pub write: tokio::sync::Mutex<WriteState>,
     /// Whether this agent holds the lease (kept outside `write` so readers need no lock).
     led: AtomicBool,
+    /// Set while the partition is handed over: no new writes, the lease is about to go.
+    moving: AtomicBool,
     /// Raised whenever pending batches must be dropped (a flush failed, the lease was lost):
     /// batches assigned under an older generation are failed, never committed.
     pub generation: AtomicU64,
@@ -69,6 +78,7 @@ impl Partition {
             topic,
             write: tokio::sync::Mutex::new(WriteState::default()),
             led: AtomicBool::new(false),
+            moving: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             high_watermark: watch::channel(0).0,
             log_start: AtomicU64::new(0),
@@ -144,6 +154,7 @@ impl Partition {
 pub struct Partitions {
     store: Arc<dyn MetadataStore>,
     leases: Arc<dyn LeaseManager>,
+    cluster: Arc<Cluster>,
     /// This process's lease holder id: agent id plus a per-process instance id, so a
     /// restarted agent is a new holder and gets a new epoch.
     pub holder: String,
@@ -156,13 +167,14 @@ impl Partitions {
     pub fn new(
         store: Arc<dyn MetadataStore>,
         leases: Arc<dyn LeaseManager>,
-        holder: String,
+        cluster: Arc<Cluster>,
         ttl: Duration,
     ) -> Self {
         Self {
             store,
             leases,
-            holder,
+            holder: cluster.me.holder.clone(),
+            cluster,
             ttl,
             map: Mutex::new(HashMap::new()),
         }
@@ -214,6 +226,13 @@ impl Partitions {
     /// Makes sure this agent leads `p` with offsets loaded, acquiring the lease if needed.
     /// Called with the partition's write lock held.
     pub async fn ensure_leader(&self, p: &Partition, w: &mut WriteState) -> AgentResult<()> {
+        if p.moving.load(Ordering::SeqCst) {
+            return Err(AgentError::Unavailable(format!(
+                "partition {} of topic {:?} is moving to another agent; retry",
+                p.key.partition,
+                p.topic.spec.name.as_str()
+            )));
+        }
         let valid = w.valid_until.is_some_and(|t| t > Instant::now());
         if !valid {
             self.acquire(p, w).await?;
@@ -281,7 +300,9 @@ impl Partitions {
         }
     }
 
-    async fn renew(&self, p: &Partition) {
+    /// Keeps a partition this agent owns: takes its lease if not held, renews it once a third
+    /// of the TTL has passed.
+    async fn keep(&self, p: &Partition) {
         let mut w = p.write.lock().await;
         let Some(lease) = w.lease.clone() else {
             if let Err(e) = self.ensure_leader(p, &mut w).await {
@@ -289,6 +310,12 @@ impl Partitions {
             }
             return;
         };
+        let renewed_recently = w
+            .valid_until
+            .is_some_and(|t| t > Instant::now() + self.ttl * 2 / 3);
+        if renewed_recently {
+            return;
+        }
         let started = Instant::now();
         match self.leases.renew(&lease, self.ttl).await {
             Ok(l) => {
@@ -304,31 +331,80 @@ impl Partitions {
         }
     }
 
-    /// One pass of the lease loop: track every topic's partitions, renew or acquire their
-    /// leases, and forget deleted topics.
-    pub async fn tick(&self) -> AgentResult<()> {
+    /// Hands a partition over to its new owner: refuses new writes, waits (up to one TTL)
+    /// until the batches already accepted are committed or failed, then releases the lease.
+    pub async fn hand_over(&self, p: &Partition) {
+        p.moving.store(true, Ordering::SeqCst);
+        let (target, generation) = {
+            let w = p.write.lock().await;
+            (w.next_offset, p.generation.load(Ordering::SeqCst))
+        };
+        let deadline = Instant::now() + self.ttl;
+        while *p.high_watermark.borrow() < target
+            && p.generation.load(Ordering::SeqCst) == generation
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut w = p.write.lock().await;
+        if let Some(lease) = w.lease.take() {
+            w.valid_until = None;
+            w.synced = false;
+            p.led.store(false, Ordering::SeqCst);
+            match self.leases.release(&lease).await {
+                Ok(()) => {
+                    info!(topic = %p.topic.spec.name, partition = p.key.partition, "handed partition over")
+                }
+                Err(e) => warn!(partition = %p.key, "cannot release lease: {e}"),
+            }
+        }
+        p.moving.store(false, Ordering::SeqCst);
+    }
+
+    /// One pass of the lease loop: heartbeat, track every topic's partitions, keep the
+    /// leases of those this agent owns, and forget deleted topics. Returns the led partitions
+    /// now assigned elsewhere, already marked as moving, for [`Partitions::hand_over`].
+    pub async fn tick(&self) -> AgentResult<Vec<Arc<Partition>>> {
+        if let Err(e) = self.cluster.refresh().await {
+            warn!("membership heartbeat failed: {e}");
+        }
         let topics = self.store.list_topics(None).await?;
         let live: std::collections::HashSet<TopicId> = topics.iter().map(|t| t.id).collect();
         self.map
             .lock()
             .expect("poisoned")
             .retain(|(id, _), _| live.contains(id));
+        let mut handovers = Vec::new();
         for t in topics {
             let t = Arc::new(t);
+            let served = self.cluster.serves(&t.spec.tenant).await?;
             for partition in 0..t.spec.partitions {
                 let p = self.get_or_insert(&t, partition);
-                self.renew(&p).await;
+                if served && self.cluster.owns(t.id, partition) {
+                    self.keep(&p).await;
+                } else if p.is_led() && !p.moving.swap(true, Ordering::SeqCst) {
+                    handovers.push(p);
+                }
             }
         }
-        Ok(())
+        Ok(handovers)
     }
 
     /// Runs the lease loop until `shutdown` flips.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let period = self.ttl / 3;
+        // Every second, so a dead agent's partitions are taken within about a second of its
+        // lease lapsing; renewals happen only once a third of the TTL has passed.
+        let period = LOOP_PERIOD.min(self.ttl / 3);
         loop {
-            if let Err(e) = self.tick().await {
-                warn!("lease loop: {e}");
+            match self.tick().await {
+                // Each in its own task, so waiting for a flush delays no renewal.
+                Ok(moving) => {
+                    for p in moving {
+                        let this = self.clone();
+                        tokio::spawn(async move { this.hand_over(&p).await });
+                    }
+                }
+                Err(e) => warn!("lease loop: {e}"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::Stream;
+use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::partitioner::partition_for_key;
 use streamhouse_core::{
     Codec, Header, MetadataStore, Record, TenantId, TopicInfo, TopicName, TopicSpec,
@@ -18,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
 use crate::partitions::Partitions;
 use crate::reader::{Reader, check_partition};
@@ -26,6 +28,9 @@ use crate::writer::{Writer, now_ms};
 
 /// Default and largest `max_bytes` of a fetch.
 const DEFAULT_FETCH_BYTES: usize = 1 << 20;
+/// Marks a produce one agent forwarded to another, naming the sender; it is never forwarded
+/// again.
+const FORWARDED_HEADER: &str = "x-streamhouse-forwarded-by";
 /// Longest `max_wait_ms` a fetch may ask for.
 const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
 
@@ -46,6 +51,7 @@ pub struct Service {
     store: Arc<dyn MetadataStore>,
     topics: Arc<TopicCache>,
     partitions: Arc<Partitions>,
+    cluster: Arc<Cluster>,
     writer: Arc<Writer>,
     reader: Arc<Reader>,
     limits: Limits,
@@ -58,6 +64,7 @@ impl Service {
     pub fn new(
         store: Arc<dyn MetadataStore>,
         partitions: Arc<Partitions>,
+        cluster: Arc<Cluster>,
         writer: Arc<Writer>,
         reader: Arc<Reader>,
         limits: Limits,
@@ -67,12 +74,20 @@ impl Service {
             topics: Arc::new(TopicCache::new(store.clone())),
             store,
             partitions,
+            cluster,
             writer,
             reader,
             limits,
             sticky: Arc::new(AtomicU32::new(0)),
             shutdown,
         }
+    }
+
+    /// The tenant a request acts for, if this agent's group serves it.
+    async fn tenant<T>(&self, req: &Request<T>) -> Result<TenantId, Status> {
+        let tenant = tenant_of(req)?;
+        self.cluster.check_tenant(&tenant).await?;
+        Ok(tenant)
     }
 
     async fn topic(&self, tenant: &TenantId, name: &str) -> AgentResult<Arc<TopicInfo>> {
@@ -83,6 +98,7 @@ impl Service {
         &self,
         tenant: TenantId,
         req: pb::ProduceRequest,
+        forwarded: bool,
     ) -> AgentResult<pb::ProduceResponse> {
         let topic = self.topic(&tenant, &req.topic).await?;
         if req.records.is_empty() {
@@ -134,10 +150,25 @@ impl Service {
             e.1.push(record);
         }
         let total: usize = by_partition.values().map(|(i, _)| i.len()).sum();
+        let tenant = &tenant;
+        let topic = &topic;
         let appends = by_partition.into_iter().map(|(partition, (idx, records))| {
-            let p = self.partitions.get_or_insert(&topic, partition);
+            let owner = self.cluster.owner(topic.id, partition);
             async move {
-                let base = self.writer.append(p, &records).await?;
+                let base = if owner.holder == self.cluster.me.holder {
+                    let p = self.partitions.get_or_insert(topic, partition);
+                    self.writer.append(p, &records).await?
+                } else if forwarded {
+                    // One hop only: views of the membership disagree for a moment.
+                    return Err(AgentError::Unavailable(format!(
+                        "partition {partition} of topic {:?} moved to agent {} while this                          request was forwarded; retry",
+                        topic.spec.name.as_str(),
+                        owner.agent_id
+                    )));
+                } else {
+                    self.forward(&owner, tenant, topic, partition, records)
+                        .await?
+                };
                 Ok::<_, AgentError>((partition, idx, base))
             }
         });
@@ -152,6 +183,78 @@ impl Service {
             }
         }
         Ok(pb::ProduceResponse { acks })
+    }
+
+    /// Sends one partition's records to the agent that leads it; resolves to the first
+    /// record's offset, as a local append does.
+    async fn forward(
+        &self,
+        owner: &AgentInfo,
+        tenant: &TenantId,
+        topic: &TopicInfo,
+        partition: u32,
+        records: Vec<Record>,
+    ) -> AgentResult<u64> {
+        let n = records.len();
+        let mut req = Request::new(pb::ProduceRequest {
+            topic: topic.spec.name.to_string(),
+            records: records
+                .into_iter()
+                .map(|r| pb::ProduceRecord {
+                    key: r.key,
+                    value: r.value,
+                    headers: r
+                        .headers
+                        .into_iter()
+                        .map(|h| pb::RecordHeader {
+                            key: h.key,
+                            value: h.value,
+                        })
+                        .collect(),
+                    partition: Some(partition),
+                    timestamp_ms: r.timestamp_ms,
+                })
+                .collect(),
+        });
+        let md = req.metadata_mut();
+        md.insert(
+            TENANT_HEADER,
+            tenant.as_str().parse().map_err(|_| {
+                AgentError::Internal(format!("tenant {tenant:?} is not a header value"))
+            })?,
+        );
+        md.insert(
+            FORWARDED_HEADER,
+            self.cluster
+                .me
+                .agent_id
+                .parse()
+                .map_err(|_| AgentError::Internal("agent id is not a header value".into()))?,
+        );
+        let acks = match self.cluster.client(&owner.addr)?.produce(req).await {
+            Ok(r) => r.into_inner().acks,
+            Err(s) if s.code() == tonic::Code::Unavailable || s.code() == tonic::Code::Unknown => {
+                return Err(AgentError::Unavailable(format!(
+                    "partition {partition} of topic {:?} is led by agent {} at {}: {}; retry",
+                    topic.spec.name.as_str(),
+                    owner.agent_id,
+                    owner.addr,
+                    s.message()
+                )));
+            }
+            Err(s) => {
+                let msg = format!("{} (agent {})", s.message(), owner.agent_id);
+                return Err(AgentError::Forwarded(Status::new(s.code(), msg)));
+            }
+        };
+        match acks.first() {
+            Some(a) if acks.len() == n && a.partition == partition => Ok(a.offset),
+            _ => Err(AgentError::Internal(format!(
+                "agent {} acknowledged {} of {n} forwarded records",
+                owner.agent_id,
+                acks.len()
+            ))),
+        }
     }
 
     fn fetch_bytes(&self, requested: u32) -> usize {
@@ -217,7 +320,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::CreateTopicRequest>,
     ) -> Result<Response<pb::CreateTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let r = req.into_inner();
         let name = topic_name(&r.name)?;
         let max = self.limits.max_partitions_per_topic;
@@ -259,7 +362,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::DeleteTopicRequest>,
     ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let name = topic_name(&req.into_inner().name)?;
         self.store
             .delete_topic(&tenant, &name)
@@ -273,7 +376,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let topics = self
             .store
             .list_topics(Some(&tenant))
@@ -284,11 +387,39 @@ impl StreamHouse for Service {
         }))
     }
 
+    async fn describe_cluster(
+        &self,
+        req: Request<pb::DescribeClusterRequest>,
+    ) -> Result<Response<pb::DescribeClusterResponse>, Status> {
+        // No group check: an agent of the wrong group is how a client finds the right one.
+        let tenant = tenant_of(&req)?;
+        let group = self
+            .store
+            .tenant_group(&tenant)
+            .await
+            .map_err(AgentError::from)?;
+        let agents = self
+            .store
+            .live_agents()
+            .await
+            .map_err(AgentError::from)?
+            .into_iter()
+            .filter(|a| a.group == group)
+            .map(|a| pb::AgentStatus {
+                agent_id: a.agent_id,
+                address: a.addr,
+                group: a.group,
+                zone: a.zone,
+            })
+            .collect();
+        Ok(Response::new(pb::DescribeClusterResponse { group, agents }))
+    }
+
     async fn describe_topic(
         &self,
         req: Request<pb::DescribeTopicRequest>,
     ) -> Result<Response<pb::DescribeTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let name = topic_name(&req.into_inner().name)?;
         let topic = self
             .store
@@ -317,15 +448,18 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::ProduceRequest>,
     ) -> Result<Response<pb::ProduceResponse>, Status> {
-        let tenant = tenant_of(&req)?;
-        Ok(Response::new(self.produce(tenant, req.into_inner()).await?))
+        let tenant = self.tenant(&req).await?;
+        let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+        Ok(Response::new(
+            self.produce(tenant, req.into_inner(), forwarded).await?,
+        ))
     }
 
     async fn fetch(
         &self,
         req: Request<pb::FetchRequest>,
     ) -> Result<Response<pb::FetchResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let r = req.into_inner();
         let topic = self.topic(&tenant, &r.topic).await?;
         let wait = Duration::from_millis(u64::from(r.max_wait_ms)).min(MAX_FETCH_WAIT);
@@ -353,7 +487,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let r = req.into_inner();
         let topic = self.topic(&tenant, &r.topic).await?;
         check_partition(&topic, r.partition)?;
@@ -410,7 +544,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::CommitOffsetsRequest>,
     ) -> Result<Response<pb::CommitOffsetsResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let r = req.into_inner();
         check_group(&r.group)?;
         let topic = self.topic(&tenant, &r.topic).await?;
@@ -429,7 +563,7 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::FetchOffsetsRequest>,
     ) -> Result<Response<pb::FetchOffsetsResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let tenant = self.tenant(&req).await?;
         let r = req.into_inner();
         check_group(&r.group)?;
         let topic = self.topic(&tenant, &r.topic).await?;

@@ -113,12 +113,20 @@ impl Default for RetryPolicy {
     }
 }
 
-/// A connection to one agent, cheap to clone.
+/// A connection to one agent, or to several ([`Client::connect_cluster`]); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: StreamHouseClient<Channel>,
+    agents: std::sync::Arc<[String]>,
     tenant: Option<MetadataValue<tonic::metadata::Ascii>>,
     retry: RetryPolicy,
+}
+
+fn endpoint(addr: &str) -> ClientResult<Endpoint> {
+    Ok(Endpoint::from_shared(addr.to_owned())
+        .map_err(|e| ClientError::Invalid(format!("invalid agent address {addr:?}: {e}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true))
 }
 
 /// A stream of fetched batches from [`Client::subscribe`].
@@ -127,24 +135,89 @@ pub type Subscription = Pin<Box<dyn Stream<Item = ClientResult<FetchResponse>> +
 impl Client {
     /// Connects to an agent, such as `http://127.0.0.1:9090`.
     pub async fn connect(addr: &str) -> ClientResult<Self> {
-        let endpoint = Endpoint::from_shared(addr.to_owned())
-            .map_err(|e| ClientError::Invalid(format!("invalid agent address {addr:?}: {e}")))?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true);
-        let channel = endpoint
+        let channel = endpoint(addr)?
             .connect()
             .await
             .map_err(|source| ClientError::Connect {
                 addr: addr.to_owned(),
                 source,
             })?;
-        Ok(Self {
+        Ok(Self::over(channel, vec![addr.to_owned()]))
+    }
+
+    fn over(channel: Channel, agents: Vec<String>) -> Self {
+        Self {
             inner: StreamHouseClient::new(channel)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),
+            agents: agents.into(),
             tenant: None,
             retry: RetryPolicy::default(),
-        })
+        }
+    }
+
+    /// Connects to a cluster: asks the first reachable agent of `seeds` (such as a load
+    /// balancer's address) which agents serve `tenant` (`None`: `default`), then spreads
+    /// requests over them — over those in `zone` only, when `zone` is not empty and any is
+    /// there, since cross-zone traffic is billed. Any agent accepts any request; a produce
+    /// for a partition led elsewhere is forwarded to its leader.
+    pub async fn connect_cluster(
+        seeds: &[&str],
+        tenant: Option<&str>,
+        zone: &str,
+    ) -> ClientResult<Self> {
+        let mut last = ClientError::Invalid("connect_cluster needs at least one address".into());
+        for seed in seeds {
+            let mut client = match Self::connect(seed).await {
+                Ok(c) => c,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            if let Some(t) = tenant {
+                client = client.with_tenant(t)?;
+            }
+            let cluster = client.describe_cluster().await?;
+            let local: Vec<&proto::AgentStatus> = cluster
+                .agents
+                .iter()
+                .filter(|a| !zone.is_empty() && a.zone == zone)
+                .collect();
+            let chosen: Vec<&proto::AgentStatus> = if local.is_empty() {
+                cluster.agents.iter().collect()
+            } else {
+                local
+            };
+            if chosen.is_empty() {
+                return Ok(client);
+            }
+            let endpoints = chosen
+                .iter()
+                .map(|a| endpoint(&a.address))
+                .collect::<ClientResult<Vec<_>>>()?;
+            let addrs = chosen.iter().map(|a| a.address.clone()).collect();
+            return Ok(Self {
+                tenant: client.tenant,
+                ..Self::over(Channel::balance_list(endpoints.into_iter()), addrs)
+            });
+        }
+        Err(last)
+    }
+
+    /// The agents this client sends requests to.
+    pub fn agents(&self) -> &[String] {
+        &self.agents
+    }
+
+    /// The live agents serving this client's tenant, with their zones.
+    pub async fn describe_cluster(&self) -> ClientResult<proto::DescribeClusterResponse> {
+        Ok(self
+            .inner
+            .clone()
+            .describe_cluster(self.req(proto::DescribeClusterRequest {}))
+            .await?
+            .into_inner())
     }
 
     /// Acts for `tenant` instead of `default`.

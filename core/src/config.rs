@@ -59,6 +59,11 @@ pub struct AgentConfig {
     pub zone: String,
     /// gRPC listen address. Default `127.0.0.1:9090`.
     pub grpc_addr: SocketAddr,
+    /// URL other agents reach this one at, to forward produces to it, such as
+    /// `http://10.0.3.7:9090` (on Kubernetes, from the pod IP). Default: `http://<grpc_addr>`,
+    /// or `http://<host name>:<port>` when `grpc_addr` listens on every interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertise_addr: Option<String>,
     /// Largest record (key + value + headers) a produce may carry. Default 1 MiB.
     pub max_record_bytes: usize,
     /// Largest gRPC message the agent accepts or sends. Default 64 MiB.
@@ -187,6 +192,21 @@ impl<'de> Deserialize<'de> for BackendSection {
     }
 }
 
+impl AgentConfig {
+    /// The URL to advertise for an agent listening on `bound` (the actual address, which
+    /// differs from `grpc_addr` when its port is 0).
+    pub fn advertised_url(&self, bound: SocketAddr) -> String {
+        match &self.advertise_addr {
+            Some(a) if a.contains("://") => a.clone(),
+            Some(a) => format!("http://{a}"),
+            None if bound.ip().is_unspecified() => {
+                format!("http://{}:{}", hostname(), bound.port())
+            }
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -205,6 +225,7 @@ impl Default for Config {
                 group: "default".into(),
                 zone: String::new(),
                 grpc_addr: ([127, 0, 0, 1], 9090).into(),
+                advertise_addr: None,
                 max_record_bytes: 1 << 20,
                 max_message_bytes: 64 << 20,
                 max_partitions_per_topic: 4096,

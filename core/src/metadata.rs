@@ -1,9 +1,11 @@
-//! The metadata store, split by concern: topics, the offset index, consumer-group offsets.
+//! The metadata store, split by concern: topics, the offset index, consumer-group offsets,
+//! and cluster membership ([`ClusterStore`]).
 //!
-//! [`MetadataStore`] is the sum of the three small traits; a backend implements each.
+//! [`MetadataStore`] is the sum of these small traits; a backend implements each.
 
 use async_trait::async_trait;
 
+pub use crate::cluster::ClusterStore;
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
 
 /// Errors of the metadata store, by kind.
@@ -208,6 +210,12 @@ pub trait OffsetStore: Send + Sync {
 }
 
 /// Everything the agent keeps in the metadata store.
-pub trait MetadataStore: TopicStore + IndexStore + OffsetStore + std::fmt::Debug {}
+pub trait MetadataStore:
+    TopicStore + IndexStore + OffsetStore + ClusterStore + std::fmt::Debug
+{
+}
 
-impl<T: TopicStore + IndexStore + OffsetStore + std::fmt::Debug> MetadataStore for T {}
+impl<T: TopicStore + IndexStore + OffsetStore + ClusterStore + std::fmt::Debug> MetadataStore
+    for T
+{
+}

@@ -70,7 +70,10 @@ fn bad_configuration_is_one_clear_error() {
         "{e}"
     );
     let e = run(&[("STREAMHOUSE_OBJECT_STORE__BACKEND", "ftp")], &[]);
-    assert!(e.contains("known kinds: azure, gcs, local, memory, s3"), "{e}");
+    assert!(
+        e.contains("known kinds: azure, gcs, local, memory, s3"),
+        "{e}"
+    );
     std::fs::write(dir.path().join("c.toml"), "[agent]\ngrpc_port = 1\n").unwrap();
     let e = run(&[], &["--config", "c.toml"]);
     assert!(e.contains("unknown field: found `grpc_port`"), "{e}");

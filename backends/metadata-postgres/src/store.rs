@@ -9,6 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::{Query, QueryScalar};
 use sqlx::{Executor, Postgres, Row, Transaction};
+use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::{MetadataResult, stored_i64};
 use streamhouse_core::registry::BuildError;
@@ -939,5 +940,89 @@ impl LeaseManager for PostgresMetadataStore {
             epoch: r.get::<i64, _>(1) as u64,
             expires_at_ms: r.get(2),
         }))
+    }
+}
+
+#[async_trait]
+impl ClusterStore for PostgresMetadataStore {
+    async fn heartbeat(&self, agent: &AgentInfo, ttl: Duration) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await.map_err(meta)?;
+        self.q(
+            "INSERT INTO agents (holder, agent_id, group_name, zone, addr, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, streamhouse_now_ms() + $6) \
+             ON CONFLICT (holder) DO UPDATE SET agent_id = EXCLUDED.agent_id, \
+             group_name = EXCLUDED.group_name, zone = EXCLUDED.zone, addr = EXCLUDED.addr, \
+             expires_at_ms = EXCLUDED.expires_at_ms",
+        )
+        .bind(&agent.holder)
+        .bind(&agent.agent_id)
+        .bind(&agent.group)
+        .bind(&agent.zone)
+        .bind(&agent.addr)
+        .bind(ttl_millis(ttl))
+        .execute(c.get())
+        .await
+        .map_err(meta)?;
+        c.done().await.map_err(meta)
+    }
+
+    async fn live_agents(&self) -> MetadataResult<Vec<AgentInfo>> {
+        // From the writer: a replica's lag would hide a new agent or resurrect a dead one.
+        let mut c = self.conn(&self.writer).await.map_err(meta)?;
+        let rows = self
+            .q(
+                "SELECT holder, agent_id, group_name, zone, addr FROM agents \
+                WHERE expires_at_ms > streamhouse_now_ms() ORDER BY holder",
+            )
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await.map_err(meta)?;
+        Ok(rows
+            .iter()
+            .map(|r| AgentInfo {
+                holder: r.get(0),
+                agent_id: r.get(1),
+                group: r.get(2),
+                zone: r.get(3),
+                addr: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn leave(&self, holder: &str) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await.map_err(meta)?;
+        self.q("DELETE FROM agents WHERE holder = $1")
+            .bind(holder)
+            .execute(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await.map_err(meta)
+    }
+
+    async fn set_tenant_group(&self, tenant: &TenantId, group: &str) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await.map_err(meta)?;
+        self.q(
+            "INSERT INTO tenant_groups (tenant, group_name) VALUES ($1, $2) \
+             ON CONFLICT (tenant) DO UPDATE SET group_name = EXCLUDED.group_name",
+        )
+        .bind(tenant.as_str())
+        .bind(group)
+        .execute(c.get())
+        .await
+        .map_err(meta)?;
+        c.done().await.map_err(meta)
+    }
+
+    async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String> {
+        let mut c = self.conn(&self.writer).await.map_err(meta)?;
+        let group: Option<String> = self
+            .scalar("SELECT group_name FROM tenant_groups WHERE tenant = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await.map_err(meta)?;
+        Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
     }
 }

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
+use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::{MetadataResult, stored_i64};
 use streamhouse_core::registry::BuildError;
@@ -659,5 +660,81 @@ impl LeaseManager for SqliteMetadataStore {
             epoch: r.get::<i64, _>(1) as u64,
             expires_at_ms: r.get(2),
         }))
+    }
+}
+
+fn agent_from_row(r: &SqliteRow) -> AgentInfo {
+    AgentInfo {
+        holder: r.get(0),
+        agent_id: r.get(1),
+        group: r.get(2),
+        zone: r.get(3),
+        addr: r.get(4),
+    }
+}
+
+#[async_trait]
+impl ClusterStore for SqliteMetadataStore {
+    async fn heartbeat(&self, agent: &AgentInfo, ttl: Duration) -> MetadataResult<()> {
+        sqlx::query(
+            "INSERT INTO agents (holder, agent_id, group_name, zone, addr, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (holder) DO UPDATE SET \
+             agent_id = excluded.agent_id, group_name = excluded.group_name, \
+             zone = excluded.zone, addr = excluded.addr, expires_at_ms = excluded.expires_at_ms",
+        )
+        .bind(&agent.holder)
+        .bind(&agent.agent_id)
+        .bind(&agent.group)
+        .bind(&agent.zone)
+        .bind(&agent.addr)
+        .bind(now_ms().saturating_add(ttl_millis(ttl)))
+        .execute(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn live_agents(&self) -> MetadataResult<Vec<AgentInfo>> {
+        let rows = sqlx::query(
+            "SELECT holder, agent_id, group_name, zone, addr FROM agents \
+             WHERE expires_at_ms > ?1 ORDER BY holder",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(rows.iter().map(agent_from_row).collect())
+    }
+
+    async fn leave(&self, holder: &str) -> MetadataResult<()> {
+        sqlx::query("DELETE FROM agents WHERE holder = ?1")
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn set_tenant_group(&self, tenant: &TenantId, group: &str) -> MetadataResult<()> {
+        sqlx::query(
+            "INSERT INTO tenant_groups (tenant, group_name) VALUES (?1, ?2) \
+             ON CONFLICT (tenant) DO UPDATE SET group_name = excluded.group_name",
+        )
+        .bind(tenant.as_str())
+        .bind(group)
+        .execute(&self.pool)
+        .await
+        .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String> {
+        let group: Option<String> =
+            sqlx::query_scalar("SELECT group_name FROM tenant_groups WHERE tenant = ?1")
+                .bind(tenant.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(meta)?;
+        Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
     }
 }

@@ -5,6 +5,7 @@
 //! yields `(backend, guard)`; the guard (a temp dir, a database) lives as long as the test.
 //! Each case becomes its own `#[tokio::test]`, so a failure names the case and the backend.
 
+pub mod cluster;
 pub mod lease;
 pub mod metadata;
 pub mod object;
@@ -60,6 +61,15 @@ macro_rules! metadata_conformance {
                 concurrent_acquires_have_one_winner,
             ]
         );
+        $crate::__conformance_cases!(
+            cluster,
+            $make,
+            [
+                heartbeats_register_and_leave_removes,
+                silent_agents_expire,
+                tenant_groups,
+            ]
+        );
     };
 }
 
@@ -94,6 +104,7 @@ mod tests {
             ("object", include_str!("object.rs")),
             ("metadata", include_str!("metadata.rs")),
             ("lease", include_str!("lease.rs")),
+            ("cluster", include_str!("cluster.rs")),
         ] {
             for line in src.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

@@ -1,0 +1,160 @@
+//! This agent's view of the cluster: membership heartbeats, which live agents of its group
+//! own which partitions, tenant-to-group assignments, and connections for forwarding.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use streamhouse_core::cluster::{AgentInfo, owner};
+use streamhouse_core::{MetadataStore, TenantId, TopicId};
+use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::error::{AgentError, AgentResult};
+
+/// How long a tenant's group assignment is cached.
+const TENANT_GROUP_TTL: Duration = Duration::from_secs(5);
+
+/// Membership as this agent sees it.
+#[derive(Debug)]
+pub struct Cluster {
+    store: Arc<dyn MetadataStore>,
+    /// This process, as it announces itself.
+    pub me: AgentInfo,
+    ttl: Duration,
+    /// Live agents of this agent's group, one process per agent id (the newest), ordered by
+    /// holder; includes this agent unless a newer process with its id superseded it.
+    peers: RwLock<Arc<Vec<AgentInfo>>>,
+    tenant_groups: Mutex<HashMap<TenantId, (String, Instant)>>,
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl Cluster {
+    /// A view holding only this agent until the first [`Cluster::refresh`].
+    pub fn new(store: Arc<dyn MetadataStore>, me: AgentInfo, ttl: Duration) -> Self {
+        Self {
+            store,
+            peers: RwLock::new(Arc::new(vec![me.clone()])),
+            me,
+            ttl,
+            tenant_groups: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Heartbeats, then reloads the live agents of this group. Returns whether the set of
+    /// agents changed.
+    pub async fn refresh(&self) -> AgentResult<bool> {
+        self.store.heartbeat(&self.me, self.ttl).await?;
+        let mut by_id: HashMap<String, AgentInfo> = HashMap::new();
+        for a in self.store.live_agents().await? {
+            if a.group != self.me.group {
+                continue;
+            }
+            // A restarted agent supersedes its previous process, which may linger until its
+            // heartbeat expires: holders end in a time-ordered instance id.
+            match by_id.get(&a.agent_id) {
+                Some(b) if b.holder >= a.holder => {}
+                _ => {
+                    by_id.insert(a.agent_id.clone(), a);
+                }
+            }
+        }
+        by_id
+            .entry(self.me.agent_id.clone())
+            .or_insert_with(|| self.me.clone());
+        let mut live: Vec<AgentInfo> = by_id.into_values().collect();
+        live.sort_by(|a, b| a.holder.cmp(&b.holder));
+        let mut peers = self.peers.write().expect("poisoned");
+        let changed = peers.as_slice() != live.as_slice();
+        if changed {
+            let names: Vec<&str> = live.iter().map(|a| a.holder.as_str()).collect();
+            tracing::info!(group = %self.me.group, agents = ?names, "cluster membership changed");
+            *peers = Arc::new(live);
+        }
+        Ok(changed)
+    }
+
+    /// Removes this agent from the membership (graceful shutdown).
+    pub async fn leave(&self) {
+        if let Err(e) = self.store.leave(&self.me.holder).await {
+            tracing::warn!("cannot leave the cluster: {e}");
+        }
+    }
+
+    /// The live agents of this group.
+    pub fn peers(&self) -> Arc<Vec<AgentInfo>> {
+        self.peers.read().expect("poisoned").clone()
+    }
+
+    /// The agent that should lead a partition.
+    pub fn owner(&self, topic_id: TopicId, partition: u32) -> AgentInfo {
+        let peers = self.peers();
+        owner(&peers, topic_id, partition)
+            .cloned()
+            .unwrap_or_else(|| self.me.clone())
+    }
+
+    /// Whether this agent should lead a partition.
+    pub fn owns(&self, topic_id: TopicId, partition: u32) -> bool {
+        self.owner(topic_id, partition).holder == self.me.holder
+    }
+
+    /// Whether this agent's group serves `tenant`; a tenant assigned elsewhere gets an error
+    /// naming its group.
+    pub async fn check_tenant(&self, tenant: &TenantId) -> AgentResult<()> {
+        let group = self.tenant_group(tenant).await?;
+        if group == self.me.group {
+            return Ok(());
+        }
+        Err(AgentError::FailedPrecondition(format!(
+            "tenant {tenant:?} is served by agent group {group:?}; this agent serves group {:?}: \
+             connect to an agent of group {group:?}",
+            self.me.group
+        )))
+    }
+
+    /// Whether this agent's group serves `tenant` (for background work, where no one is
+    /// told).
+    pub async fn serves(&self, tenant: &TenantId) -> AgentResult<bool> {
+        Ok(self.tenant_group(tenant).await? == self.me.group)
+    }
+
+    async fn tenant_group(&self, tenant: &TenantId) -> AgentResult<String> {
+        if let Some((g, at)) = self.tenant_groups.lock().expect("poisoned").get(tenant)
+            && at.elapsed() < TENANT_GROUP_TTL
+        {
+            return Ok(g.clone());
+        }
+        let g = self.store.tenant_group(tenant).await?;
+        self.tenant_groups
+            .lock()
+            .expect("poisoned")
+            .insert(tenant.clone(), (g.clone(), Instant::now()));
+        Ok(g)
+    }
+
+    /// A client for another agent, over a channel shared by all requests to it.
+    pub fn client(&self, addr: &str) -> AgentResult<StreamHouseClient<Channel>> {
+        let mut channels = self.channels.lock().expect("poisoned");
+        let channel = match channels.get(addr) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Endpoint::from_shared(addr.to_owned())
+                    .map_err(|e| {
+                        AgentError::Internal(format!("agent address {addr:?} is not a URL: {e}"))
+                    })?
+                    .connect_timeout(Duration::from_secs(2))
+                    // A leader that does not answer within a lease TTL is as good as gone.
+                    .timeout(self.ttl)
+                    .tcp_nodelay(true)
+                    .connect_lazy();
+                channels.insert(addr.to_owned(), c.clone());
+                c
+            }
+        };
+        Ok(StreamHouseClient::new(channel)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX))
+    }
+}
