@@ -233,7 +233,17 @@ impl Service {
         );
         let acks = match self.cluster.client(&owner.addr)?.produce(req).await {
             Ok(r) => r.into_inner().acks,
-            Err(s) if s.code() == tonic::Code::Unavailable || s.code() == tonic::Code::Unknown => {
+            // Unreachable, frozen past the timeout, or gone mid-call: the next try may find
+            // the partition led elsewhere.
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::Unavailable
+                        | tonic::Code::Unknown
+                        | tonic::Code::Cancelled
+                        | tonic::Code::DeadlineExceeded
+                ) =>
+            {
                 return Err(AgentError::Unavailable(format!(
                     "partition {partition} of topic {:?} is led by agent {} at {}: {}; retry",
                     topic.spec.name.as_str(),

@@ -60,9 +60,19 @@ impl ClientError {
         }
     }
 
-    /// Whether a retry may succeed.
+    /// Whether a retry may succeed: the agent said `UNAVAILABLE`, or the connection broke
+    /// mid-call (the agent died: `UNKNOWN` or `CANCELLED` raised locally, with a transport
+    /// error as the cause). A produce whose
+    /// connection broke may have been written, so its retry can duplicate it (at-least-once).
     pub fn is_retriable(&self) -> bool {
-        matches!(self.code(), Some(Code::Unavailable))
+        match self {
+            ClientError::Status(s) => match s.code() {
+                Code::Unavailable => true,
+                Code::Unknown | Code::Cancelled => std::error::Error::source(s).is_some(),
+                _ => false,
+            },
+            _ => false,
+        }
     }
 }
 
