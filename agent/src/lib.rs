@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod metrics;
 pub mod partitions;
 pub mod reader;
 pub mod retention;
@@ -35,6 +36,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::cluster::Cluster;
+use crate::metrics::Metrics;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
 use crate::retention::Retention;
@@ -51,6 +53,7 @@ pub struct Agent {
     lease_loop: JoinHandle<()>,
     retention: JoinHandle<()>,
     usage_log: JoinHandle<()>,
+    metrics_server: JoinHandle<()>,
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
     cluster: Arc<Cluster>,
@@ -116,10 +119,12 @@ impl Agent {
             },
             ttl,
         ));
+        let metrics = Arc::new(Metrics::default());
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),
             cluster.clone(),
+            metrics.clone(),
             ttl,
         ));
         let writer = Arc::new(Writer::new(
@@ -144,6 +149,8 @@ impl Agent {
             Duration::from_millis(config.retention.check_interval_ms),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (metrics_addr, metrics_server) =
+            metrics::serve(config.agent.metrics_addr, metrics, shutdown_rx.clone()).await?;
         let service = Service::new(
             meta.store.clone(),
             partitions.clone(),
@@ -194,15 +201,15 @@ impl Agent {
                 ),
         );
         let flusher = tokio::spawn(writer.clone().run());
-        // Take leases before answering produces, so the first produce rarely waits.
-        // Nothing is led yet, so nothing is handed over.
-        if let Err(e) = partitions.tick().await {
-            tracing::warn!("initial lease pass: {e}");
+        // Start taking leases before answering produces, so the first produce rarely waits.
+        match partitions.tick().await {
+            Ok(work) => partitions.spawn_work(work),
+            Err(e) => tracing::warn!("initial lease pass: {e}"),
         }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
         let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
-        info!(%addr, advertised = %cluster.me.addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
+        info!(%addr, advertised = %cluster.me.addr, %metrics_addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
             addr,
             shutdown,
@@ -211,6 +218,7 @@ impl Agent {
             lease_loop,
             retention,
             usage_log,
+            metrics_server,
             writer,
             partitions,
             cluster,
@@ -236,6 +244,7 @@ impl Agent {
         let _ = self.retention.await;
         self.partitions.release_all().await;
         let _ = self.usage_log.await;
+        let _ = self.metrics_server.await;
         self.server.await.context("gRPC server")??;
         info!(usage = %self.usage.snapshot(), "object store usage");
         info!("shut down");

@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
+use crate::metrics::Metrics;
 
 /// How often the lease loop runs.
 const LOOP_PERIOD: Duration = Duration::from_secs(1);
@@ -56,6 +57,8 @@ pub struct Partition {
     led: AtomicBool,
     /// Set while the partition is handed over: no new writes, the lease is about to go.
     moving: AtomicBool,
+    /// Set while the lease loop tries to take the lease in a task of its own.
+    acquiring: AtomicBool,
     /// Raised whenever pending batches must be dropped (a flush failed, the lease was lost):
     /// batches assigned under an older generation are failed, never committed.
     pub generation: AtomicU64,
@@ -79,6 +82,7 @@ impl Partition {
             write: tokio::sync::Mutex::new(WriteState::default()),
             led: AtomicBool::new(false),
             moving: AtomicBool::new(false),
+            acquiring: AtomicBool::new(false),
             generation: AtomicU64::new(0),
             high_watermark: watch::channel(0).0,
             log_start: AtomicU64::new(0),
@@ -149,12 +153,22 @@ impl Partition {
     }
 }
 
+/// What a pass of the lease loop leaves to tasks of their own.
+#[derive(Debug, Default)]
+pub struct LeaseWork {
+    /// Owned partitions whose lease this agent does not hold yet.
+    pub acquire: Vec<Arc<Partition>>,
+    /// Led partitions assigned to another agent now.
+    pub hand_over: Vec<Arc<Partition>>,
+}
+
 /// Every partition this agent tracks, and the lease settings.
 #[derive(Debug)]
 pub struct Partitions {
     store: Arc<dyn MetadataStore>,
     leases: Arc<dyn LeaseManager>,
     cluster: Arc<Cluster>,
+    metrics: Arc<Metrics>,
     /// This process's lease holder id: agent id plus a per-process instance id, so a
     /// restarted agent is a new holder and gets a new epoch.
     pub holder: String,
@@ -168,6 +182,7 @@ impl Partitions {
         store: Arc<dyn MetadataStore>,
         leases: Arc<dyn LeaseManager>,
         cluster: Arc<Cluster>,
+        metrics: Arc<Metrics>,
         ttl: Duration,
     ) -> Self {
         Self {
@@ -175,6 +190,7 @@ impl Partitions {
             leases,
             holder: cluster.me.holder.clone(),
             cluster,
+            metrics,
             ttl,
             map: Mutex::new(HashMap::new()),
         }
@@ -276,6 +292,10 @@ impl Partitions {
                 let changed = w.lease.as_ref().map(|l| l.epoch) != Some(lease.epoch);
                 if changed {
                     info!(topic = %p.topic.spec.name, partition = p.key.partition, epoch = lease.epoch, "leading partition");
+                    // Epochs change only with the holder: above 1, someone led it before.
+                    if lease.epoch > 1 {
+                        self.metrics.failover_total.inc();
+                    }
                     // Another holder may have written in between: reload offsets.
                     w.synced = false;
                     p.generation.fetch_add(1, Ordering::SeqCst);
@@ -361,10 +381,12 @@ impl Partitions {
         p.moving.store(false, Ordering::SeqCst);
     }
 
-    /// One pass of the lease loop: heartbeat, track every topic's partitions, keep the
-    /// leases of those this agent owns, and forget deleted topics. Returns the led partitions
-    /// now assigned elsewhere, already marked as moving, for [`Partitions::hand_over`].
-    pub async fn tick(&self) -> AgentResult<Vec<Arc<Partition>>> {
+    /// One pass of the lease loop: heartbeat, track every topic's partitions, renew the
+    /// leases this agent holds on partitions it owns, and forget deleted topics. Returns the
+    /// work that may wait on others, for [`Partitions::spawn_work`]: owned partitions whose
+    /// lease to take (a frozen previous holder's row locks can hold that up for seconds), and
+    /// led partitions now assigned elsewhere, already marked as moving.
+    pub async fn tick(&self) -> AgentResult<LeaseWork> {
         if let Err(e) = self.cluster.refresh().await {
             warn!("membership heartbeat failed: {e}");
         }
@@ -374,20 +396,42 @@ impl Partitions {
             .lock()
             .expect("poisoned")
             .retain(|(id, _), _| live.contains(id));
-        let mut handovers = Vec::new();
+        let mut work = LeaseWork::default();
         for t in topics {
             let t = Arc::new(t);
             let served = self.cluster.serves(&t.spec.tenant).await?;
             for partition in 0..t.spec.partitions {
                 let p = self.get_or_insert(&t, partition);
                 if served && self.cluster.owns(t.id, partition) {
-                    self.keep(&p).await;
+                    if p.is_led() {
+                        self.keep(&p).await;
+                    } else if !p.acquiring.swap(true, Ordering::SeqCst) {
+                        work.acquire.push(p);
+                    }
                 } else if p.is_led() && !p.moving.swap(true, Ordering::SeqCst) {
-                    handovers.push(p);
+                    work.hand_over.push(p);
                 }
             }
         }
-        Ok(handovers)
+        let led = self.all().iter().filter(|p| p.is_led()).count();
+        self.metrics.lease_count.set(led as i64);
+        Ok(work)
+    }
+
+    /// Runs each acquisition and handover of `work` in a task of its own, so none delays
+    /// the heartbeat or a renewal.
+    pub fn spawn_work(self: &Arc<Self>, work: LeaseWork) {
+        for p in work.acquire {
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.keep(&p).await;
+                p.acquiring.store(false, Ordering::SeqCst);
+            });
+        }
+        for p in work.hand_over {
+            let this = self.clone();
+            tokio::spawn(async move { this.hand_over(&p).await });
+        }
     }
 
     /// Runs the lease loop until `shutdown` flips.
@@ -397,13 +441,7 @@ impl Partitions {
         let period = LOOP_PERIOD.min(self.ttl / 3);
         loop {
             match self.tick().await {
-                // Each in its own task, so waiting for a flush delays no renewal.
-                Ok(moving) => {
-                    for p in moving {
-                        let this = self.clone();
-                        tokio::spawn(async move { this.hand_over(&p).await });
-                    }
-                }
+                Ok(work) => self.spawn_work(work),
                 Err(e) => warn!("lease loop: {e}"),
             }
             tokio::select! {

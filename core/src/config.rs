@@ -64,6 +64,8 @@ pub struct AgentConfig {
     /// or `http://<host name>:<port>` when `grpc_addr` listens on every interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advertise_addr: Option<String>,
+    /// Address of the Prometheus endpoint (`GET /metrics`). Default `127.0.0.1:9091`.
+    pub metrics_addr: SocketAddr,
     /// Largest record (key + value + headers) a produce may carry. Default 1 MiB.
     pub max_record_bytes: usize,
     /// Largest gRPC message the agent accepts or sends. Default 64 MiB.
@@ -226,6 +228,7 @@ impl Default for Config {
                 zone: String::new(),
                 grpc_addr: ([127, 0, 0, 1], 9090).into(),
                 advertise_addr: None,
+                metrics_addr: ([127, 0, 0, 1], 9091).into(),
                 max_record_bytes: 1 << 20,
                 max_message_bytes: 64 << 20,
                 max_partitions_per_topic: 4096,

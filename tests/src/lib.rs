@@ -49,6 +49,8 @@ pub struct AgentProcess {
     /// gRPC address, `http://127.0.0.1:PORT`.
     pub url: String,
     port: u16,
+    /// Port of its Prometheus endpoint.
+    pub metrics_port: u16,
     dir: PathBuf,
     name: String,
     env: Vec<(String, String)>,
@@ -76,6 +78,7 @@ impl AgentProcess {
             child: None,
             url: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port: free_port(),
             dir: dir.to_path_buf(),
             name: name.to_owned(),
             env: env
@@ -100,6 +103,10 @@ impl AgentProcess {
                 format!("127.0.0.1:{}", self.port),
             )
             .env("STREAMHOUSE_AGENT__ID", &self.name)
+            .env(
+                "STREAMHOUSE_AGENT__METRICS_ADDR",
+                format!("127.0.0.1:{}", self.metrics_port),
+            )
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -222,6 +229,29 @@ impl AgentProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The agent's `/metrics` page.
+    pub async fn scrape(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .expect("connect to the metrics port");
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: agent\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.0 200"), "{out}");
+        out
+    }
+
+    /// The value of an unlabelled metric on the agent's `/metrics` page.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let page = self.scrape().await;
+        page.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{page}"))
     }
 
     /// The directory the agent runs in.

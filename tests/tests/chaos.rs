@@ -132,6 +132,14 @@ async fn kill_stop_and_restart_agents_under_load_loses_nothing() {
         "STREAMHOUSE_LEASE__TTL_MS".into(),
         ttl.as_millis().to_string(),
     ));
+    // A frozen agent's open transaction keeps its row locks until the server ends it, after
+    // twice the statement timeout: keep that within the lease, as the default 5 s is within
+    // the default 10 s lease.
+    let statement_timeout = (ttl / 3).max(Duration::from_millis(500));
+    env.push((
+        "STREAMHOUSE_METADATA__STATEMENT_TIMEOUT_MS".into(),
+        statement_timeout.as_millis().to_string(),
+    ));
     let mut agents = Vec::new();
     for name in ["a", "b", "c"] {
         agents.push(AgentProcess::start_named(dir.path(), name, &env_refs(&env)).await);

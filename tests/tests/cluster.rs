@@ -117,6 +117,14 @@ async fn graceful_shutdown_hands_partitions_over_without_waiting_for_the_lease()
     assert!(a.log().contains("shut down"));
     let (_, parts) = client_b.describe_topic("t").await.unwrap();
     assert!(parts.iter().all(|p| p.high_watermark == 2), "{parts:?}");
+    // The metrics moved with the leases: B leads all eight, having taken over A's.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.metric("streamhouse_partition_lease_count").await < 8.0 {
+        assert!(Instant::now() < deadline, "{}", b.scrape().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let taken = b.metric("streamhouse_partition_failover_total").await;
+    assert_eq!(taken as usize, leads(&a), "{}", b.scrape().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
