@@ -17,10 +17,12 @@
 //! written twice.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
 use tonic::metadata::MetadataValue;
+use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
@@ -127,9 +129,48 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: StreamHouseClient<Channel>,
-    agents: std::sync::Arc<[String]>,
+    /// The agents requests go to; a cluster client's refresher keeps it current.
+    agents: Arc<Mutex<Vec<String>>>,
     tenant: Option<MetadataValue<tonic::metadata::Ascii>>,
     retry: RetryPolicy,
+    /// Keeps a cluster client's refresher running while any clone lives.
+    alive: Arc<()>,
+}
+
+/// How often a cluster client re-reads the list of agents.
+const CLUSTER_REFRESH: Duration = Duration::from_secs(10);
+
+/// The addresses of the agents to use: those in `zone` when it is set and any is there.
+fn pick(agents: &[proto::AgentStatus], zone: &str) -> Vec<String> {
+    let local: Vec<String> = agents
+        .iter()
+        .filter(|a| !zone.is_empty() && a.zone == zone)
+        .map(|a| a.address.clone())
+        .collect();
+    let mut picked = if local.is_empty() {
+        agents.iter().map(|a| a.address.clone()).collect()
+    } else {
+        local
+    };
+    picked.sort_unstable();
+    picked.dedup();
+    picked
+}
+
+/// Brings the balancer's endpoints from `current` to `want`.
+async fn apply(
+    tx: &tokio::sync::mpsc::Sender<Change<String, Endpoint>>,
+    current: &mut Vec<String>,
+    want: Vec<String>,
+) -> ClientResult<()> {
+    for gone in current.iter().filter(|a| !want.contains(a)) {
+        let _ = tx.send(Change::Remove(gone.clone())).await;
+    }
+    for new in want.iter().filter(|a| !current.contains(a)) {
+        let _ = tx.send(Change::Insert(new.clone(), endpoint(new)?)).await;
+    }
+    *current = want;
+    Ok(())
 }
 
 fn endpoint(addr: &str) -> ClientResult<Endpoint> {
@@ -160,9 +201,10 @@ impl Client {
             inner: StreamHouseClient::new(channel)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),
-            agents: agents.into(),
+            agents: Arc::new(Mutex::new(agents)),
             tenant: None,
             retry: RetryPolicy::default(),
+            alive: Arc::new(()),
         }
     }
 
@@ -170,7 +212,8 @@ impl Client {
     /// balancer's address) which agents serve `tenant` (`None`: `default`), then spreads
     /// requests over them — over those in `zone` only, when `zone` is not empty and any is
     /// there, since cross-zone traffic is billed. Any agent accepts any request; a produce
-    /// for a partition led elsewhere is forwarded to its leader.
+    /// for a partition led elsewhere is forwarded to its leader. The list is read again every
+    /// 10 s, so agents that join or leave are followed.
     pub async fn connect_cluster(
         seeds: &[&str],
         tenant: Option<&str>,
@@ -188,36 +231,52 @@ impl Client {
             if let Some(t) = tenant {
                 client = client.with_tenant(t)?;
             }
-            let cluster = client.describe_cluster().await?;
-            let local: Vec<&proto::AgentStatus> = cluster
-                .agents
-                .iter()
-                .filter(|a| !zone.is_empty() && a.zone == zone)
-                .collect();
-            let chosen: Vec<&proto::AgentStatus> = if local.is_empty() {
-                cluster.agents.iter().collect()
-            } else {
-                local
-            };
-            if chosen.is_empty() {
+            let picked = pick(&client.describe_cluster().await?.agents, zone);
+            if picked.is_empty() {
+                // An agent without membership (SQLite): just that one.
                 return Ok(client);
             }
-            let endpoints = chosen
-                .iter()
-                .map(|a| endpoint(&a.address))
-                .collect::<ClientResult<Vec<_>>>()?;
-            let addrs = chosen.iter().map(|a| a.address.clone()).collect();
-            return Ok(Self {
+            let (channel, tx) = Channel::balance_channel::<String>(64);
+            let mut current = Vec::new();
+            apply(&tx, &mut current, picked).await?;
+            let balanced = Self {
                 tenant: client.tenant,
-                ..Self::over(Channel::balance_list(endpoints.into_iter()), addrs)
+                ..Self::over(channel, current.clone())
+            };
+            let alive = Arc::downgrade(&balanced.alive);
+            // Holds no `alive` of the client's: it stops once every clone of it is gone.
+            let refresher = Client {
+                inner: balanced.inner.clone(),
+                agents: balanced.agents.clone(),
+                tenant: balanced.tenant.clone(),
+                retry: balanced.retry,
+                alive: Arc::new(()),
+            };
+            let zone = zone.to_owned();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(CLUSTER_REFRESH).await;
+                    if alive.upgrade().is_none() {
+                        return;
+                    }
+                    let Ok(cluster) = refresher.describe_cluster().await else {
+                        continue;
+                    };
+                    let want = pick(&cluster.agents, &zone);
+                    if !want.is_empty() && want != current {
+                        let _ = apply(&tx, &mut current, want).await;
+                        *refresher.agents.lock().expect("poisoned") = current.clone();
+                    }
+                }
             });
+            return Ok(balanced);
         }
         Err(last)
     }
 
     /// The agents this client sends requests to.
-    pub fn agents(&self) -> &[String] {
-        &self.agents
+    pub fn agents(&self) -> Vec<String> {
+        self.agents.lock().expect("poisoned").clone()
     }
 
     /// The live agents serving this client's tenant, with their zones.

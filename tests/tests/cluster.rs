@@ -164,7 +164,7 @@ async fn groups_serve_only_their_tenants_and_clients_prefer_their_zone() {
     let acme = Client::connect_cluster(&[default.url.as_str()], Some("acme"), "z2")
         .await
         .unwrap();
-    assert_eq!(acme.agents(), std::slice::from_ref(&x2.url));
+    assert_eq!(acme.agents(), vec![x2.url.clone()]);
     acme.create_topic("t", 4, None, "none").await.unwrap();
     let mut acked = BTreeMap::new();
     for p in 0..4u32 {
@@ -180,4 +180,20 @@ async fn groups_serve_only_their_tenants_and_clients_prefer_their_zone() {
     let e = x1.client().await.list_topics().await.unwrap_err();
     assert_eq!(e.code(), Some(tonic::Code::FailedPrecondition), "{e}");
     default.client().await.list_topics().await.unwrap();
+
+    // A cluster client follows the membership: an agent that joins later is used too.
+    let client = Client::connect_cluster(&[default.url.as_str()], None, "")
+        .await
+        .unwrap();
+    assert_eq!(client.agents(), vec![default.url.clone()]);
+    let d2 = AgentProcess::start_named(dir.path(), "d2", &env_refs(&with("default", "z1"))).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.agents().len() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", client.agents());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut want = vec![default.url.clone(), d2.url.clone()];
+    want.sort();
+    assert_eq!(client.agents(), want);
+    client.list_topics().await.unwrap();
 }
