@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use streamhouse_core::cluster::{AgentInfo, owner};
-use streamhouse_core::{MetadataStore, TenantId, TopicId};
+use streamhouse_core::cluster::{AgentInfo, assign};
+use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -14,6 +14,9 @@ use crate::error::{AgentError, AgentResult};
 
 /// How long a tenant's group assignment is cached.
 const TENANT_GROUP_TTL: Duration = Duration::from_secs(5);
+
+/// A topic's owners, by partition, as indices into the peers.
+type Assignment = Arc<Vec<usize>>;
 
 /// Membership as this agent sees it.
 #[derive(Debug)]
@@ -25,6 +28,9 @@ pub struct Cluster {
     /// Live agents of this agent's group, one process per agent id (the newest), ordered by
     /// holder; includes this agent unless a newer process with its id superseded it.
     peers: RwLock<Arc<Vec<AgentInfo>>>,
+    /// Each topic's assignment over the current peers (indices into them), computed once per
+    /// membership change; keyed by topic id and partition count.
+    assignments: Mutex<HashMap<(TopicId, u32), Assignment>>,
     tenant_groups: Mutex<HashMap<TenantId, (String, Instant)>>,
     channels: Mutex<HashMap<String, Channel>>,
 }
@@ -35,6 +41,7 @@ impl Cluster {
         Self {
             store,
             peers: RwLock::new(Arc::new(vec![me.clone()])),
+            assignments: Mutex::new(HashMap::new()),
             me,
             ttl,
             tenant_groups: Mutex::new(HashMap::new()),
@@ -71,6 +78,7 @@ impl Cluster {
             let names: Vec<&str> = live.iter().map(|a| a.holder.as_str()).collect();
             tracing::info!(group = %self.me.group, agents = ?names, "cluster membership changed");
             *peers = Arc::new(live);
+            self.assignments.lock().expect("poisoned").clear();
         }
         Ok(changed)
     }
@@ -87,17 +95,26 @@ impl Cluster {
         self.peers.read().expect("poisoned").clone()
     }
 
-    /// The agent that should lead a partition.
-    pub fn owner(&self, topic_id: TopicId, partition: u32) -> AgentInfo {
-        let peers = self.peers();
-        owner(&peers, topic_id, partition)
-            .cloned()
-            .unwrap_or_else(|| self.me.clone())
+    /// The agent that should lead a partition of `topic`.
+    pub fn owner(&self, topic: &TopicInfo, partition: u32) -> AgentInfo {
+        // Peers and assignments change together under the peers lock.
+        let peers = self.peers.read().expect("poisoned");
+        let key = (topic.id, topic.spec.partitions);
+        let assignment = self
+            .assignments
+            .lock()
+            .expect("poisoned")
+            .entry(key)
+            .or_insert_with(|| Arc::new(assign(&peers, topic.id, topic.spec.partitions)))
+            .clone();
+        assignment
+            .get(partition as usize)
+            .map_or_else(|| self.me.clone(), |&i| peers[i].clone())
     }
 
-    /// Whether this agent should lead a partition.
-    pub fn owns(&self, topic_id: TopicId, partition: u32) -> bool {
-        self.owner(topic_id, partition).holder == self.me.holder
+    /// Whether this agent should lead a partition of `topic`.
+    pub fn owns(&self, topic: &TopicInfo, partition: u32) -> bool {
+        self.owner(topic, partition).holder == self.me.holder
     }
 
     /// Whether this agent's group serves `tenant`; a tenant assigned elsewhere gets an error

@@ -2,7 +2,7 @@
 //!
 //! A produce needs the partition's lease. Every second the lease loop heartbeats the agent's
 //! membership, takes the leases of the partitions the cluster assigns to this agent (see
-//! `streamhouse_core::cluster::owner`), renews them once a third of the TTL has passed, and
+//! `streamhouse_core::cluster::assign`), renews them once a third of the TTL has passed, and
 //! hands over the partitions assigned elsewhere: it stops taking writes for them, lets the
 //! batches it accepted commit, then releases the lease so the new owner takes it at once. A
 //! partition's next offset is loaded from the store whenever leadership is (re)gained or a
@@ -402,7 +402,7 @@ impl Partitions {
             let served = self.cluster.serves(&t.spec.tenant).await?;
             for partition in 0..t.spec.partitions {
                 let p = self.get_or_insert(&t, partition);
-                if served && self.cluster.owns(t.id, partition) {
+                if served && self.cluster.owns(&t, partition) {
                     if p.is_led() {
                         self.keep(&p).await;
                     } else if !p.acquiring.swap(true, Ordering::SeqCst) {

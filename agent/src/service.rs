@@ -153,7 +153,7 @@ impl Service {
         let tenant = &tenant;
         let topic = &topic;
         let appends = by_partition.into_iter().map(|(partition, (idx, records))| {
-            let owner = self.cluster.owner(topic.id, partition);
+            let owner = self.cluster.owner(topic, partition);
             async move {
                 let base = if owner.holder == self.cluster.me.holder {
                     let p = self.partitions.get_or_insert(topic, partition);

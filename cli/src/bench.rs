@@ -10,7 +10,9 @@ use bytes::Bytes;
 use clap::{Args, Subcommand};
 use hdrhistogram::Histogram;
 use rand::{RngCore, SeedableRng};
-use streamhouse_client::{Client, ClientError, ProduceRecord};
+use streamhouse_client::{ClientError, ProduceRecord};
+
+use crate::target::Target;
 use tonic::Code;
 
 /// Benchmarks.
@@ -72,19 +74,11 @@ pub struct ConsumeBench {
 }
 
 /// Runs a benchmark.
-pub async fn run(addr: &str, tenant: Option<&str>, cmd: BenchCmd) -> anyhow::Result<()> {
+pub async fn run(target: &Target, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
-        BenchCmd::Produce(a) => produce(addr, tenant, a).await,
-        BenchCmd::Consume(a) => consume(addr, tenant, a).await,
+        BenchCmd::Produce(a) => produce(target, a).await,
+        BenchCmd::Consume(a) => consume(target, a).await,
     }
-}
-
-async fn connect(addr: &str, tenant: Option<&str>) -> anyhow::Result<Client> {
-    let c = Client::connect(addr).await?;
-    Ok(match tenant {
-        Some(t) => c.with_tenant(t)?,
-        None => c,
-    })
 }
 
 fn report(what: &str, records: u64, value_bytes: u64, elapsed: Duration, h: &Histogram<u64>) {
@@ -110,12 +104,12 @@ fn report(what: &str, records: u64, value_bytes: u64, elapsed: Duration, h: &His
     );
 }
 
-async fn produce(addr: &str, tenant: Option<&str>, a: ProduceBench) -> anyhow::Result<()> {
+async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.batch > 0 && a.producers > 0,
         "--batch and --producers must be positive"
     );
-    let admin = connect(addr, tenant).await?;
+    let admin = target.connect().await?;
     match admin
         .create_topic(&a.topic, a.partitions, None, &a.compression)
         .await
@@ -136,7 +130,7 @@ async fn produce(addr: &str, tenant: Option<&str>, a: ProduceBench) -> anyhow::R
     let streams = (a.producers * a.in_flight) as f64;
     for producer in 0..a.producers {
         // One connection per producer; its in-flight requests are multiplexed on it.
-        let client = connect(addr, tenant).await?;
+        let client = target.connect().await?;
         for stream in 0..a.in_flight {
             let (client, pool, next, topic) =
                 (client.clone(), pool.clone(), next.clone(), a.topic.clone());
@@ -194,14 +188,14 @@ async fn produce(addr: &str, tenant: Option<&str>, a: ProduceBench) -> anyhow::R
     Ok(())
 }
 
-async fn consume(addr: &str, tenant: Option<&str>, a: ConsumeBench) -> anyhow::Result<()> {
+async fn consume(target: &Target, a: ConsumeBench) -> anyhow::Result<()> {
     anyhow::ensure!(a.consumers > 0, "--consumers must be positive");
-    let admin = connect(addr, tenant).await?;
+    let admin = target.connect().await?;
     let (_, parts) = admin.describe_topic(&a.topic).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..a.consumers {
-        let client = connect(addr, tenant).await?;
+        let client = target.connect().await?;
         let mine: Vec<_> = parts
             .iter()
             .filter(|p| p.partition as usize % a.consumers == i)

@@ -2,6 +2,7 @@
 
 mod bench;
 mod consume;
+mod target;
 
 use std::io::{BufRead, Write};
 
@@ -14,17 +15,8 @@ use streamhouse_client::{Client, ProduceRecord};
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// Agent address.
-    #[arg(
-        long,
-        global = true,
-        env = "STREAMHOUSE_ADDR",
-        default_value = "http://127.0.0.1:9090"
-    )]
-    addr: String,
-    /// Tenant to act for.
-    #[arg(long, global = true, env = "STREAMHOUSE_TENANT")]
-    tenant: Option<String>,
+    #[command(flatten)]
+    target: target::Target,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,16 +125,8 @@ fn main() {
     }
 }
 
-async fn connect(cli: &Cli) -> anyhow::Result<Client> {
-    let c = Client::connect(&cli.addr).await?;
-    Ok(match &cli.tenant {
-        Some(t) => c.with_tenant(t)?,
-        None => c,
-    })
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let client = connect(&cli).await?;
+    let client = cli.target.connect().await?;
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Topic(TopicCmd::Create {
@@ -221,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "group {group} will read partition {partition} of {topic} from offset {offset}"
             )?;
         }
-        Command::Bench(cmd) => bench::run(&cli.addr, cli.tenant.as_deref(), cmd).await?,
+        Command::Bench(cmd) => bench::run(&cli.target, cmd).await?,
     }
     Ok(())
 }

@@ -1,0 +1,42 @@
+//! Where the CLI connects, and as which tenant.
+
+use clap::Args;
+use streamhouse_client::Client;
+
+/// Connection options shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Agent address; with --cluster, comma-separated seed addresses (any agents, or a load
+    /// balancer).
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMHOUSE_ADDR",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub addr: String,
+    /// Tenant to act for.
+    #[arg(long, global = true, env = "STREAMHOUSE_TENANT")]
+    pub tenant: Option<String>,
+    /// Spread requests over every agent serving the tenant, as `DescribeCluster` lists them.
+    #[arg(long, global = true)]
+    pub cluster: bool,
+    /// With --cluster, use only the agents in this availability zone when there are any.
+    #[arg(long, global = true, env = "STREAMHOUSE_ZONE", default_value = "")]
+    pub zone: String,
+}
+
+impl Target {
+    /// A new connection (or, with --cluster, a new set of them).
+    pub async fn connect(&self) -> anyhow::Result<Client> {
+        if self.cluster {
+            let seeds: Vec<&str> = self.addr.split(',').map(str::trim).collect();
+            return Ok(Client::connect_cluster(&seeds, self.tenant.as_deref(), &self.zone).await?);
+        }
+        let c = Client::connect(&self.addr).await?;
+        Ok(match &self.tenant {
+            Some(t) => c.with_tenant(t)?,
+            None => c,
+        })
+    }
+}
