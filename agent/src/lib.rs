@@ -119,7 +119,7 @@ impl Agent {
             },
             ttl,
         ));
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::new(usage.clone()));
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),

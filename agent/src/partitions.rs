@@ -168,7 +168,8 @@ pub struct Partitions {
     store: Arc<dyn MetadataStore>,
     leases: Arc<dyn LeaseManager>,
     cluster: Arc<Cluster>,
-    metrics: Arc<Metrics>,
+    /// The agent's metrics, which the writer and reader record into too.
+    pub metrics: Arc<Metrics>,
     /// This process's lease holder id: agent id plus a per-process instance id, so a
     /// restarted agent is a new holder and gets a new epoch.
     pub holder: String,
@@ -287,7 +288,9 @@ impl Partitions {
 
     async fn acquire(&self, p: &Partition, w: &mut WriteState) -> AgentResult<()> {
         let started = Instant::now();
-        match self.leases.acquire(&p.key, &self.holder, self.ttl).await {
+        let acquired = self.leases.acquire(&p.key, &self.holder, self.ttl).await;
+        self.metrics.query("lease_acquire", started);
+        match acquired {
             Ok(lease) => {
                 let changed = w.lease.as_ref().map(|l| l.epoch) != Some(lease.epoch);
                 if changed {
@@ -337,7 +340,9 @@ impl Partitions {
             return;
         }
         let started = Instant::now();
-        match self.leases.renew(&lease, self.ttl).await {
+        let renewed = self.leases.renew(&lease, self.ttl).await;
+        self.metrics.query("lease_renew", started);
+        match renewed {
             Ok(l) => {
                 w.lease = Some(l);
                 w.valid_until = Some(started + self.ttl);

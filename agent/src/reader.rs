@@ -57,7 +57,10 @@ impl Reader {
 
     /// Log start and high watermark of one partition, from the store.
     async fn offsets(&self, topic: &TopicInfo, partition: u32) -> AgentResult<(u64, u64)> {
-        match self.store.partition_offset(topic.id, partition).await {
+        let started = Instant::now();
+        let offsets = self.store.partition_offset(topic.id, partition).await;
+        self.partitions.metrics.query("partition_offset", started);
+        match offsets {
             Ok(p) => Ok((p.log_start_offset, p.high_watermark)),
             Err(MetadataError::NotFound(_)) => Err(AgentError::NotFound(format!(
                 "topic {:?} was deleted",
@@ -90,6 +93,7 @@ impl Reader {
                 .wait_for_data(topic, partition, offset, max_wait)
                 .await?;
         }
+        let reading = Instant::now();
         if offset >= hw {
             return Ok(Fetched {
                 records: Vec::new(),
@@ -126,6 +130,17 @@ impl Reader {
                 }
             }
         }
+        let metrics = &self.partitions.metrics;
+        metrics
+            .read_latency
+            .observe(reading.elapsed().as_secs_f64());
+        metrics.traffic(
+            false,
+            topic.spec.tenant.as_str(),
+            topic.spec.name.as_str(),
+            records.len() as u64,
+            bytes as u64,
+        );
         Ok(Fetched {
             records,
             high_watermark: hw,
@@ -180,12 +195,17 @@ impl Reader {
             .partitions
             .get(topic.id, partition)
             .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES));
+        self.partitions.metrics.index_lookup(cached.is_some());
         let mut entries = match cached {
             Some(e) => e,
             None => {
-                self.store
+                let started = Instant::now();
+                let found = self
+                    .store
                     .lookup(topic.id, partition, offset, LOOKUP_ENTRIES as u32)
-                    .await?
+                    .await;
+                self.partitions.metrics.query("lookup", started);
+                found?
             }
         };
         let mut total = 0usize;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::Stream;
 use streamhouse_core::cluster::AgentInfo;
@@ -302,6 +302,11 @@ fn topic_pb(t: &TopicInfo) -> pb::Topic {
     }
 }
 
+/// The status code a handler answered with.
+fn code_of<T>(r: &Result<T, Status>) -> tonic::Code {
+    r.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok)
+}
+
 fn records_pb(records: Vec<(u64, Record)>) -> Vec<pb::ConsumedRecord> {
     records
         .into_iter()
@@ -458,37 +463,54 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::ProduceRequest>,
     ) -> Result<Response<pb::ProduceResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
-        let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
-        Ok(Response::new(
-            self.produce(tenant, req.into_inner(), forwarded).await?,
-        ))
+        let started = Instant::now();
+        let result = async {
+            let tenant = self.tenant(&req).await?;
+            let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+            Ok(Response::new(
+                self.produce(tenant, req.into_inner(), forwarded).await?,
+            ))
+        }
+        .await;
+        let metrics = &self.partitions.metrics;
+        metrics.request("produce", code_of(&result));
+        if result.is_ok() {
+            metrics
+                .write_latency
+                .observe(started.elapsed().as_secs_f64());
+        }
+        result
     }
 
     async fn fetch(
         &self,
         req: Request<pb::FetchRequest>,
     ) -> Result<Response<pb::FetchResponse>, Status> {
-        let tenant = self.tenant(&req).await?;
-        let r = req.into_inner();
-        let topic = self.topic(&tenant, &r.topic).await?;
-        let wait = Duration::from_millis(u64::from(r.max_wait_ms)).min(MAX_FETCH_WAIT);
-        let f = self
-            .reader
-            .fetch(
-                &topic,
-                r.partition,
-                r.offset,
-                self.fetch_bytes(r.max_bytes),
-                wait,
-            )
-            .await?;
-        Ok(Response::new(pb::FetchResponse {
-            partition: r.partition,
-            records: records_pb(f.records),
-            high_watermark: f.high_watermark,
-            next_offset: f.next_offset,
-        }))
+        let result = async {
+            let tenant = self.tenant(&req).await?;
+            let r = req.into_inner();
+            let topic = self.topic(&tenant, &r.topic).await?;
+            let wait = Duration::from_millis(u64::from(r.max_wait_ms)).min(MAX_FETCH_WAIT);
+            let f = self
+                .reader
+                .fetch(
+                    &topic,
+                    r.partition,
+                    r.offset,
+                    self.fetch_bytes(r.max_bytes),
+                    wait,
+                )
+                .await?;
+            Ok(Response::new(pb::FetchResponse {
+                partition: r.partition,
+                records: records_pb(f.records),
+                high_watermark: f.high_watermark,
+                next_offset: f.next_offset,
+            }))
+        }
+        .await;
+        self.partitions.metrics.request("fetch", code_of(&result));
+        result
     }
 
     type SubscribeStream = SubscribeStream;

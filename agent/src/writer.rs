@@ -101,7 +101,8 @@ impl Writer {
         if self.closed.load(Ordering::SeqCst) {
             return Err(AgentError::ShuttingDown);
         }
-        let estimate: usize = records.iter().map(Record::encoded_len).sum::<usize>() + 128;
+        let record_bytes: usize = records.iter().map(Record::encoded_len).sum();
+        let estimate = record_bytes + 128;
         let permits = estimate.min(self.cfg.max_buffered_bytes) as u32;
         let permit = self
             .budget
@@ -157,7 +158,16 @@ impl Writer {
             base
         };
         match rx.await {
-            Ok(Ok(())) => Ok(base),
+            Ok(Ok(())) => {
+                self.partitions.metrics.traffic(
+                    true,
+                    p.key.tenant.as_str(),
+                    p.topic.spec.name.as_str(),
+                    records.len() as u64,
+                    record_bytes as u64,
+                );
+                Ok(base)
+            }
             Ok(Err(e)) => Err(e),
             Err(_) => Err(AgentError::Unavailable(
                 "the flush of this batch was abandoned; retry".into(),
@@ -270,6 +280,9 @@ impl Writer {
         }
         let bytes = object.finish();
         let object_size = bytes.len() as u64;
+        let metrics = &self.partitions.metrics;
+        metrics.flush_bytes.observe(object_size as f64);
+        let upload = Instant::now();
         let key = format!("tenants/{tenant}/objects/{}.sho", uuid::Uuid::now_v7());
         let put = match ObjectKey::new(key.clone()) {
             Ok(k) => self
@@ -279,6 +292,9 @@ impl Writer {
                 .map_err(|e| FlushError::Object(e.to_string())),
             Err(e) => Err(FlushError::Object(e.to_string())),
         };
+        metrics
+            .flush_seconds
+            .observe(upload.elapsed().as_secs_f64());
         Written {
             tenant,
             key,
@@ -312,8 +328,10 @@ impl Writer {
         let result = match w.put {
             Err(e) => Err(e),
             Ok(()) => {
+                let commit = Instant::now();
                 // If this commit fails the object is an orphan: nothing references it.
-                self.store
+                let r = self
+                    .store
                     .commit_object(&ObjectCommit {
                         tenant: w.tenant.clone(),
                         object_key: w.key.clone(),
@@ -325,7 +343,9 @@ impl Writer {
                     .map_err(|e| match e {
                         MetadataError::Fenced(m) => FlushError::Fenced(m),
                         other => FlushError::Commit(other.to_string()),
-                    })
+                    });
+                self.partitions.metrics.query("commit", commit);
+                r
             }
         };
         match result {

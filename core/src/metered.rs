@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -61,6 +62,8 @@ pub struct OpUsage {
     pub errors: u64,
     /// Payload bytes moved: uploaded by puts, downloaded by gets.
     pub bytes: u64,
+    /// Time spent in these calls, in microseconds, retries included.
+    pub micros: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +71,7 @@ struct OpCounters {
     requests: AtomicU64,
     errors: AtomicU64,
     bytes: AtomicU64,
+    micros: AtomicU64,
 }
 
 /// Shared, lock-free counters of every operation.
@@ -77,9 +81,13 @@ pub struct ObjectStoreUsage {
 }
 
 impl ObjectStoreUsage {
-    fn record(&self, op: ObjectOp, ok: bool, bytes: u64) {
+    fn record(&self, op: ObjectOp, ok: bool, bytes: u64, took: Duration) {
         let c = &self.ops[op as usize];
         c.requests.fetch_add(1, Ordering::Relaxed);
+        c.micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if !ok {
             c.errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -93,6 +101,7 @@ impl ObjectStoreUsage {
             requests: c.requests.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
+            micros: c.micros.load(Ordering::Relaxed),
         }
     }
 
@@ -141,16 +150,19 @@ impl MeteredObjectStore {
     }
 }
 
-/// Records one call: its outcome and, when it succeeded, the bytes it moved.
+/// Records one call started at `started`: its outcome, its duration and, when it succeeded,
+/// the bytes it moved.
 fn counted<T>(
     usage: &ObjectStoreUsage,
     op: ObjectOp,
+    started: Instant,
     result: ObjectResult<T>,
     bytes: impl FnOnce(&T) -> u64,
 ) -> ObjectResult<T> {
+    let took = started.elapsed();
     match &result {
-        Ok(v) => usage.record(op, true, bytes(v)),
-        Err(_) => usage.record(op, false, 0),
+        Ok(v) => usage.record(op, true, bytes(v), took),
+        Err(_) => usage.record(op, false, 0, took),
     }
     result
 }
@@ -159,32 +171,38 @@ fn counted<T>(
 impl ObjectStore for MeteredObjectStore {
     async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
         let len = data.len() as u64;
+        let t = Instant::now();
         let r = self.inner.put(key, data, mode).await;
-        counted(&self.usage, ObjectOp::Put, r, |_| len)
+        counted(&self.usage, ObjectOp::Put, t, r, |_| len)
     }
 
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
+        let t = Instant::now();
         let r = self.inner.get(key).await;
-        counted(&self.usage, ObjectOp::Get, r, |b| b.len() as u64)
+        counted(&self.usage, ObjectOp::Get, t, r, |b| b.len() as u64)
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
+        let t = Instant::now();
         let r = self.inner.get_range(key, range).await;
-        counted(&self.usage, ObjectOp::GetRange, r, |b| b.len() as u64)
+        counted(&self.usage, ObjectOp::GetRange, t, r, |b| b.len() as u64)
     }
 
     async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {
+        let t = Instant::now();
         let r = self.inner.head(key).await;
-        counted(&self.usage, ObjectOp::Head, r, |_| 0)
+        counted(&self.usage, ObjectOp::Head, t, r, |_| 0)
     }
 
     async fn delete(&self, key: &ObjectKey) -> ObjectResult<()> {
+        let t = Instant::now();
         let r = self.inner.delete(key).await;
-        counted(&self.usage, ObjectOp::Delete, r, |_| 0)
+        counted(&self.usage, ObjectOp::Delete, t, r, |_| 0)
     }
 
     async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>> {
+        let t = Instant::now();
         let r = self.inner.list(prefix).await;
-        counted(&self.usage, ObjectOp::List, r, |_| 0)
+        counted(&self.usage, ObjectOp::List, t, r, |_| 0)
     }
 }
