@@ -119,7 +119,7 @@ impl Agent {
             },
             ttl,
         ));
-        let metrics = Arc::new(Metrics::new(usage.clone()));
+        let metrics = Arc::new(Metrics::new(usage.clone(), meta.store.clone()));
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),

@@ -3,9 +3,10 @@
 //! Labels are bounded: operations and status codes are fixed sets, and `tenant` and `topic`
 //! are bounded by the topics an operator creates; no offsets, keys or agent-generated ids.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -16,9 +17,10 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use streamhouse_core::MetadataStore;
 use streamhouse_core::metered::{ObjectOp, ObjectStoreUsage, OpUsage};
 use tokio::sync::watch;
 
@@ -110,11 +112,16 @@ pub struct Metrics {
     pub segment_cache_hit_ratio: Gauge<f64, AtomicU64>,
     cache_hits: AtomicU64,
     cache_lookups: AtomicU64,
+    /// Per topic, the lag of its furthest-behind consumer group at its last commit.
+    pub consumer_lag: Family<TopicLabels, Gauge>,
+    /// Each group's last lag, per topic, from which `consumer_lag` takes the largest.
+    group_lags: Mutex<HashMap<TopicLabels, HashMap<String, u64>>>,
 }
 
 impl Metrics {
-    /// Registers every metric, and the object-store counters read from `usage` at each scrape.
-    pub fn new(usage: Arc<ObjectStoreUsage>) -> Self {
+    /// Registers every metric, with the object-store counters read from `usage` and the
+    /// connection pool's figures read from `store` at each scrape.
+    pub fn new(usage: Arc<ObjectStoreUsage>, store: Arc<dyn MetadataStore>) -> Self {
         let mut r = Registry::with_prefix("streamhouse");
         let lease_count = Gauge::default();
         r.register(
@@ -196,7 +203,15 @@ impl Metrics {
             })
             .set(1);
         r.register("build_info", "The agent's version", build);
+        let consumer_lag = Family::<TopicLabels, Gauge>::default();
+        r.register(
+            "consumer_lag_records",
+            "Records the topic's furthest-behind consumer group had left to read at its last \
+             offset commit",
+            consumer_lag.clone(),
+        );
         r.register_collector(Box::new(ObjectStoreCollector(usage)));
+        r.register_collector(Box::new(PoolCollector(store)));
         Self {
             registry: r,
             lease_count,
@@ -214,7 +229,25 @@ impl Metrics {
             segment_cache_hit_ratio,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
+            consumer_lag,
+            group_lags: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records a consumer group's lag on a topic as of its latest commit. The exported value
+    /// is the largest over the topic's groups, so group names never become labels.
+    pub fn consumer_lag(&self, tenant: &str, topic: &str, group: &str, lag: u64) {
+        let labels = TopicLabels {
+            tenant: tenant.to_owned(),
+            topic: topic.to_owned(),
+        };
+        let mut all = self.group_lags.lock().expect("poisoned");
+        let groups = all.entry(labels.clone()).or_default();
+        groups.insert(group.to_owned(), lag);
+        let worst = groups.values().copied().max().unwrap_or(0);
+        self.consumer_lag
+            .get_or_create(&labels)
+            .set(i64::try_from(worst).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition of every metric.
@@ -325,6 +358,32 @@ impl Collector for ObjectStoreCollector {
                 let labels = [("op", op.name())];
                 ConstCounter::new(value(u)).encode(family.encode_family(&labels)?)?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// The metadata store's connection pool, read at each scrape.
+#[derive(Debug)]
+struct PoolCollector(Arc<dyn MetadataStore>);
+
+impl Collector for PoolCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let usage = self.0.pool_usage();
+        for (name, help, value) in [
+            (
+                "metadata_connections_in_use",
+                "Metadata-store connections lent out now",
+                usage.in_use,
+            ),
+            (
+                "metadata_connections_max",
+                "Most metadata-store connections the pool opens",
+                usage.max,
+            ),
+        ] {
+            let gauge = ConstGauge::new(i64::from(value));
+            gauge.encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)?;
         }
         Ok(())
     }

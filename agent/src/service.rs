@@ -588,6 +588,23 @@ impl StreamHouse for Service {
             .commit_offsets(&tenant, &r.group, topic.id, &offsets)
             .await
             .map_err(AgentError::from)?;
+        // The group's lag as of this commit, for the lag metric; a failure here only leaves
+        // the metric as it was.
+        if let Ok(parts) = self.store.partition_offsets(topic.id).await {
+            let lag = offsets
+                .iter()
+                .filter_map(|(p, o)| {
+                    let hw = parts.iter().find(|x| x.partition == *p)?.high_watermark;
+                    Some(hw.saturating_sub(*o))
+                })
+                .sum();
+            self.partitions.metrics.consumer_lag(
+                tenant.as_str(),
+                topic.spec.name.as_str(),
+                &r.group,
+                lag,
+            );
+        }
         Ok(Response::new(pb::CommitOffsetsResponse {}))
     }
 

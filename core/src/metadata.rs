@@ -209,13 +209,28 @@ pub trait OffsetStore: Send + Sync {
     ) -> MetadataResult<Vec<(u32, u64)>>;
 }
 
+/// How busy a store's connection pool (the writer's, for Aurora) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections lent out now.
+    pub in_use: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+}
+
+/// Connection-pool figures, for monitoring.
+pub trait PoolStats {
+    /// The pool's usage now.
+    fn pool_usage(&self) -> PoolUsage;
+}
+
 /// Everything the agent keeps in the metadata store.
 pub trait MetadataStore:
-    TopicStore + IndexStore + OffsetStore + ClusterStore + std::fmt::Debug
+    TopicStore + IndexStore + OffsetStore + ClusterStore + PoolStats + std::fmt::Debug
 {
 }
 
-impl<T: TopicStore + IndexStore + OffsetStore + ClusterStore + std::fmt::Debug> MetadataStore
-    for T
+impl<T: TopicStore + IndexStore + OffsetStore + ClusterStore + PoolStats + std::fmt::Debug>
+    MetadataStore for T
 {
 }

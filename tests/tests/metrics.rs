@@ -24,7 +24,23 @@ async fn metrics_follow_produce_fetch_flush_and_object_store_traffic() {
     // A fetch of a missing topic is counted under its status code.
     client.fetch("missing", 0, 0, 0, 0).await.unwrap_err();
 
+    // Two groups commit; the lag metric shows the furthest behind, with no group label.
+    client
+        .commit_offsets("ahead", "m", &[(0, 4)])
+        .await
+        .unwrap();
+    client
+        .commit_offsets("behind", "m", &[(0, 2)])
+        .await
+        .unwrap();
+
     let m = |series: &'static str| agent.metric(series);
+    assert_eq!(
+        m(r#"streamhouse_consumer_lag_records{tenant="default",topic="m"}"#).await,
+        3.0
+    );
+    assert_eq!(m("streamhouse_metadata_connections_max").await, 4.0);
+    assert!(m("streamhouse_metadata_connections_in_use").await <= 4.0);
     assert_eq!(
         m("streamhouse_agent_write_latency_seconds_count").await,
         10.0

@@ -11,7 +11,7 @@ use sqlx::query::{Query, QueryScalar};
 use sqlx::{Executor, Postgres, Row, Transaction};
 use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
-use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, PoolStats, PoolUsage, stored_i64};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
     BatchIndexEntry, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager, MetadataError,
@@ -1024,5 +1024,15 @@ impl ClusterStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await.map_err(meta)?;
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
+    }
+}
+
+impl PoolStats for PostgresMetadataStore {
+    fn pool_usage(&self) -> PoolUsage {
+        let idle = u32::try_from(self.writer.num_idle()).unwrap_or(u32::MAX);
+        PoolUsage {
+            in_use: self.writer.size().saturating_sub(idle),
+            max: self.writer.options().get_max_connections(),
+        }
     }
 }

@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
-use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, PoolStats, PoolUsage, stored_i64};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{
     BatchIndexEntry, CommitBatch, IndexStore, Lease, LeaseError, LeaseKey, LeaseManager,
@@ -736,5 +736,15 @@ impl ClusterStore for SqliteMetadataStore {
                 .await
                 .map_err(meta)?;
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
+    }
+}
+
+impl PoolStats for SqliteMetadataStore {
+    fn pool_usage(&self) -> PoolUsage {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolUsage {
+            in_use: self.pool.size().saturating_sub(idle),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 }
