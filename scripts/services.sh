@@ -4,8 +4,8 @@
 #
 # PostgreSQL 15 (a throwaway cluster, never the system one), PgBouncer in transaction pooling
 # mode in front of it, SeaweedFS (a real S3 API server), fake-gcs-server (the GCS emulator),
-# Azurite (the Azure Blob emulator), and grpcurl. Nothing is skipped: a service that cannot
-# start is an error.
+# Azurite (the Azure Blob emulator), grpcurl and promtool. Nothing is skipped: a service that
+# cannot start is an error.
 
 PG_BIN="${STREAMHOUSE_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${STREAMHOUSE_TEST_PG_PORT:-55432}"
@@ -41,6 +41,9 @@ export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
 
 [ -x "$PG_BIN/initdb" ] || apt_install postgresql-15 || return 1
 command -v pgbouncer >/dev/null || apt_install pgbouncer || return 1
+# promtool checks and unit-tests the alert rules; the package's server is not started.
+command -v promtool >/dev/null || apt_install --no-install-recommends prometheus || return 1
+export STREAMHOUSE_PROMTOOL="$(command -v promtool)"
 
 SERVICES_DIR="$(mktemp -d /tmp/streamhouse-services.XXXXXX)"
 chmod 755 "$SERVICES_DIR"

@@ -1,0 +1,134 @@
+//! The alert rules and dashboards in `observability/`: the rules pass `promtool check rules`
+//! and their unit tests, every dashboard query parses, and every StreamHouse metric the rules
+//! and dashboards use is exported by an agent that has done some work.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use streamhouse_client::ProduceRecord;
+use streamhouse_tests::AgentProcess;
+
+fn observability() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../observability")
+}
+
+fn promtool(args: &[&str], dir: &Path) -> String {
+    let bin = std::env::var("STREAMHOUSE_PROMTOOL").unwrap_or_else(|_| {
+        panic!(
+            "STREAMHOUSE_PROMTOOL is not set: run scripts/test.sh, or `source scripts/services.sh`"
+        )
+    });
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?}:\n{text}");
+    text
+}
+
+/// Every PromQL expression of the dashboards.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let mut queries = Vec::new();
+    let dir = observability().join("grafana");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5, "the plan's five dashboards: {files:?}");
+    for f in files {
+        let board: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        for panel in board["panels"].as_array().expect("panels") {
+            for t in panel["targets"].as_array().expect("targets") {
+                let expr = t["expr"].as_str().expect("expr").to_owned();
+                queries.push((format!("{} / {}", board["title"], panel["title"]), expr));
+            }
+        }
+    }
+    queries
+}
+
+/// The StreamHouse series names in `text`.
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("streamhouse_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        // Recording-rule style names (`streamhouse:...`) and label values do not count.
+        if rest[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            rest = &tail[end..];
+            continue;
+        }
+        names.insert(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+#[test]
+fn alert_rules_pass_promtool_and_their_unit_tests() {
+    let dir = observability().join("prometheus");
+    let checked = promtool(&["check", "rules", "streamhouse-alerts.yml"], &dir);
+    assert!(checked.contains("SUCCESS: 7 rules found"), "{checked}");
+    promtool(&["test", "rules", "streamhouse-alerts.test.yml"], &dir);
+}
+
+#[test]
+fn every_dashboard_query_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboards\n    rules:\n");
+    for (i, (_, expr)) in dashboard_queries().iter().enumerate() {
+        rules.push_str(&format!(
+            "      - record: streamhouse:dashboard_query_{i}\n        expr: {}\n",
+            serde_json::to_string(expr).unwrap()
+        ));
+    }
+    std::fs::write(dir.path().join("dashboards.yml"), rules).unwrap();
+    promtool(&["check", "rules", "dashboards.yml"], dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
+    let mut used = BTreeSet::new();
+    for (_, expr) in dashboard_queries() {
+        used.extend(metric_names(&expr));
+    }
+    let rules =
+        std::fs::read_to_string(observability().join("prometheus/streamhouse-alerts.yml")).unwrap();
+    used.extend(metric_names(&rules));
+    assert!(used.len() > 15, "{used:?}");
+
+    // An agent that produced, fetched and committed offsets has every series.
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), &[]).await;
+    let client = agent.client().await;
+    client.create_topic("o", 1, None, "none").await.unwrap();
+    client
+        .produce("o", vec![ProduceRecord::new("x")])
+        .await
+        .unwrap();
+    client.fetch("o", 0, 0, 0, 0).await.unwrap();
+    client.commit_offsets("g", "o", &[(0, 1)]).await.unwrap();
+    let page = agent.scrape().await;
+    let exported: BTreeSet<&str> = page
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let missing: Vec<_> = used
+        .iter()
+        .filter(|n| !exported.contains(n.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "not exported: {missing:?}\n{page}");
+}
