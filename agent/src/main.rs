@@ -53,7 +53,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", toml_string(&config)?);
         return Ok(());
     }
-    init_logging(&config.log)?;
+    init_logging(&config.log, &config.agent.id)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

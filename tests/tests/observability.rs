@@ -132,3 +132,44 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
         .collect();
     assert!(missing.is_empty(), "not exported: {missing:?}\n{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_level_msg_agent_id_topic_and_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut agent = AgentProcess::start_named(
+        dir.path(),
+        "json-agent",
+        &[("STREAMHOUSE_LOG__FORMAT", "json")],
+    )
+    .await;
+    let client = agent.client().await;
+    client
+        .create_topic("logged", 1, None, "none")
+        .await
+        .unwrap();
+    client
+        .produce("logged", vec![ProduceRecord::new("x")])
+        .await
+        .unwrap();
+    assert_eq!(agent.terminate(), Some(0));
+    let log = agent.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 3, "{log}");
+    for l in &lines {
+        assert!(
+            l["ts"].is_string() && l["level"].is_string() && l["msg"].is_string(),
+            "{l}"
+        );
+        assert_eq!(l["agent_id"], "json-agent", "{l}");
+    }
+    let leading = lines
+        .iter()
+        .find(|l| l["msg"] == "leading partition")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(leading["level"], "info");
+    assert_eq!(leading["topic"], "logged");
+    assert_eq!(leading["partition"], 0);
+}
