@@ -1,43 +1,121 @@
-//! Logging to stdout with `tracing`: text for people, JSON for log pipelines.
+//! Logging to stdout with `tracing` (text for people, JSON for log pipelines), and, when a
+//! collector is configured, OpenTelemetry traces of the same spans over OTLP/gRPC.
 //!
 //! A JSON line carries `ts`, `level`, `msg`, `agent_id` and `target`, then the event's own
 //! fields (`topic`, `partition`, ...) at the top level, which is what the deployment plan's
 //! Promtail pipeline parses.
 
 use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::runtime::Tokio;
+use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, Sampler, SdkTracerProvider};
 
 use serde_json::{Map, Value};
-use streamhouse_core::config::{LogConfig, LogFormat};
+use streamhouse_core::config::{LogConfig, LogFormat, TraceConfig};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 
-/// Installs the global subscriber; `RUST_LOG` overrides `log.level`.
-pub fn init_logging(cfg: &LogConfig, agent_id: &str) -> anyhow::Result<()> {
+/// Flushes and stops trace export when dropped (at exit).
+#[derive(Debug)]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(p) = self.traces.take()
+            && let Err(e) = p.shutdown()
+        {
+            eprintln!("streamhouse-agent: flushing traces: {e}");
+        }
+    }
+}
+
+/// Installs the global subscriber (`RUST_LOG` overrides `log.level`) and, with
+/// `trace.otlp_endpoint` set, the trace exporter. Call inside the tokio runtime, which exports
+/// the traces.
+pub fn init_logging(
+    log: &LogConfig,
+    trace: &TraceConfig,
+    agent_id: &str,
+) -> anyhow::Result<Telemetry> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v)?,
-        _ => EnvFilter::try_new(&cfg.level)
-            .map_err(|e| anyhow::anyhow!("log.level {:?} is not a valid filter: {e}", cfg.level))?,
+        _ => EnvFilter::try_new(&log.level)
+            .map_err(|e| anyhow::anyhow!("log.level {:?} is not a valid filter: {e}", log.level))?,
     };
     // Colours only on a terminal: log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi);
-    let result = match cfg.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
+    let output = match log.format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .event_format(JsonLine {
                 agent_id: agent_id.to_owned(),
             })
-            .try_init(),
+            .boxed(),
     };
-    result.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+    let traces = if trace.otlp_endpoint.is_empty() {
+        None
+    } else {
+        Some(tracer_provider(trace, agent_id)?)
+    };
+    let otel = traces
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("streamhouse-agent")));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(otel)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))?;
+    Ok(Telemetry { traces })
+}
+
+/// Spans batched (every 500 ms) to the OTLP/gRPC collector, sampled by trace id.
+fn tracer_provider(cfg: &TraceConfig, agent_id: &str) -> anyhow::Result<SdkTracerProvider> {
+    if !(0.0..=1.0).contains(&cfg.sample_ratio) {
+        anyhow::bail!(
+            "trace.sample_ratio must be between 0 and 1, not {}",
+            cfg.sample_ratio
+        );
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(&cfg.otlp_endpoint)
+        .build()
+        .map_err(|e| anyhow::anyhow!("trace.otlp_endpoint {:?}: {e}", cfg.otlp_endpoint))?;
+    let batches = BatchSpanProcessor::builder(exporter, Tokio)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_scheduled_delay(Duration::from_millis(500))
+                .build(),
+        )
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(batches)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            cfg.sample_ratio,
+        ))))
+        .with_resource(
+            Resource::builder()
+                .with_service_name("streamhouse-agent")
+                .with_attribute(KeyValue::new("service.instance.id", agent_id.to_owned()))
+                .build(),
+        )
+        .build())
 }
 
 /// One JSON object per event.

@@ -53,45 +53,51 @@ fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", toml_string(&config)?);
         return Ok(());
     }
-    init_logging(&config.log, &config.agent.id)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    match args.command {
+    // The trace exporter runs on the runtime: set it up inside, and flush it (by dropping
+    // `telemetry`) before the runtime goes.
+    let _in_runtime = rt.enter();
+    let telemetry = init_logging(&config.log, &config.trace, &config.agent.id)?;
+    let result = match args.command {
         Some(Command::Migrate) => {
             streamhouse_agent::backends::link();
-            return rt.block_on(async {
+            rt.block_on(async {
                 streamhouse_core::registry::migrate_metadata(config.metadata.clone())
                     .await
                     .context("migrate")?;
                 tracing::info!(backend = %config.metadata.backend, "migrations applied");
                 Ok(())
-            });
+            })
         }
         Some(Command::TenantGroup { tenant, group }) => {
             streamhouse_agent::backends::link();
-            let tenant =
-                streamhouse_core::TenantId::new(&tenant).map_err(|e| anyhow::anyhow!(e.0))?;
-            if group.trim().is_empty() {
-                anyhow::bail!("the group name is empty");
-            }
-            return rt.block_on(async {
-                let meta = streamhouse_core::registry::build_metadata(config.metadata.clone())
-                    .await
-                    .context("metadata store")?;
-                meta.store.set_tenant_group(&tenant, &group).await?;
-                tracing::info!(%tenant, %group, "tenant assigned to agent group");
-                Ok(())
-            });
+            rt.block_on(assign_tenant(config, &tenant, &group))
         }
-        None => {}
+        None => rt.block_on(async {
+            let agent = Agent::start(config).await?;
+            wait_for_signal().await?;
+            agent.shutdown().await
+        }),
+    };
+    drop(telemetry);
+    result
+}
+
+/// Assigns a tenant to an agent group in the metadata store.
+async fn assign_tenant(config: Config, tenant: &str, group: &str) -> anyhow::Result<()> {
+    let tenant = streamhouse_core::TenantId::new(tenant).map_err(|e| anyhow::anyhow!(e.0))?;
+    if group.trim().is_empty() {
+        anyhow::bail!("the group name is empty");
     }
-    rt.block_on(async {
-        let agent = Agent::start(config).await?;
-        wait_for_signal().await?;
-        agent.shutdown().await
-    })
+    let meta = streamhouse_core::registry::build_metadata(config.metadata.clone())
+        .await
+        .context("metadata store")?;
+    meta.store.set_tenant_group(&tenant, group).await?;
+    tracing::info!(%tenant, %group, "tenant assigned to agent group");
+    Ok(())
 }
 
 fn toml_string(config: &Config) -> anyhow::Result<String> {

@@ -18,6 +18,7 @@ use streamhouse_core::{
     Lease, LeaseError, LeaseKey, LeaseManager, MetadataError, MetadataStore, TopicId, TopicInfo,
 };
 use tokio::sync::watch;
+use tracing::Instrument;
 use tracing::{debug, info, warn};
 
 use crate::cluster::Cluster;
@@ -288,7 +289,15 @@ impl Partitions {
 
     async fn acquire(&self, p: &Partition, w: &mut WriteState) -> AgentResult<()> {
         let started = Instant::now();
-        let acquired = self.leases.acquire(&p.key, &self.holder, self.ttl).await;
+        let acquired = self
+            .leases
+            .acquire(&p.key, &self.holder, self.ttl)
+            .instrument(tracing::info_span!(
+                "lease.acquire",
+                topic = %p.topic.spec.name,
+                partition = p.key.partition
+            ))
+            .await;
         self.metrics.query("lease_acquire", started);
         match acquired {
             Ok(lease) => {

@@ -10,6 +10,7 @@ use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
     MetadataError, MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record, TopicInfo,
 };
+use tracing::Instrument;
 
 use crate::error::{AgentError, AgentResult};
 use crate::partitions::Partitions;
@@ -58,7 +59,11 @@ impl Reader {
     /// Log start and high watermark of one partition, from the store.
     async fn offsets(&self, topic: &TopicInfo, partition: u32) -> AgentResult<(u64, u64)> {
         let started = Instant::now();
-        let offsets = self.store.partition_offset(topic.id, partition).await;
+        let offsets = self
+            .store
+            .partition_offset(topic.id, partition)
+            .instrument(tracing::info_span!("metadata.partition_offset", partition))
+            .await;
         self.partitions.metrics.query("partition_offset", started);
         match offsets {
             Ok(p) => Ok((p.log_start_offset, p.high_watermark)),
@@ -164,6 +169,7 @@ impl Reader {
         match self
             .objects
             .get_range(&okey, first.position..last.position + u64::from(last.size))
+            .instrument(tracing::info_span!("object.get", key))
             .await
         {
             Ok(d) => Ok(d),
@@ -203,6 +209,7 @@ impl Reader {
                 let found = self
                     .store
                     .lookup(topic.id, partition, offset, LOOKUP_ENTRIES as u32)
+                    .instrument(tracing::info_span!("metadata.lookup", partition, offset))
                     .await;
                 self.partitions.metrics.query("lookup", started);
                 found?

@@ -18,6 +18,7 @@ use streamhouse_proto::v1::stream_house_server::StreamHouse;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
@@ -464,6 +465,11 @@ impl StreamHouse for Service {
         req: Request<pb::ProduceRequest>,
     ) -> Result<Response<pb::ProduceResponse>, Status> {
         let started = Instant::now();
+        let span = tracing::info_span!(
+            "produce",
+            topic = %req.get_ref().topic,
+            records = req.get_ref().records.len()
+        );
         let result = async {
             let tenant = self.tenant(&req).await?;
             let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
@@ -471,6 +477,7 @@ impl StreamHouse for Service {
                 self.produce(tenant, req.into_inner(), forwarded).await?,
             ))
         }
+        .instrument(span)
         .await;
         let metrics = &self.partitions.metrics;
         metrics.request("produce", code_of(&result));
@@ -486,6 +493,11 @@ impl StreamHouse for Service {
         &self,
         req: Request<pb::FetchRequest>,
     ) -> Result<Response<pb::FetchResponse>, Status> {
+        let span = tracing::info_span!(
+            "fetch",
+            topic = %req.get_ref().topic,
+            partition = req.get_ref().partition
+        );
         let result = async {
             let tenant = self.tenant(&req).await?;
             let r = req.into_inner();
@@ -508,6 +520,7 @@ impl StreamHouse for Service {
                 next_offset: f.next_offset,
             }))
         }
+        .instrument(span)
         .await;
         self.partitions.metrics.request("fetch", code_of(&result));
         result

@@ -14,6 +14,7 @@ use streamhouse_core::{
     Record, TenantId,
 };
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use tracing::Instrument;
 use tracing::{debug, warn};
 
 use crate::error::{AgentError, AgentResult};
@@ -40,6 +41,8 @@ struct Pending {
     batch: EncodedBatch,
     ack: oneshot::Sender<AgentResult<()>>,
     _permit: OwnedSemaphorePermit,
+    /// The produce request's span, which the flush that writes this batch links to.
+    span: tracing::Span,
 }
 
 #[derive(Default)]
@@ -154,6 +157,7 @@ impl Writer {
                 batch,
                 ack: tx,
                 _permit: permit,
+                span: tracing::Span::current(),
             });
             base
         };
@@ -238,6 +242,15 @@ impl Writer {
     /// Writes one object per tenant, waits for the previous flush's commits (`after`), then
     /// commits and acknowledges.
     async fn flush(&self, batches: Vec<Pending>, after: Option<oneshot::Receiver<()>>) {
+        // One flush serves many produce requests: its span links to each of theirs.
+        let span = tracing::info_span!("flush", batches = batches.len());
+        for b in &batches {
+            span.follows_from(&b.span);
+        }
+        self.flush_in(batches, after).instrument(span).await;
+    }
+
+    async fn flush_in(&self, batches: Vec<Pending>, after: Option<oneshot::Receiver<()>>) {
         let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for b in batches {
             by_tenant
@@ -288,6 +301,7 @@ impl Writer {
             Ok(k) => self
                 .objects
                 .put(&k, bytes, PutMode::Create)
+                .instrument(tracing::info_span!("object.put", key = %k, bytes = object_size))
                 .await
                 .map_err(|e| FlushError::Object(e.to_string())),
             Err(e) => Err(FlushError::Object(e.to_string())),
@@ -339,6 +353,7 @@ impl Writer {
                         holder: self.partitions.holder.clone(),
                         batches: live.iter().map(|(_, c)| c.clone()).collect(),
                     })
+                    .instrument(tracing::info_span!("metadata.commit", batches = live.len()))
                     .await
                     .map_err(|e| match e {
                         MetadataError::Fenced(m) => FlushError::Fenced(m),

@@ -45,6 +45,20 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Distributed tracing.
+    pub trace: TraceConfig,
+}
+
+/// `[trace]`: OpenTelemetry traces, exported over OTLP/gRPC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceConfig {
+    /// OTLP/gRPC endpoint of a collector, such as `http://otel-collector:4317`. Default empty:
+    /// no traces are recorded or sent.
+    pub otlp_endpoint: String,
+    /// Fraction of traces kept, from 0 to 1 (a request's spans are kept or dropped together).
+    /// Default 1.
+    pub sample_ratio: f64,
 }
 
 /// `[agent]`: identity, addresses and limits.
@@ -247,6 +261,10 @@ impl Default for Config {
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
+            },
+            trace: TraceConfig {
+                otlp_endpoint: String::new(),
+                sample_ratio: 1.0,
             },
         }
     }

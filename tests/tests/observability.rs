@@ -173,3 +173,98 @@ async fn json_logs_carry_level_msg_agent_id_topic_and_partition() {
     assert_eq!(leading["topic"], "logged");
     assert_eq!(leading["partition"], 0);
 }
+
+/// A minimal OTLP/gRPC trace collector: keeps every span it is sent.
+#[derive(Debug, Clone, Default)]
+struct Collector(std::sync::Arc<std::sync::Mutex<Vec<Span>>>);
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.0.lock().unwrap();
+        for rs in req.into_inner().resource_spans {
+            for ss in rs.scope_spans {
+                spans.extend(ss.spans);
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_produce_yields_a_connected_trace() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let collector = Collector::default();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(
+        dir.path(),
+        &[("STREAMHOUSE_TRACE__OTLP_ENDPOINT", &endpoint)],
+    )
+    .await;
+    let client = agent.client().await;
+    client
+        .create_topic("traced", 1, None, "none")
+        .await
+        .unwrap();
+    client
+        .produce("traced", vec![ProduceRecord::new("x")])
+        .await
+        .unwrap();
+
+    // Spans are exported in batches every 500 ms.
+    let find = |name: &str, spans: &[Span]| spans.iter().find(|s| s.name == name).cloned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let spans = loop {
+        let spans = collector.0.lock().unwrap().clone();
+        if ["produce", "flush", "object.put", "metadata.commit"]
+            .iter()
+            .all(|n| find(n, &spans).is_some())
+        {
+            break spans;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "spans so far: {:?}\n{}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            agent.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let produce = find("produce", &spans).unwrap();
+    let flush = find("flush", &spans).unwrap();
+    // The flush that wrote the record links to the produce request it served...
+    assert!(
+        flush
+            .links
+            .iter()
+            .any(|l| l.trace_id == produce.trace_id && l.span_id == produce.span_id),
+        "flush links {:?}, produce {:?}",
+        flush.links,
+        produce.span_id
+    );
+    // ...and the upload and the commit are its children.
+    for name in ["object.put", "metadata.commit"] {
+        let child = find(name, &spans).unwrap();
+        assert_eq!(child.trace_id, flush.trace_id, "{name}");
+        assert_eq!(child.parent_span_id, flush.span_id, "{name}");
+    }
+}
