@@ -65,7 +65,7 @@ pub struct TopicLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueryLabels {
     /// One of a fixed set: `commit`, `lookup`, `partition_offset`, `lease_acquire`,
-    /// `lease_renew`, `heartbeat`.
+    /// `lease_renew`, `heartbeat` (which includes reading the membership).
     pub op: &'static str,
 }
 
@@ -87,6 +87,10 @@ pub struct Metrics {
     /// Partitions this agent took over from another holder (a dead, frozen or departing
     /// agent, or a rebalance).
     pub failover_total: Counter,
+    /// Live agents of this agent's group, as its last membership read found them.
+    pub cluster_agents: Gauge,
+    /// Membership heartbeats that failed (the metadata store was unreachable or slow).
+    pub heartbeat_failures: Counter,
     /// Produce requests, from arrival to acknowledgement.
     pub write_latency: Histogram,
     /// Fetches, from the moment records are available to the response (long-poll waiting
@@ -134,6 +138,18 @@ impl Metrics {
             "partition_failover",
             "Partitions this agent took over from another lease holder",
             failover_total.clone(),
+        );
+        let cluster_agents = Gauge::default();
+        r.register(
+            "cluster_agents",
+            "Live agents of this agent's group, as it last saw them",
+            cluster_agents.clone(),
+        );
+        let heartbeat_failures = Counter::default();
+        r.register(
+            "cluster_heartbeat_failures",
+            "Membership heartbeats that failed",
+            heartbeat_failures.clone(),
         );
         let write_latency = latency_histogram();
         r.register(
@@ -216,6 +232,8 @@ impl Metrics {
             registry: r,
             lease_count,
             failover_total,
+            cluster_agents,
+            heartbeat_failures,
             write_latency,
             read_latency,
             requests,

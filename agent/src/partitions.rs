@@ -401,9 +401,15 @@ impl Partitions {
     /// lease to take (a frozen previous holder's row locks can hold that up for seconds), and
     /// led partitions now assigned elsewhere, already marked as moving.
     pub async fn tick(&self) -> AgentResult<LeaseWork> {
+        let started = Instant::now();
         if let Err(e) = self.cluster.refresh().await {
+            self.metrics.heartbeat_failures.inc();
             warn!("membership heartbeat failed: {e}");
         }
+        self.metrics.query("heartbeat", started);
+        self.metrics
+            .cluster_agents
+            .set(self.cluster.peers().len() as i64);
         let topics = self.store.list_topics(None).await?;
         let live: std::collections::HashSet<TopicId> = topics.iter().map(|t| t.id).collect();
         self.map
