@@ -12,6 +12,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::runtime::Tokio;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, Sampler, SdkTracerProvider};
@@ -70,6 +71,8 @@ pub fn init_logging(
     let traces = if trace.otlp_endpoint.is_empty() {
         None
     } else {
+        // W3C `traceparent` headers carry a trace across a forwarded produce.
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         Some(tracer_provider(trace, agent_id)?)
     };
     let otel = traces
@@ -116,6 +119,58 @@ fn tracer_provider(cfg: &TraceConfig, agent_id: &str) -> anyhow::Result<SdkTrace
                 .build(),
         )
         .build())
+}
+
+/// Writes the current span's trace context into a request to another agent.
+pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut MetadataCarrier(metadata));
+    });
+}
+
+/// Makes `span` a child of the trace context another agent sent, if any.
+pub fn adopt_trace_context(span: &tracing::Span, metadata: &tonic::metadata::MetadataMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if !metadata.contains_key("traceparent") {
+        return;
+    }
+    let mut copy = metadata.clone();
+    let cx =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&MetadataCarrier(&mut copy)));
+    // Fails only when tracing is off; the span then simply has no parent.
+    let _ = span.set_parent(cx);
+}
+
+/// gRPC metadata as an OpenTelemetry propagation carrier.
+struct MetadataCarrier<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl opentelemetry::propagation::Injector for MetadataCarrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            value.parse(),
+        ) {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+impl opentelemetry::propagation::Extractor for MetadataCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter_map(|k| match k {
+                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
+                tonic::metadata::KeyRef::Binary(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// One JSON object per event.

@@ -224,6 +224,7 @@ impl Service {
                 AgentError::Internal(format!("tenant {tenant:?} is not a header value"))
             })?,
         );
+        crate::logging::inject_trace_context(md);
         md.insert(
             FORWARDED_HEADER,
             self.cluster
@@ -470,6 +471,7 @@ impl StreamHouse for Service {
             topic = %req.get_ref().topic,
             records = req.get_ref().records.len()
         );
+        crate::logging::adopt_trace_context(&span, req.metadata());
         let result = async {
             let tenant = self.tenant(&req).await?;
             let forwarded = req.metadata().contains_key(FORWARDED_HEADER);

@@ -197,3 +197,49 @@ async fn groups_serve_only_their_tenants_and_clients_prefer_their_zone() {
     assert_eq!(client.agents(), want);
     client.list_topics().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_produce_continues_the_senders_trace() {
+    let collector = streamhouse_tests::OtlpCollector::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = Metadata::Postgres.env().await;
+    env.push((
+        "STREAMHOUSE_TRACE__OTLP_ENDPOINT".into(),
+        collector.endpoint.clone(),
+    ));
+    let a = AgentProcess::start_named(dir.path(), "a", &env_refs(&env)).await;
+    let b = AgentProcess::start_named(dir.path(), "b", &env_refs(&env)).await;
+    let client = a.client().await;
+    wait_for_members(&client, 2).await;
+    client.create_topic("t", 2, None, "none").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leads(&a) + leads(&b) < 2 {
+        assert!(Instant::now() < deadline, "not all partitions are led");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // One partition each: one of these produces is forwarded from A to B.
+    for p in 0..2u32 {
+        client
+            .produce("t", vec![ProduceRecord::new("x").with_partition(p)])
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let spans = collector.spans();
+        let produces: Vec<_> = spans.iter().filter(|s| s.name == "produce").collect();
+        let continued = produces.iter().any(|child| {
+            produces
+                .iter()
+                .any(|p| p.span_id == child.parent_span_id && p.trace_id == child.trace_id)
+        });
+        if continued {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no produce span is the child of another: {produces:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

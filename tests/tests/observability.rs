@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use opentelemetry_proto::tonic::trace::v1::Span;
 use streamhouse_client::ProduceRecord;
-use streamhouse_tests::AgentProcess;
+use streamhouse_tests::{AgentProcess, OtlpCollector};
 
 fn observability() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../observability")
@@ -174,46 +175,10 @@ async fn json_logs_carry_level_msg_agent_id_topic_and_partition() {
     assert_eq!(leading["partition"], 0);
 }
 
-/// A minimal OTLP/gRPC trace collector: keeps every span it is sent.
-#[derive(Debug, Clone, Default)]
-struct Collector(std::sync::Arc<std::sync::Mutex<Vec<Span>>>);
-
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::trace::v1::Span;
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        req: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut spans = self.0.lock().unwrap();
-        for rs in req.into_inner().resource_spans {
-            for ss in rs.scope_spans {
-                spans.extend(ss.spans);
-            }
-        }
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_produce_yields_a_connected_trace() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let collector = Collector::default();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let collector = OtlpCollector::start().await;
+    let endpoint = collector.endpoint.clone();
     let dir = tempfile::tempdir().unwrap();
     let agent = AgentProcess::start(
         dir.path(),
@@ -234,7 +199,7 @@ async fn a_produce_yields_a_connected_trace() {
     let find = |name: &str, spans: &[Span]| spans.iter().find(|s| s.name == name).cloned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let spans = loop {
-        let spans = collector.0.lock().unwrap().clone();
+        let spans = collector.spans();
         if ["produce", "flush", "object.put", "metadata.commit"]
             .iter()
             .all(|n| find(n, &spans).is_some())
