@@ -61,11 +61,12 @@ pub struct TopicLabels {
     pub topic: String,
 }
 
-/// A metadata-store operation.
+/// A metadata-store or object-store operation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueryLabels {
-    /// One of a fixed set: `commit`, `lookup`, `partition_offset`, `lease_acquire`,
-    /// `lease_renew`, `heartbeat` (which includes reading the membership).
+    /// One of a fixed set. Metadata: `commit`, `lookup`, `partition_offset`, `lease_acquire`,
+    /// `lease_renew`, `heartbeat` (which includes reading the membership). Object store: `put`,
+    /// `get`, `get_range`, `head`, `delete`, `list`.
     pub op: &'static str,
 }
 
@@ -226,6 +227,20 @@ impl Metrics {
              offset commit",
             consumer_lag.clone(),
         );
+        let object_latency =
+            Family::<QueryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        r.register(
+            "object_store_request_duration_seconds",
+            "Object-store calls by operation, retries included",
+            object_latency.clone(),
+        );
+        usage.observe_latency(Box::new(move |op, took| {
+            object_latency
+                .get_or_create(&QueryLabels { op: op.name() })
+                .observe(took.as_secs_f64());
+        }));
         r.register_collector(Box::new(ObjectStoreCollector(usage)));
         r.register_collector(Box::new(PoolCollector(store)));
         Self {

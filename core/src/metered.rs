@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -74,13 +74,32 @@ struct OpCounters {
     micros: AtomicU64,
 }
 
+/// Receives every call's operation and duration, for a latency histogram.
+pub type LatencyObserver = Box<dyn Fn(ObjectOp, Duration) + Send + Sync>;
+
 /// Shared, lock-free counters of every operation.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ObjectStoreUsage {
     ops: [OpCounters; 6],
+    latency: OnceLock<LatencyObserver>,
+}
+
+impl fmt::Debug for ObjectStoreUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStoreUsage")
+            .field("ops", &self.ops)
+            .field("latency_observer", &self.latency.get().is_some())
+            .finish()
+    }
 }
 
 impl ObjectStoreUsage {
+    /// Passes every call's duration to `observer` from now on; only the first observer set
+    /// is kept.
+    pub fn observe_latency(&self, observer: LatencyObserver) {
+        let _ = self.latency.set(observer);
+    }
+
     fn record(&self, op: ObjectOp, ok: bool, bytes: u64, took: Duration) {
         let c = &self.ops[op as usize];
         c.requests.fetch_add(1, Ordering::Relaxed);
@@ -88,6 +107,9 @@ impl ObjectStoreUsage {
             u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        if let Some(observe) = self.latency.get() {
+            observe(op, took);
+        }
         if !ok {
             c.errors.fetch_add(1, Ordering::Relaxed);
         }

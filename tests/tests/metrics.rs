@@ -72,6 +72,10 @@ async fn metrics_follow_produce_fetch_flush_and_object_store_traffic() {
     );
     assert!(m(r#"streamhouse_object_store_bytes_total{op="get_range"}"#).await > 0.0);
     assert_eq!(
+        m(r#"streamhouse_object_store_request_duration_seconds_count{op="put"}"#).await,
+        10.0
+    );
+    assert_eq!(
         m(r#"streamhouse_metadata_query_duration_seconds_count{op="commit"}"#).await,
         10.0
     );
