@@ -95,8 +95,9 @@ impl Cluster {
         self.peers.read().expect("poisoned").clone()
     }
 
-    /// The agent that should lead a partition of `topic`.
-    pub fn owner(&self, topic: &TopicInfo, partition: u32) -> AgentInfo {
+    /// The other agent that should lead a partition of `topic`, or `None` when this agent
+    /// should. Clones nothing on the (common) local path.
+    pub fn leader_elsewhere(&self, topic: &TopicInfo, partition: u32) -> Option<AgentInfo> {
         // Peers and assignments change together under the peers lock.
         let peers = self.peers.read().expect("poisoned");
         let key = (topic.id, topic.spec.partitions);
@@ -107,14 +108,13 @@ impl Cluster {
             .entry(key)
             .or_insert_with(|| Arc::new(assign(&peers, topic.id, topic.spec.partitions)))
             .clone();
-        assignment
-            .get(partition as usize)
-            .map_or_else(|| self.me.clone(), |&i| peers[i].clone())
+        let owner = &peers[*assignment.get(partition as usize)?];
+        (owner.holder != self.me.holder).then(|| owner.clone())
     }
 
     /// Whether this agent should lead a partition of `topic`.
     pub fn owns(&self, topic: &TopicInfo, partition: u32) -> bool {
-        self.owner(topic, partition).holder == self.me.holder
+        self.leader_elsewhere(topic, partition).is_none()
     }
 
     /// Whether this agent's group serves `tenant`; a tenant assigned elsewhere gets an error

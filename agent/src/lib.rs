@@ -108,6 +108,13 @@ impl Agent {
             .await
             .with_context(|| format!("cannot listen on {}", config.agent.grpc_addr))?;
         let addr = listener.local_addr()?;
+        let advertised = config.agent.advertised_url(addr);
+        tonic::transport::Endpoint::from_shared(advertised.clone()).map_err(|e| {
+            anyhow::anyhow!(
+                "agent.advertise_addr {advertised:?} is not a URL other agents can reach ({e}); \
+                 use http://host:port"
+            )
+        })?;
         let cluster = Arc::new(Cluster::new(
             meta.store.clone(),
             AgentInfo {
@@ -115,7 +122,7 @@ impl Agent {
                 agent_id: config.agent.id.clone(),
                 group: config.agent.group.clone(),
                 zone: config.agent.zone.clone(),
-                addr: config.agent.advertised_url(addr),
+                addr: advertised,
             },
             ttl,
         ));

@@ -121,7 +121,12 @@ pub struct Metrics {
     pub consumer_lag: Family<TopicLabels, Gauge>,
     /// Each group's last lag, per topic, from which `consumer_lag` takes the largest.
     group_lags: Mutex<HashMap<TopicLabels, HashMap<String, u64>>>,
+    /// When each (tenant, topic, group)'s lag was last computed.
+    lag_computed: Mutex<HashMap<(String, String, String), Instant>>,
 }
+
+/// How often a group's lag is recomputed on its commits: each costs a metadata query.
+const LAG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Metrics {
     /// Registers every metric, with the object-store counters read from `usage` and the
@@ -264,6 +269,22 @@ impl Metrics {
             cache_lookups: AtomicU64::new(0),
             consumer_lag,
             group_lags: Mutex::new(HashMap::new()),
+            lag_computed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a commit of `group` should recompute its lag (at most every 10 s per group
+    /// and topic); marks it computed when it should.
+    pub fn lag_due(&self, tenant: &str, topic: &str, group: &str) -> bool {
+        let mut computed = self.lag_computed.lock().expect("poisoned");
+        let key = (tenant.to_owned(), topic.to_owned(), group.to_owned());
+        let now = Instant::now();
+        match computed.get(&key) {
+            Some(at) if now.duration_since(*at) < LAG_INTERVAL => false,
+            _ => {
+                computed.insert(key, now);
+                true
+            }
         }
     }
 

@@ -154,21 +154,26 @@ impl Service {
         let tenant = &tenant;
         let topic = &topic;
         let appends = by_partition.into_iter().map(|(partition, (idx, records))| {
-            let owner = self.cluster.owner(topic, partition);
+            let elsewhere = self.cluster.leader_elsewhere(topic, partition);
             async move {
-                let base = if owner.holder == self.cluster.me.holder {
-                    let p = self.partitions.get_or_insert(topic, partition);
-                    self.writer.append(p, &records).await?
-                } else if forwarded {
+                let base = match elsewhere {
+                    None => {
+                        let p = self.partitions.get_or_insert(topic, partition);
+                        self.writer.append(p, &records).await?
+                    }
                     // One hop only: views of the membership disagree for a moment.
-                    return Err(AgentError::Unavailable(format!(
-                        "partition {partition} of topic {:?} moved to agent {} while this                          request was forwarded; retry",
-                        topic.spec.name.as_str(),
-                        owner.agent_id
-                    )));
-                } else {
-                    self.forward(&owner, tenant, topic, partition, records)
-                        .await?
+                    Some(owner) if forwarded => {
+                        return Err(AgentError::Unavailable(format!(
+                            "partition {partition} of topic {:?} moved to agent {} while this \
+                             request was forwarded; retry",
+                            topic.spec.name.as_str(),
+                            owner.agent_id
+                        )));
+                    }
+                    Some(owner) => {
+                        self.forward(&owner, tenant, topic, partition, records)
+                            .await?
+                    }
                 };
                 Ok::<_, AgentError>((partition, idx, base))
             }
@@ -204,14 +209,7 @@ impl Service {
                 .map(|r| pb::ProduceRecord {
                     key: r.key,
                     value: r.value,
-                    headers: r
-                        .headers
-                        .into_iter()
-                        .map(|h| pb::RecordHeader {
-                            key: h.key,
-                            value: h.value,
-                        })
-                        .collect(),
+                    headers: headers_pb(r.headers),
                     partition: Some(partition),
                     timestamp_ms: r.timestamp_ms,
                 })
@@ -316,15 +314,18 @@ fn records_pb(records: Vec<(u64, Record)>) -> Vec<pb::ConsumedRecord> {
             offset,
             key: r.key,
             value: r.value,
-            headers: r
-                .headers
-                .into_iter()
-                .map(|h| pb::RecordHeader {
-                    key: h.key,
-                    value: h.value,
-                })
-                .collect(),
+            headers: headers_pb(r.headers),
             timestamp_ms: r.timestamp_ms,
+        })
+        .collect()
+}
+
+fn headers_pb(headers: Vec<Header>) -> Vec<pb::RecordHeader> {
+    headers
+        .into_iter()
+        .map(|h| pb::RecordHeader {
+            key: h.key,
+            value: h.value,
         })
         .collect()
 }
@@ -603,22 +604,24 @@ impl StreamHouse for Service {
             .commit_offsets(&tenant, &r.group, topic.id, &offsets)
             .await
             .map_err(AgentError::from)?;
-        // The group's lag as of this commit, for the lag metric; a failure here only leaves
+        // The group's lag as of this commit, for the lag metric: off the response path, and at
+        // most every 10 s per group, since it costs a metadata query. A failure only leaves
         // the metric as it was.
-        if let Ok(parts) = self.store.partition_offsets(topic.id).await {
-            let lag = offsets
-                .iter()
-                .filter_map(|(p, o)| {
-                    let hw = parts.iter().find(|x| x.partition == *p)?.high_watermark;
-                    Some(hw.saturating_sub(*o))
-                })
-                .sum();
-            self.partitions.metrics.consumer_lag(
-                tenant.as_str(),
-                topic.spec.name.as_str(),
-                &r.group,
-                lag,
-            );
+        let metrics = self.partitions.metrics.clone();
+        if metrics.lag_due(tenant.as_str(), topic.spec.name.as_str(), &r.group) {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Ok(parts) = store.partition_offsets(topic.id).await {
+                    let lag = offsets
+                        .iter()
+                        .filter_map(|(p, o)| {
+                            let hw = parts.iter().find(|x| x.partition == *p)?.high_watermark;
+                            Some(hw.saturating_sub(*o))
+                        })
+                        .sum();
+                    metrics.consumer_lag(tenant.as_str(), topic.spec.name.as_str(), &r.group, lag);
+                }
+            });
         }
         Ok(Response::new(pb::CommitOffsetsResponse {}))
     }

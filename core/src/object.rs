@@ -137,6 +137,41 @@ pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
     async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>>;
 }
 
+/// `get_range` for stores whose ranged GET cannot ask for an empty range and clamps one that
+/// runs past the end of the object (S3, GCS): checks the range, answers an empty one with a
+/// `head` (so a missing object is still `NotFound`), and refuses a short body as
+/// `InvalidRange`, as the trait requires. `fetch` does the ranged GET.
+pub async fn clamped_get_range<S, F, Fut>(
+    store: &S,
+    key: &ObjectKey,
+    range: Range<u64>,
+    fetch: F,
+) -> ObjectResult<Bytes>
+where
+    S: ObjectStore + ?Sized,
+    F: FnOnce(Range<u64>) -> Fut,
+    Fut: std::future::Future<Output = ObjectResult<Bytes>>,
+{
+    if range.start > range.end {
+        return Err(ObjectStoreError::InvalidRange(format!(
+            "{}..{} of {key}",
+            range.start, range.end
+        )));
+    }
+    if range.is_empty() {
+        store.head(key).await?;
+        return Ok(Bytes::new());
+    }
+    let (start, end) = (range.start, range.end);
+    let body = fetch(range).await?;
+    if body.len() as u64 != end - start {
+        return Err(ObjectStoreError::InvalidRange(format!(
+            "bytes {start}..{end} of {key}: past the end of the object"
+        )));
+    }
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

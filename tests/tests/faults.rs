@@ -69,6 +69,18 @@ fn bad_configuration_is_one_clear_error() {
         e.contains("unknown metadata backend \"mysql\"; known kinds: aurora, postgres, sqlite"),
         "{e}"
     );
+    let e = run(
+        &[
+            ("STREAMHOUSE_AGENT__ADVERTISE_ADDR", "not a host"),
+            ("STREAMHOUSE_AGENT__GRPC_ADDR", "127.0.0.1:0"),
+            ("STREAMHOUSE_AGENT__METRICS_ADDR", "127.0.0.1:0"),
+        ],
+        &[],
+    );
+    assert!(
+        e.contains("agent.advertise_addr \"http://not a host\" is not a URL"),
+        "{e}"
+    );
     let e = run(&[("STREAMHOUSE_OBJECT_STORE__BACKEND", "ftp")], &[]);
     assert!(
         e.contains("known kinds: azure, gcs, local, memory, s3"),

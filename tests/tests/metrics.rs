@@ -35,10 +35,16 @@ async fn metrics_follow_produce_fetch_flush_and_object_store_traffic() {
         .unwrap();
 
     let m = |series: &'static str| agent.metric(series);
-    assert_eq!(
-        m(r#"streamhouse_consumer_lag_records{tenant="default",topic="m"}"#).await,
-        3.0
-    );
+    // Lag is computed off the commit's response path: wait for it.
+    let lag = r#"streamhouse_consumer_lag_records{tenant="default",topic="m"}"#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !agent.scrape().await.contains(lag) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    while m(lag).await != 3.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(m(lag).await, 3.0);
     assert_eq!(m("streamhouse_metadata_connections_max").await, 4.0);
     assert!(m("streamhouse_metadata_connections_in_use").await <= 4.0);
     assert_eq!(

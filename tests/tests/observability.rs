@@ -121,6 +121,16 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
         .unwrap();
     client.fetch("o", 0, 0, 0, 0).await.unwrap();
     client.commit_offsets("g", "o", &[(0, 1)]).await.unwrap();
+    // Consumer lag is computed off the commit's response path: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !agent
+        .scrape()
+        .await
+        .contains("streamhouse_consumer_lag_records{")
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let page = agent.scrape().await;
     let exported: BTreeSet<&str> = page
         .lines()

@@ -22,7 +22,7 @@ use google_cloud_storage::model_ext::ReadRange;
 use google_cloud_storage::retry_policy::RetryableErrors;
 use reqwest::{Method, Url};
 use serde::Deserialize;
-use streamhouse_core::object::ObjectResult;
+use streamhouse_core::object::{ObjectResult, clamped_get_range};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 
@@ -302,27 +302,12 @@ impl ObjectStore for GcsObjectStore {
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
-        if range.start > range.end {
-            return Err(ObjectStoreError::InvalidRange(format!(
-                "{}..{} of {key}",
-                range.start, range.end
-            )));
-        }
-        if range.is_empty() {
-            // No empty ranges on the wire; a missing object is still NotFound.
-            self.head(key).await?;
-            return Ok(Bytes::new());
-        }
-        let full = self.full(key);
-        let what = format!("GET {full} bytes {}..{}", range.start, range.end);
-        let body = self.read(&full, Some(&range), &what).await?;
-        // GCS clamps a range that runs past the end of the object; the trait refuses it.
-        if body.len() as u64 != range.end - range.start {
-            return Err(ObjectStoreError::InvalidRange(format!(
-                "{what}: past the end of the object"
-            )));
-        }
-        Ok(body)
+        clamped_get_range(self, key, range, |r| async move {
+            let full = self.full(key);
+            let what = format!("GET {full} bytes {}..{}", r.start, r.end);
+            self.read(&full, Some(&r), &what).await
+        })
+        .await
     }
 
     async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {

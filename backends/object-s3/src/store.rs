@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, ServerSideEncryption, StorageClass,
 };
 use bytes::Bytes;
-use streamhouse_core::object::ObjectResult;
+use streamhouse_core::object::{ObjectResult, clamped_get_range};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 
@@ -232,28 +232,13 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
-        if range.start > range.end {
-            return Err(ObjectStoreError::InvalidRange(format!(
-                "{}..{} of {key}",
-                range.start, range.end
-            )));
-        }
-        if range.is_empty() {
-            // S3 has no empty ranges; a missing object is still NotFound.
-            self.head(key).await?;
-            return Ok(Bytes::new());
-        }
-        let full = self.full(key);
-        let what = format!("GET {full} bytes {}..{}", range.start, range.end);
-        let range_header = format!("bytes={}-{}", range.start, range.end - 1);
-        let body = self.get_object(&full, Some(range_header), &what).await?;
-        // S3 clamps a range past the end of the object; the trait refuses it.
-        if body.len() as u64 != range.end - range.start {
-            return Err(ObjectStoreError::InvalidRange(format!(
-                "{what}: past the end of the object"
-            )));
-        }
-        Ok(body)
+        clamped_get_range(self, key, range, |r| async move {
+            let full = self.full(key);
+            let what = format!("GET {full} bytes {}..{}", r.start, r.end);
+            let range_header = format!("bytes={}-{}", r.start, r.end - 1);
+            self.get_object(&full, Some(range_header), &what).await
+        })
+        .await
     }
 
     async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {
