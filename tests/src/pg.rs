@@ -1,0 +1,149 @@
+//! A private PostgreSQL cluster a test may stop, restart and break.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process::free_port;
+
+/// A private PostgreSQL cluster that a test may stop, restart and break, with password
+/// authentication. Needs the server binaries (`STREAMHOUSE_TEST_PG_BIN`, set by
+/// `scripts/services.sh`); runs the server as the `postgres` user when the test is root.
+#[derive(Debug)]
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    /// Port it listens on, on 127.0.0.1.
+    pub port: u16,
+    bin: PathBuf,
+}
+
+/// Password of the private cluster's `postgres` user.
+pub const PG_PASSWORD: &str = "s3cret-test";
+
+impl PgCluster {
+    /// Creates and starts a cluster on a free port.
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Creates and starts a cluster on `port`.
+    pub fn start_on(port: u16) -> Self {
+        let bin = PathBuf::from(
+            std::env::var("STREAMHOUSE_TEST_PG_BIN")
+                .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned()),
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("sh-pg")
+            .tempdir()
+            .expect("temp dir");
+        let c = Self { dir, port, bin };
+        c.chown(c.dir.path());
+        let pw = c.dir.path().join("pw");
+        std::fs::write(&pw, PG_PASSWORD).unwrap();
+        c.chown(&pw);
+        c.run(&[
+            "initdb",
+            "-D",
+            &c.data(),
+            "-A",
+            "scram-sha-256",
+            "-U",
+            "postgres",
+            "--pwfile",
+            pw.to_str().unwrap(),
+            "--no-sync",
+        ]);
+        c.pg_ctl("start");
+        c
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn chown(&self, path: &Path) {
+        if nix::unistd::geteuid().is_root() {
+            let status = Command::new("chown")
+                .arg("postgres:")
+                .arg(path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+
+    /// A PostgreSQL server tool, run as `postgres` when the test is root (the server refuses
+    /// to run as root).
+    fn command(&self, tool: &str) -> Command {
+        let exe = self.bin.join(tool);
+        if nix::unistd::geteuid().is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        }
+    }
+
+    fn run(&self, args: &[&str]) {
+        let out = self
+            .command(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run PostgreSQL tool");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let log = self.dir.path().join("log").display().to_string();
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(&[
+            "pg_ctl",
+            "-D",
+            &self.data(),
+            "-l",
+            &log,
+            "-m",
+            "fast",
+            "-w",
+            "-o",
+            &opts,
+            action,
+        ]);
+    }
+
+    /// Stops the server (fast shutdown: open connections are dropped).
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Starts the stopped server again.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
+    /// URL of `database` as `postgres` with `password`.
+    pub fn url_with(&self, password: &str, database: &str) -> String {
+        format!(
+            "postgres://postgres:{password}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// URL of the `postgres` database with the right password.
+    pub fn url(&self) -> String {
+        self.url_with(PG_PASSWORD, "postgres")
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}

@@ -1,0 +1,17 @@
+//! The end-to-end tests, one binary: each module starts the real binaries against real
+//! services and checks what a user sees. One binary links tonic, the client and the helpers
+//! once instead of once per file.
+
+mod bad_input;
+mod chaos;
+mod cluster;
+mod faults;
+mod fencing;
+mod grpcurl;
+mod lifecycle;
+mod metrics;
+mod object_store_faults;
+mod observability;
+mod postgres;
+mod produce_consume;
+mod retention;
