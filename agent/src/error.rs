@@ -1,7 +1,7 @@
 //! Agent errors and their gRPC status codes. Every message says what to do about it.
 
 use streamhouse_core::format::FormatError;
-use streamhouse_core::{LeaseError, MetadataError, ObjectStoreError};
+use streamhouse_core::{LeaseError, MetadataError, ObjectStoreError, ValidationError};
 use tonic::Status;
 
 /// Why a request failed.
@@ -64,6 +64,12 @@ impl From<ObjectStoreError> for AgentError {
             e if e.is_retriable() => AgentError::Unavailable(format!("{e}; retry")),
             e => AgentError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<ValidationError> for AgentError {
+    fn from(e: ValidationError) -> Self {
+        AgentError::InvalidArgument(e.0)
     }
 }
 

@@ -5,13 +5,14 @@
 //! [`Agent::start`] builds the backends named in the [`Config`] from the plugin registry and
 //! serves `streamhouse.v1` until [`Agent::shutdown`].
 
+pub mod broker;
 pub mod cluster;
 pub mod error;
+pub mod grpc;
 pub mod metrics;
 pub mod partitions;
 pub mod reader;
 pub mod retention;
-pub mod service;
 pub mod topics;
 pub mod writer;
 
@@ -28,19 +29,22 @@ use anyhow::Context;
 use streamhouse_core::ObjectStore;
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::config::Config;
-use streamhouse_core::metered::{MeteredObjectStore, ObjectStoreUsage};
+use streamhouse_core::metered::{
+    MetadataUsage, MeteredMetadataStore, MeteredObjectStore, ObjectStoreUsage,
+};
 use streamhouse_core::registry;
 use streamhouse_proto::v1::stream_house_server::StreamHouseServer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cluster::Cluster;
+use crate::grpc::GrpcService;
 use crate::metrics::Metrics;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
 use crate::retention::Retention;
-use crate::service::{Limits, Service};
 use crate::writer::{Writer, WriterConfig};
 
 /// A running agent.
@@ -83,9 +87,13 @@ impl Agent {
     /// Builds the backends and starts serving on `config.agent.grpc_addr`.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         backends::link();
-        let meta = registry::build_metadata(config.metadata.clone())
-            .await
-            .context("metadata store")?;
+        let metadata_usage = Arc::new(MetadataUsage::default());
+        let meta = MeteredMetadataStore::parts(
+            registry::build_metadata(config.metadata.clone())
+                .await
+                .context("metadata store")?,
+            metadata_usage.clone(),
+        );
         let usage = Arc::new(ObjectStoreUsage::default());
         let objects: Arc<dyn ObjectStore> = Arc::new(MeteredObjectStore::new(
             registry::build_object_store(config.object_store.clone())
@@ -126,7 +134,11 @@ impl Agent {
             },
             ttl,
         ));
-        let metrics = Arc::new(Metrics::new(usage.clone(), meta.store.clone()));
+        let metrics = Arc::new(Metrics::new(
+            usage.clone(),
+            metadata_usage,
+            meta.store.clone(),
+        ));
         let partitions = Arc::new(Partitions::new(
             meta.store.clone(),
             meta.leases.clone(),
@@ -143,11 +155,13 @@ impl Agent {
             meta.store.clone(),
             objects.clone(),
             partitions.clone(),
+            metrics.clone(),
         ));
         let reader = Arc::new(Reader::new(
             meta.store.clone(),
             objects.clone(),
             partitions.clone(),
+            metrics.clone(),
         ));
         let retention = Retention::new(
             meta.store.clone(),
@@ -156,14 +170,21 @@ impl Agent {
             Duration::from_millis(config.retention.check_interval_ms),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (metrics_addr, metrics_server) =
-            metrics::serve(config.agent.metrics_addr, metrics, shutdown_rx.clone()).await?;
-        let service = Service::new(
-            meta.store.clone(),
-            partitions.clone(),
-            cluster.clone(),
-            writer.clone(),
-            reader,
+        let (metrics_addr, metrics_server) = metrics::serve(
+            config.agent.metrics_addr,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )
+        .await?;
+        let broker = Broker::new(
+            BrokerParts {
+                store: meta.store.clone(),
+                partitions: partitions.clone(),
+                cluster: cluster.clone(),
+                writer: writer.clone(),
+                reader,
+                metrics: metrics.clone(),
+            },
             Limits {
                 max_record_bytes: config.agent.max_record_bytes,
                 max_partitions_per_topic: config.agent.max_partitions_per_topic,
@@ -171,10 +192,11 @@ impl Agent {
             },
             shutdown_rx.clone(),
         );
+        let service = GrpcService::new(Arc::new(broker), metrics);
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter
-            .set_serving::<StreamHouseServer<Service>>()
+            .set_serving::<StreamHouseServer<GrpcService>>()
             .await;
         // Both reflection versions: grpcurl and many tools still ask v1alpha first.
         let reflection = || {

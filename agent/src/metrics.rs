@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use streamhouse_core::MetadataStore;
-use streamhouse_core::metered::{ObjectOp, ObjectStoreUsage, OpUsage};
+use streamhouse_core::metered::{MetadataUsage, ObjectStoreUsage, OpUsage, Operation, Usage};
 use tokio::sync::watch;
 
 /// Latency buckets in seconds, dense around the deployment plan's 50 ms read and 100 ms write
@@ -64,9 +64,9 @@ pub struct TopicLabels {
 /// A metadata-store or object-store operation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueryLabels {
-    /// One of a fixed set. Metadata: `commit`, `lookup`, `partition_offset`, `lease_acquire`,
-    /// `lease_renew`, `heartbeat` (which includes reading the membership). Object store: `put`,
-    /// `get`, `get_range`, `head`, `delete`, `list`.
+    /// One of a fixed set: a metadata operation (`MetadataOp`: `commit`, `lookup`,
+    /// `partition_offset`, `lease_acquire`, `heartbeat`, ...) or an object-store one
+    /// (`ObjectOp`: `put`, `get`, `get_range`, `head`, `delete`, `list`).
     pub op: &'static str,
 }
 
@@ -111,8 +111,6 @@ pub struct Metrics {
     pub flush_bytes: Histogram,
     /// Time to upload each object a flush writes.
     pub flush_seconds: Histogram,
-    /// Metadata-store operations on the hot paths, by operation.
-    pub metadata_query: Family<QueryLabels, Histogram, fn() -> Histogram>,
     /// The fraction of index lookups answered from the agent's cache.
     pub segment_cache_hit_ratio: Gauge<f64, AtomicU64>,
     cache_hits: AtomicU64,
@@ -129,9 +127,14 @@ pub struct Metrics {
 const LAG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Metrics {
-    /// Registers every metric, with the object-store counters read from `usage` and the
-    /// connection pool's figures read from `store` at each scrape.
-    pub fn new(usage: Arc<ObjectStoreUsage>, store: Arc<dyn MetadataStore>) -> Self {
+    /// Registers every metric, with the object-store counters read from `objects`, the
+    /// metadata counters from `metadata`, and the connection pool's figures from `store` at
+    /// each scrape; both usages feed their latency histograms.
+    pub fn new(
+        objects: Arc<ObjectStoreUsage>,
+        metadata: Arc<MetadataUsage>,
+        store: Arc<dyn MetadataStore>,
+    ) -> Self {
         let mut r = Registry::with_prefix("streamhouse");
         let lease_count = Gauge::default();
         r.register(
@@ -203,15 +206,6 @@ impl Metrics {
             "Time to upload each object written by a flush",
             flush_seconds.clone(),
         );
-        let metadata_query =
-            Family::<QueryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
-        r.register(
-            "metadata_query_duration_seconds",
-            "Metadata-store operations on the hot paths",
-            metadata_query.clone(),
-        );
         let segment_cache_hit_ratio = Gauge::<f64, AtomicU64>::default();
         r.register(
             "segment_cache_hit_ratio",
@@ -232,21 +226,26 @@ impl Metrics {
              offset commit",
             consumer_lag.clone(),
         );
-        let object_latency =
-            Family::<QueryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
-        r.register(
+        observe_latency(
+            &mut r,
+            &metadata,
+            "metadata_query_duration_seconds",
+            "Metadata-store and lease calls by operation",
+        );
+        observe_latency(
+            &mut r,
+            &objects,
             "object_store_request_duration_seconds",
             "Object-store calls by operation, retries included",
-            object_latency.clone(),
         );
-        usage.observe_latency(Box::new(move |op, took| {
-            object_latency
-                .get_or_create(&QueryLabels { op: op.name() })
-                .observe(took.as_secs_f64());
+        r.register_collector(Box::new(UsageCollector {
+            usage: objects,
+            families: &OBJECT_STORE_FAMILIES,
         }));
-        r.register_collector(Box::new(ObjectStoreCollector(usage)));
+        r.register_collector(Box::new(UsageCollector {
+            usage: metadata,
+            families: &METADATA_FAMILIES,
+        }));
         r.register_collector(Box::new(PoolCollector(store)));
         Self {
             registry: r,
@@ -263,7 +262,6 @@ impl Metrics {
             bytes_out,
             flush_bytes,
             flush_seconds,
-            metadata_query,
             segment_cache_hit_ratio,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
@@ -309,13 +307,6 @@ impl Metrics {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
-    }
-
-    /// Records one metadata operation that started at `started`.
-    pub fn query(&self, op: &'static str, started: Instant) {
-        self.metadata_query
-            .get_or_create(&QueryLabels { op })
-            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Records whether an index lookup was answered from the cache.
@@ -376,39 +367,71 @@ fn code_name(c: tonic::Code) -> &'static str {
     }
 }
 
-/// One figure of an operation's usage.
-type UsageValue = fn(&OpUsage) -> f64;
+/// Registers a latency histogram by operation named `name`, fed by every call `usage` sees.
+fn observe_latency<Op: Operation>(r: &mut Registry, usage: &Usage<Op>, name: &str, help: &str) {
+    let family = Family::<QueryLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+        latency_histogram,
+    );
+    r.register(name, help, family.clone());
+    usage.observe_latency(Box::new(move |op, took| {
+        family
+            .get_or_create(&QueryLabels { op: op.name() })
+            .observe(took.as_secs_f64());
+    }));
+}
 
-/// Object-store requests, errors, bytes and time by operation, read at each scrape.
-#[derive(Debug)]
-struct ObjectStoreCollector(Arc<ObjectStoreUsage>);
+/// One counter family read from a usage: name, help, and the figure it counts.
+type UsageFamily = (&'static str, &'static str, fn(&OpUsage) -> f64);
 
-impl Collector for ObjectStoreCollector {
+/// Object-store requests, errors, bytes and time, by operation.
+const OBJECT_STORE_FAMILIES: [UsageFamily; 4] = [
+    ("object_store_requests", "Object-store calls", |u| {
+        u.requests as f64
+    }),
+    (
+        "object_store_errors",
+        "Object-store calls that failed",
+        |u| u.errors as f64,
+    ),
+    (
+        "object_store_bytes",
+        "Payload bytes uploaded (put) and downloaded (get, get_range)",
+        |u| u.bytes as f64,
+    ),
+    (
+        "object_store_request_seconds",
+        "Time spent in object-store calls, retries included",
+        |u| u.micros as f64 / 1e6,
+    ),
+];
+
+/// Metadata calls that failed, by operation (the latency histogram counts them all).
+const METADATA_FAMILIES: [UsageFamily; 1] = [(
+    "metadata_errors",
+    "Metadata-store and lease calls that failed",
+    |u| u.errors as f64,
+)];
+
+/// Counters of every operation of a usage, read at each scrape.
+struct UsageCollector<Op: Operation> {
+    usage: Arc<Usage<Op>>,
+    families: &'static [UsageFamily],
+}
+
+impl<Op: Operation> std::fmt::Debug for UsageCollector<Op> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UsageCollector")
+            .field("usage", &self.usage)
+            .finish()
+    }
+}
+
+impl<Op: Operation> Collector for UsageCollector<Op> {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let snapshot = ObjectOp::ALL.map(|op| (op, self.0.get(op)));
-        let families: [(&str, &str, UsageValue); 4] = [
-            ("object_store_requests", "Object-store calls", |u| {
-                u.requests as f64
-            }),
-            (
-                "object_store_errors",
-                "Object-store calls that failed",
-                |u| u.errors as f64,
-            ),
-            (
-                "object_store_bytes",
-                "Payload bytes uploaded (put) and downloaded (get, get_range)",
-                |u| u.bytes as f64,
-            ),
-            (
-                "object_store_request_seconds",
-                "Time spent in object-store calls, retries included",
-                |u| u.micros as f64 / 1e6,
-            ),
-        ];
-        for (name, help, value) in families {
+        let snapshot = self.usage.snapshot();
+        for (name, help, value) in self.families {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for (op, u) in &snapshot {
+            for (op, u) in &snapshot.0 {
                 let labels = [("op", op.name())];
                 ConstCounter::new(value(u)).encode(family.encode_family(&labels)?)?;
             }

@@ -8,11 +8,12 @@ use bytes::Bytes;
 use streamhouse_core::format::decode_batch;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
-    MetadataError, MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record, TopicInfo,
+    Fetched, MetadataError, MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record,
+    TopicInfo,
 };
-use tracing::Instrument;
 
 use crate::error::{AgentError, AgentResult};
+use crate::metrics::Metrics;
 use crate::partitions::Partitions;
 
 /// Index entries read per lookup.
@@ -23,23 +24,13 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// a safety net for a lease that moved during the wait.
 const LEADER_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Records of one fetch.
-#[derive(Debug)]
-pub struct Fetched {
-    /// `(offset, record)` from the requested offset on.
-    pub records: Vec<(u64, Record)>,
-    /// High watermark when served.
-    pub high_watermark: u64,
-    /// Offset to fetch next.
-    pub next_offset: u64,
-}
-
 /// Serves fetches for any partition (reads are stateless).
 #[derive(Debug)]
 pub struct Reader {
     store: Arc<dyn MetadataStore>,
     objects: Arc<dyn ObjectStore>,
     partitions: Arc<Partitions>,
+    metrics: Arc<Metrics>,
 }
 
 impl Reader {
@@ -48,24 +39,19 @@ impl Reader {
         store: Arc<dyn MetadataStore>,
         objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             store,
             objects,
             partitions,
+            metrics,
         }
     }
 
     /// Log start and high watermark of one partition, from the store.
     async fn offsets(&self, topic: &TopicInfo, partition: u32) -> AgentResult<(u64, u64)> {
-        let started = Instant::now();
-        let offsets = self
-            .store
-            .partition_offset(topic.id, partition)
-            .instrument(tracing::info_span!("metadata.partition_offset", partition))
-            .await;
-        self.partitions.metrics.query("partition_offset", started);
-        match offsets {
+        match self.store.partition_offset(topic.id, partition).await {
             Ok(p) => Ok((p.log_start_offset, p.high_watermark)),
             Err(MetadataError::NotFound(_)) => Err(AgentError::NotFound(format!(
                 "topic {:?} was deleted",
@@ -135,11 +121,10 @@ impl Reader {
                 }
             }
         }
-        let metrics = &self.partitions.metrics;
-        metrics
+        self.metrics
             .read_latency
             .observe(reading.elapsed().as_secs_f64());
-        metrics.traffic(
+        self.metrics.traffic(
             false,
             topic.spec.tenant.as_str(),
             topic.spec.name.as_str(),
@@ -169,7 +154,6 @@ impl Reader {
         match self
             .objects
             .get_range(&okey, first.position..last.position + u64::from(last.size))
-            .instrument(tracing::info_span!("object.get", key))
             .await
         {
             Ok(d) => Ok(d),
@@ -201,18 +185,13 @@ impl Reader {
             .partitions
             .get(topic.id, partition)
             .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES));
-        self.partitions.metrics.index_lookup(cached.is_some());
+        self.metrics.index_lookup(cached.is_some());
         let mut entries = match cached {
             Some(e) => e,
             None => {
-                let started = Instant::now();
-                let found = self
-                    .store
+                self.store
                     .lookup(topic.id, partition, offset, LOOKUP_ENTRIES as u32)
-                    .instrument(tracing::info_span!("metadata.lookup", partition, offset))
-                    .await;
-                self.partitions.metrics.query("lookup", started);
-                found?
+                    .await?
             }
         };
         let mut total = 0usize;
@@ -243,7 +222,7 @@ impl Reader {
     ) -> AgentResult<u64> {
         let deadline = Instant::now() + max_wait;
         let tracked = self.partitions.get(topic.id, partition);
-        let mut rx = tracked.as_ref().map(|p| p.high_watermark.subscribe());
+        let mut rx = tracked.as_ref().map(|p| p.watch_high_watermark());
         loop {
             let now = Instant::now();
             if now >= deadline {

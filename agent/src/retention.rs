@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use crate::error::AgentResult;
 use crate::partitions::Partitions;
-use crate::writer::now_ms;
+use streamhouse_core::clock::now_ms;
 
 /// Objects deleted per metadata query.
 const GC_BATCH: u32 = 500;
@@ -78,17 +78,14 @@ impl Retention {
         let mut done = RetentionPass::default();
         let now = now_ms();
         for p in self.partitions.led().await {
-            let Some(retention) = p.topic.spec.retention_ms else {
+            let Some(retention) = p.topic().spec.retention_ms else {
                 continue;
             };
-            let before = p.log_start.load(std::sync::atomic::Ordering::SeqCst);
+            let before = p.log_start();
+            let key = p.key();
             let start = self
                 .store
-                .expire_before(
-                    p.key.topic_id,
-                    p.key.partition,
-                    now.saturating_sub(retention),
-                )
+                .expire_before(key.topic_id, key.partition, now.saturating_sub(retention))
                 .await?;
             p.trimmed(start);
             if start > before {
@@ -101,8 +98,7 @@ impl Retention {
                 break;
             }
             for key in &keys {
-                let k = ObjectKey::new(key.clone())
-                    .map_err(|e| crate::error::AgentError::Internal(e.to_string()))?;
+                let k = ObjectKey::new(key.clone())?;
                 self.objects.delete(&k).await?;
                 self.store.forget_object(key).await?;
                 done.objects_deleted += 1;

@@ -5,19 +5,21 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::{BatchHeader, EncodedBatch, ObjectWriter, encode_batch};
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
-    CommitBatch, MetadataError, MetadataStore, ObjectCommit, ObjectKey, ObjectStore, PutMode,
-    Record, TenantId,
+    CommitBatch, MetadataError, MetadataStore, ObjectCommit, ObjectKey, ObjectStore,
+    ObjectStoreError, PutMode, Record, TenantId,
 };
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::Instrument;
 use tracing::{debug, warn};
 
 use crate::error::{AgentError, AgentResult};
+use crate::metrics::Metrics;
 use crate::partitions::{Partition, Partitions};
 
 /// Objects being written at once; their commits still run one after another, in order.
@@ -58,6 +60,7 @@ pub struct Writer {
     store: Arc<dyn MetadataStore>,
     objects: Arc<dyn ObjectStore>,
     partitions: Arc<Partitions>,
+    metrics: Arc<Metrics>,
     buffer: Mutex<Buffer>,
     wake: Notify,
     budget: Arc<Semaphore>,
@@ -70,13 +73,6 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Writer {
     /// A writer over the given stores.
     pub fn new(
@@ -84,6 +80,7 @@ impl Writer {
         store: Arc<dyn MetadataStore>,
         objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let budget = Arc::new(Semaphore::new(cfg.max_buffered_bytes));
         Self {
@@ -91,6 +88,7 @@ impl Writer {
             store,
             objects,
             partitions,
+            metrics,
             buffer: Mutex::new(Buffer::default()),
             wake: Notify::new(),
             budget,
@@ -114,26 +112,24 @@ impl Writer {
             .await
             .map_err(|_| AgentError::ShuttingDown)?;
         let (tx, rx) = oneshot::channel();
+        let (topic, key) = (p.topic(), p.key());
         let base = {
-            let mut w = p.write.lock().await;
-            self.partitions.ensure_leader(&p, &mut w).await?;
-            let epoch = w.lease.as_ref().map_or(0, |l| l.epoch);
-            let base = w.next_offset;
+            let mut slot = self.partitions.lock_for_append(&p).await?;
+            let base = slot.next_offset();
             let batch = encode_batch(
                 BatchHeader {
-                    topic: p.topic.spec.name.to_string(),
-                    topic_id: p.topic.id,
-                    partition: p.key.partition,
+                    topic: topic.spec.name.to_string(),
+                    topic_id: topic.id,
+                    partition: key.partition,
                     base_offset: base,
                     record_count: 0,
                     first_timestamp_ms: 0,
                     max_timestamp_ms: 0,
-                    leader_epoch: epoch,
-                    codec: p.topic.spec.compression,
+                    leader_epoch: slot.epoch(),
+                    codec: topic.spec.compression,
                 },
                 records,
             );
-            let generation = p.generation.load(Ordering::SeqCst);
             // Pushed under the partition lock, so one partition's batches are in offset order.
             let mut buf = self.buffer.lock().expect("poisoned");
             // Checked under the buffer lock, which the flush loop holds when it decides the
@@ -142,7 +138,7 @@ impl Writer {
             if self.closed.load(Ordering::SeqCst) {
                 return Err(AgentError::ShuttingDown);
             }
-            w.next_offset = base + records.len() as u64;
+            slot.advance(records.len() as u64);
             buf.bytes += batch.bytes.len();
             if buf.first_at.is_none() {
                 buf.first_at = Some(Instant::now());
@@ -153,7 +149,7 @@ impl Writer {
             }
             buf.batches.push(Pending {
                 part: p.clone(),
-                generation,
+                generation: slot.generation(),
                 batch,
                 ack: tx,
                 _permit: permit,
@@ -163,10 +159,10 @@ impl Writer {
         };
         match rx.await {
             Ok(Ok(())) => {
-                self.partitions.metrics.traffic(
+                self.metrics.traffic(
                     true,
-                    p.key.tenant.as_str(),
-                    p.topic.spec.name.as_str(),
+                    key.tenant.as_str(),
+                    topic.spec.name.as_str(),
                     records.len() as u64,
                     record_bytes as u64,
                 );
@@ -254,7 +250,7 @@ impl Writer {
         let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for b in batches {
             by_tenant
-                .entry(b.part.key.tenant.clone())
+                .entry(b.part.key().tenant.clone())
                 .or_default()
                 .push(b);
         }
@@ -275,7 +271,7 @@ impl Writer {
     async fn write_object(&self, tenant: TenantId, batches: Vec<Pending>) -> Written {
         let started = Instant::now();
         let size: usize = batches.iter().map(|b| b.batch.bytes.len()).sum();
-        let mut object = ObjectWriter::new(&tenant, &self.partitions.holder, now_ms(), size);
+        let mut object = ObjectWriter::new(&tenant, self.partitions.holder(), now_ms(), size);
         let mut entries = Vec::with_capacity(batches.len());
         for b in &batches {
             let (position, size) = object.push(&b.batch);
@@ -293,19 +289,15 @@ impl Writer {
         }
         let bytes = object.finish();
         let object_size = bytes.len() as u64;
-        let metrics = &self.partitions.metrics;
+        let metrics = &self.metrics;
         metrics.flush_bytes.observe(object_size as f64);
         let upload = Instant::now();
         let key = format!("tenants/{tenant}/objects/{}.sho", uuid::Uuid::now_v7());
         let put = match ObjectKey::new(key.clone()) {
-            Ok(k) => self
-                .objects
-                .put(&k, bytes, PutMode::Create)
-                .instrument(tracing::info_span!("object.put", key = %k, bytes = object_size))
-                .await
-                .map_err(|e| FlushError::Object(e.to_string())),
-            Err(e) => Err(FlushError::Object(e.to_string())),
-        };
+            Ok(k) => self.objects.put(&k, bytes, PutMode::Create).await,
+            Err(e) => Err(e),
+        }
+        .map_err(FlushError::Object);
         metrics
             .flush_seconds
             .observe(upload.elapsed().as_secs_f64());
@@ -327,13 +319,13 @@ impl Writer {
         let (live, stale): (Vec<_>, Vec<_>) = w
             .batches
             .into_iter()
-            .partition(|(b, _)| b.generation == b.part.generation.load(Ordering::SeqCst));
+            .partition(|(b, _)| b.generation == b.part.generation());
         for (b, _) in stale {
             let _ = b.ack.send(Err(AgentError::Unavailable(format!(
                 "an earlier write to partition {} of topic {:?} failed, so this batch was not \
                  written; retry",
-                b.part.key.partition,
-                b.part.topic.spec.name.as_str()
+                b.part.key().partition,
+                b.part.topic().spec.name.as_str()
             ))));
         }
         if live.is_empty() {
@@ -341,27 +333,21 @@ impl Writer {
         }
         let result = match w.put {
             Err(e) => Err(e),
-            Ok(()) => {
-                let commit = Instant::now();
-                // If this commit fails the object is an orphan: nothing references it.
-                let r = self
-                    .store
-                    .commit_object(&ObjectCommit {
-                        tenant: w.tenant.clone(),
-                        object_key: w.key.clone(),
-                        object_size: w.object_size,
-                        holder: self.partitions.holder.clone(),
-                        batches: live.iter().map(|(_, c)| c.clone()).collect(),
-                    })
-                    .instrument(tracing::info_span!("metadata.commit", batches = live.len()))
-                    .await
-                    .map_err(|e| match e {
-                        MetadataError::Fenced(m) => FlushError::Fenced(m),
-                        other => FlushError::Commit(other.to_string()),
-                    });
-                self.partitions.metrics.query("commit", commit);
-                r
-            }
+            // If this commit fails the object is an orphan: nothing references it.
+            Ok(()) => self
+                .store
+                .commit_object(&ObjectCommit {
+                    tenant: w.tenant.clone(),
+                    object_key: w.key.clone(),
+                    object_size: w.object_size,
+                    holder: self.partitions.holder().to_owned(),
+                    batches: live.iter().map(|(_, c)| c.clone()).collect(),
+                })
+                .await
+                .map_err(|e| match e {
+                    MetadataError::Fenced(m) => FlushError::Fenced(m),
+                    other => FlushError::Commit(other),
+                }),
         };
         match result {
             Ok(()) => {
@@ -394,7 +380,8 @@ impl Writer {
                 let fenced = matches!(e, FlushError::Fenced(_));
                 let mut reset: HashMap<(i64, u32), Arc<Partition>> = HashMap::new();
                 for (b, _) in &live {
-                    reset.insert((b.part.key.topic_id, b.part.key.partition), b.part.clone());
+                    let k = b.part.key();
+                    reset.insert((k.topic_id, k.partition), b.part.clone());
                 }
                 for part in reset.into_values() {
                     part.reset(fenced).await;
@@ -422,9 +409,9 @@ struct Written {
 #[derive(Debug, thiserror::Error)]
 enum FlushError {
     #[error("writing the object failed ({0}); nothing was acknowledged; retry")]
-    Object(String),
+    Object(#[source] ObjectStoreError),
     #[error("leadership moved while writing ({0}); nothing was acknowledged; retry")]
     Fenced(String),
     #[error("committing the index failed ({0}); nothing was acknowledged; retry")]
-    Commit(String),
+    Commit(#[source] MetadataError),
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::error::{BoxError, caused_constructors};
+use crate::metadata::{MetadataError, StatementFailure, from_stored};
 use crate::types::{TenantId, TopicId};
 
 /// What a lease is for: one partition of one topic incarnation.
@@ -55,15 +57,77 @@ pub enum LeaseError {
     #[error("lease {0} was lost")]
     Lost(String),
     /// The store is unreachable; retrying may succeed.
-    #[error("lease store unavailable: {0}")]
-    Unavailable(String),
+    #[error("lease store unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// The underlying error, such as the database driver's.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Anything else.
-    #[error("lease store error: {0}")]
-    Other(String),
+    #[error("lease store error: {message}")]
+    Other {
+        /// What failed.
+        message: String,
+        /// The underlying error, such as the database driver's.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
+
+caused_constructors!(LeaseError);
 
 /// Result of lease operations.
 pub type LeaseResult<T> = Result<T, LeaseError>;
+
+/// Leases live in the metadata store: a store error reached while handling a lease keeps its
+/// kind where a lease error has it (retriable or not) and its cause.
+impl From<MetadataError> for LeaseError {
+    fn from(e: MetadataError) -> Self {
+        match e {
+            MetadataError::Unavailable { message, source } => {
+                LeaseError::Unavailable { message, source }
+            }
+            MetadataError::Other { message, source } => LeaseError::Other { message, source },
+            other => LeaseError::other_from("metadata store", other),
+        }
+    }
+}
+
+impl LeaseError {
+    /// A failed statement of a SQL backend, of the kind the backend's `error.rs` found,
+    /// keeping the driver's error as `source`.
+    pub fn from_statement(
+        kind: StatementFailure,
+        backend: &str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        match kind {
+            StatementFailure::Unavailable => LeaseError::unavailable_from(backend, e),
+            StatementFailure::AlreadyExists | StatementFailure::Other => {
+                LeaseError::other_from(backend, e)
+            }
+        }
+    }
+}
+
+impl Lease {
+    /// Rebuilds a lease of `key` from its row.
+    pub fn from_stored(
+        key: LeaseKey,
+        holder: String,
+        epoch: i64,
+        expires_at_ms: i64,
+    ) -> LeaseResult<Self> {
+        Ok(Self {
+            key,
+            holder,
+            epoch: from_stored(epoch, "lease epoch")?,
+            expires_at_ms,
+        })
+    }
+}
 
 /// A TTL in whole milliseconds, as lease stores keep expiry times.
 pub fn ttl_millis(ttl: Duration) -> i64 {

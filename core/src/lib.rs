@@ -4,8 +4,11 @@
 //! Backends depend on this crate only; the agent ties a metadata backend and an object-store
 //! backend together through [`registry`], chosen by [`config`].
 
+pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod error;
+pub mod fencing;
 pub mod format;
 pub mod lease;
 pub mod metadata;
@@ -18,6 +21,7 @@ pub mod types;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use error::BoxError;
 pub use lease::{Lease, LeaseError, LeaseKey, LeaseManager};
 pub use metadata::{
     BatchIndexEntry, CommitBatch, IndexStore, MetadataError, MetadataStore, ObjectCommit,
@@ -25,6 +29,6 @@ pub use metadata::{
 };
 pub use object::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 pub use types::{
-    Codec, Header, PartitionInfo, Record, TenantId, TopicId, TopicInfo, TopicName, TopicSpec,
-    ValidationError,
+    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, RecordAck, TenantId, TopicId,
+    TopicInfo, TopicName, TopicSpec, ValidationError,
 };

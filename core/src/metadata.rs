@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 pub use crate::cluster::ClusterStore;
+use crate::error::{BoxError, caused_constructors};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
 
 /// Errors of the metadata store, by kind.
@@ -29,19 +30,75 @@ pub enum MetadataError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
     /// The store is unreachable or overloaded; retrying may succeed.
-    #[error("metadata store unavailable: {0}")]
-    Unavailable(String),
+    #[error("metadata store unavailable: {message}")]
+    Unavailable {
+        /// What failed.
+        message: String,
+        /// The underlying error, such as the database driver's.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Anything else.
-    #[error("metadata store error: {0}")]
-    Other(String),
+    #[error("metadata store error: {message}")]
+    Other {
+        /// What failed.
+        message: String,
+        /// The underlying error, such as the database driver's.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
+caused_constructors!(MetadataError);
+
 impl MetadataError {
+    /// `instead` for an `AlreadyExists` (naming what exists rather than the constraint a
+    /// database reported); any other error unchanged.
+    pub fn when_exists(self, instead: impl FnOnce() -> MetadataError) -> Self {
+        match self {
+            MetadataError::AlreadyExists(_) => instead(),
+            other => other,
+        }
+    }
+
+    /// A failed statement of a SQL backend, of the kind the backend's `error.rs` found,
+    /// keeping the driver's error as `source`.
+    pub fn from_statement(
+        kind: StatementFailure,
+        backend: &str,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        match kind {
+            StatementFailure::AlreadyExists => MetadataError::AlreadyExists(e.to_string()),
+            StatementFailure::Unavailable => MetadataError::unavailable_from(backend, e),
+            StatementFailure::Other => MetadataError::other_from(backend, e),
+        }
+    }
+
+    /// `AlreadyExists` for a topic name: the same words on every backend.
+    pub fn topic_exists(name: &TopicName) -> Self {
+        MetadataError::AlreadyExists(format!("topic {:?} already exists", name.as_str()))
+    }
+
+    /// `NotFound` for a topic name.
+    pub fn no_topic(name: &TopicName) -> Self {
+        MetadataError::NotFound(format!("topic {:?} does not exist", name.as_str()))
+    }
+
+    /// `NotFound` for a partition of a topic incarnation.
+    pub fn no_partition(topic_id: TopicId, partition: u32) -> Self {
+        MetadataError::NotFound(format!(
+            "partition {partition} of topic id {topic_id} does not exist"
+        ))
+    }
+
     /// Whether retrying the same request may succeed.
     pub fn is_retriable(&self) -> bool {
         matches!(
             self,
-            MetadataError::Unavailable(_) | MetadataError::Fenced(_) | MetadataError::Conflict(_)
+            MetadataError::Unavailable { .. }
+                | MetadataError::Fenced(_)
+                | MetadataError::Conflict(_)
         )
     }
 }
@@ -49,9 +106,27 @@ impl MetadataError {
 /// Result of metadata operations.
 pub type MetadataResult<T> = Result<T, MetadataError>;
 
+/// What a failed statement of a SQL backend means to StreamHouse; each backend's `error.rs`
+/// classifies its driver's errors (SQLSTATE codes, SQLite result codes) into these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementFailure {
+    /// A row with that key exists.
+    AlreadyExists,
+    /// Retrying may succeed: a lock, a timeout, a lost connection.
+    Unavailable,
+    /// Anything else.
+    Other,
+}
+
 /// An offset, size or position as SQL stores it (signed 64-bit); `InvalidInput` past that.
 pub fn stored_i64(v: u64, what: &str) -> MetadataResult<i64> {
     i64::try_from(v).map_err(|_| MetadataError::InvalidInput(format!("{what} {v} is out of range")))
+}
+
+/// A stored number that must fit `T` (offsets, sizes, partitions are never negative); a row
+/// holding anything else is corrupt.
+pub fn from_stored<T: TryFrom<i64>>(v: i64, what: &str) -> MetadataResult<T> {
+    T::try_from(v).map_err(|_| MetadataError::other(format!("corrupt row: {what} is {v}")))
 }
 
 /// Topics and their partitions.
@@ -111,6 +186,21 @@ pub struct ObjectCommit {
     pub batches: Vec<CommitBatch>,
 }
 
+impl ObjectCommit {
+    /// The partitions the commit touches, each once, in key order: the order a backend locks
+    /// their rows in, so concurrent commits never deadlock.
+    pub fn partitions(&self) -> Vec<(TopicId, u32)> {
+        let mut keys: Vec<_> = self
+            .batches
+            .iter()
+            .map(|b| (b.topic_id, b.partition))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
 /// Where one batch lives: what a fetch needs to read it with one ranged GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchIndexEntry {
@@ -132,6 +222,41 @@ impl BatchIndexEntry {
     /// One past the last offset in the batch.
     pub fn end_offset(&self) -> u64 {
         self.base_offset + u64::from(self.record_count)
+    }
+
+    /// Rebuilds an entry from an index row (`end_offset` exclusive), refusing values no
+    /// commit writes.
+    pub fn from_stored(
+        object_key: String,
+        position: i64,
+        size: i64,
+        base_offset: i64,
+        end_offset: i64,
+        max_timestamp_ms: i64,
+    ) -> MetadataResult<Self> {
+        Ok(Self {
+            object_key,
+            position: from_stored(position, "batch position")?,
+            size: from_stored(size, "batch size")?,
+            base_offset: from_stored(base_offset, "base offset")?,
+            record_count: from_stored(end_offset.saturating_sub(base_offset), "record count")?,
+            max_timestamp_ms,
+        })
+    }
+}
+
+impl PartitionInfo {
+    /// Rebuilds a partition's offsets from its row.
+    pub fn from_stored(
+        partition: i64,
+        log_start_offset: i64,
+        high_watermark: i64,
+    ) -> MetadataResult<Self> {
+        Ok(Self {
+            partition: from_stored(partition, "partition")?,
+            log_start_offset: from_stored(log_start_offset, "log start offset")?,
+            high_watermark: from_stored(high_watermark, "high watermark")?,
+        })
     }
 }
 

@@ -9,6 +9,8 @@ use std::ops::Range;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::error::{BoxError, caused_constructors};
+
 /// A key in the object store, relative to the backend's configured root or prefix.
 ///
 /// Keys are `/`-separated, never start with `/`, and never contain `..` segments.
@@ -86,17 +88,31 @@ pub enum ObjectStoreError {
     #[error("not supported: {0}")]
     NotSupported(String),
     /// The store is unreachable, overloaded or failed; retrying may succeed.
-    #[error("object store unavailable: {0}")]
-    Unavailable(String),
+    #[error("object store unavailable: {message}")]
+    Unavailable {
+        /// What failed: the operation and key, and why.
+        message: String,
+        /// The underlying error, such as the SDK's.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// Anything else.
-    #[error("object store error: {0}")]
-    Other(String),
+    #[error("object store error: {message}")]
+    Other {
+        /// What failed: the operation and key, and why.
+        message: String,
+        /// The underlying error, such as the SDK's.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
+
+caused_constructors!(ObjectStoreError);
 
 impl ObjectStoreError {
     /// Whether retrying the same request may succeed.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, ObjectStoreError::Unavailable(_))
+        matches!(self, ObjectStoreError::Unavailable { .. })
     }
 
     /// For a put in `mode`: a failed precondition of a [`PutMode::Create`] means the key
@@ -137,6 +153,39 @@ pub trait ObjectStore: Send + Sync + fmt::Debug + 'static {
     async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>>;
 }
 
+/// The key prefix a cloud store keeps StreamHouse's objects under inside its bucket or
+/// container (the `prefix` option), so that several clusters can share one bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPrefix(String);
+
+impl KeyPrefix {
+    /// The configured prefix; `/` around it are ignored, and an empty one is the bucket root.
+    pub fn new(prefix: &str) -> Self {
+        match prefix.trim_matches('/') {
+            "" => Self(String::new()),
+            p => Self(format!("{p}/")),
+        }
+    }
+
+    /// The bucket key of `key`.
+    pub fn full(&self, key: &ObjectKey) -> String {
+        format!("{}{}", self.0, key.as_str())
+    }
+
+    /// The bucket prefix a listing of `prefix` (every object when `None`) asks for.
+    pub fn listing(&self, prefix: Option<&str>) -> String {
+        match prefix {
+            Some(p) => format!("{}{}/", self.0, p.trim_end_matches('/')),
+            None => self.0.clone(),
+        }
+    }
+
+    /// The StreamHouse key of a listed bucket key, or `None` for a key outside the prefix.
+    pub fn strip<'a>(&self, full: &'a str) -> Option<&'a str> {
+        full.strip_prefix(&self.0)
+    }
+}
+
 /// `get_range` for stores whose ranged GET cannot ask for an empty range and clamps one that
 /// runs past the end of the object (S3, GCS): checks the range, answers an empty one with a
 /// `head` (so a missing object is still `NotFound`), and refuses a short body as
@@ -175,6 +224,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_prefixes_map_keys_both_ways() {
+        let k = ObjectKey::new("tenants/a/objects/1.sho").unwrap();
+        for (configured, full) in [
+            ("", "tenants/a/objects/1.sho"),
+            ("/", "tenants/a/objects/1.sho"),
+            ("e2e", "e2e/tenants/a/objects/1.sho"),
+            ("/e2e/x/", "e2e/x/tenants/a/objects/1.sho"),
+        ] {
+            let p = KeyPrefix::new(configured);
+            assert_eq!(p.full(&k), full, "{configured:?}");
+            assert_eq!(p.strip(full), Some(k.as_str()), "{configured:?}");
+        }
+        let p = KeyPrefix::new("e2e");
+        assert_eq!(p.listing(None), "e2e/");
+        assert_eq!(p.listing(Some("tenants/a/")), "e2e/tenants/a/");
+        assert_eq!(p.strip("other/tenants/a"), None);
+        assert_eq!(KeyPrefix::new("").listing(Some("t")), "t/");
+    }
 
     #[test]
     fn keys_reject_traversal() {

@@ -34,6 +34,13 @@ pub const OBJECT_STORE_KINDS: &[(&str, &str)] = &[
 #[error("{0}")]
 pub struct BuildError(pub String);
 
+/// A backend's config section that does not parse is why it cannot be built.
+impl From<crate::config::ConfigError> for BuildError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        BuildError(e.0)
+    }
+}
+
 /// What a metadata backend provides: the store and, unless it says otherwise, leases kept in
 /// the same database (so a commit can check lease epochs in its own transaction).
 #[derive(Debug, Clone)]
@@ -42,6 +49,17 @@ pub struct MetadataParts {
     pub store: Arc<dyn MetadataStore>,
     /// Partition leases.
     pub leases: Arc<dyn LeaseManager>,
+}
+
+impl MetadataParts {
+    /// One backend value serving as both the store and the lease manager.
+    pub fn shared<T: MetadataStore + LeaseManager + 'static>(backend: T) -> Self {
+        let backend = Arc::new(backend);
+        Self {
+            store: backend.clone(),
+            leases: backend,
+        }
+    }
 }
 
 /// Constructor of a metadata backend from its config section.

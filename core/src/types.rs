@@ -227,6 +227,36 @@ impl Record {
     }
 }
 
+/// A record as a producer sends it, aimed at a partition or not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProduceRecord {
+    /// The partition to write to; `None` lets the key choose it (Kafka's default
+    /// partitioner), or the agent when there is no key.
+    pub partition: Option<u32>,
+    /// The record; a `timestamp_ms` of 0 is replaced by the time the agent receives it.
+    pub record: Record,
+}
+
+/// Where an acknowledged record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordAck {
+    /// The partition.
+    pub partition: u32,
+    /// The record's offset in it.
+    pub offset: u64,
+}
+
+/// Records read from one partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// `(offset, record)` from the requested offset on.
+    pub records: Vec<(u64, Record)>,
+    /// The partition's high watermark when they were read.
+    pub high_watermark: u64,
+    /// The offset to read next.
+    pub next_offset: u64,
+}
+
 /// What a topic is created with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSpec {

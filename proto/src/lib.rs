@@ -3,6 +3,9 @@
 
 use bytes::Bytes;
 
+#[cfg(feature = "domain")]
+mod domain;
+
 /// Package `streamhouse.v1`.
 pub mod v1 {
     #![allow(missing_docs, clippy::all)]

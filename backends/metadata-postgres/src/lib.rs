@@ -2,43 +2,47 @@
 //! PostgreSQL (kind `aurora`: a writer endpoint for writes and a reader endpoint for
 //! read-only queries).
 //!
-//! Every query is a fixed SQL file in `queries/`. Bulk work — the index rows and high
-//! watermarks of a flush covering a thousand partitions — is one statement over `UNNEST`ed
-//! arrays, so no query text depends on the data; a query builder such as `sea-query` would
-//! add a dependency without removing a line of string building. Fencing happens inside the
-//! commit's transaction: lease rows are locked for share and checked before any index row is
-//! written.
+//! One module per concern, the same set as the SQLite backend: `store` (the struct and how a
+//! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
+//! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`.
+//!
+//! Every statement is a file in `queries/<module>/`, included with `include_str!`; the one
+//! exception is the `SET LOCAL` of the configured timeouts behind a transaction pooler,
+//! which carries numbers from the config. Bulk work — the index rows and high watermarks of
+//! a flush covering a thousand partitions — is one statement over `UNNEST`ed arrays, so no
+//! query text depends on the data; a query builder such as `sea-query` would add a
+//! dependency without removing a line of string building. Fencing happens inside the
+//! commit's transaction: partition and lease rows are locked, then checked by the rule in
+//! `streamhouse_core::fencing`, before any index row is written.
 //!
 //! Behind PgBouncer in transaction mode set `transaction_pooler = true`: statements are then
 //! sent unnamed (PgBouncer before 1.21 cannot route named prepared statements) and nothing
 //! relies on session state.
 
+mod cluster;
 mod config;
 mod error;
 #[cfg(feature = "aurora-iam")]
 pub mod iam;
+mod index;
+mod leases;
+mod migrate;
+mod offsets;
+mod pool;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod topics;
 
 pub use config::PostgresConfig;
 pub use store::PostgresMetadataStore;
 
-use std::sync::Arc;
-
+use futures::future::BoxFuture;
 use streamhouse_core::config::BackendSection;
 use streamhouse_core::registry::{BuildError, MetadataBackend, MetadataParts};
 
-fn parts(store: PostgresMetadataStore) -> MetadataParts {
-    let store = Arc::new(store);
-    MetadataParts {
-        store: store.clone(),
-        leases: store,
-    }
-}
-
 fn options(section: &BackendSection) -> Result<PostgresConfig, BuildError> {
-    let cfg: PostgresConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
+    let cfg: PostgresConfig = section.options()?;
     if cfg.url.is_empty() {
         return Err(BuildError(format!(
             "[metadata] backend = {:?} needs `url` (or POSTGRES_URL), such as \
@@ -54,26 +58,21 @@ fn options(section: &BackendSection) -> Result<PostgresConfig, BuildError> {
     Ok(cfg)
 }
 
-inventory::submit! {
-    MetadataBackend {
-        kind: "postgres",
-        build: |section| Box::pin(async move {
-            Ok(parts(PostgresMetadataStore::connect(&options(&section)?).await?))
-        }),
-        migrate: |section| Box::pin(async move {
-            PostgresMetadataStore::migrate_only(&options(&section)?).await
-        }),
-    }
+fn build(section: BackendSection) -> BoxFuture<'static, Result<MetadataParts, BuildError>> {
+    Box::pin(async move {
+        let store = PostgresMetadataStore::connect(&options(&section)?).await?;
+        Ok(MetadataParts::shared(store))
+    })
+}
+
+fn migrate(section: BackendSection) -> BoxFuture<'static, Result<(), BuildError>> {
+    Box::pin(async move { PostgresMetadataStore::migrate_only(&options(&section)?).await })
 }
 
 inventory::submit! {
-    MetadataBackend {
-        kind: "aurora",
-        build: |section| Box::pin(async move {
-            Ok(parts(PostgresMetadataStore::connect(&options(&section)?).await?))
-        }),
-        migrate: |section| Box::pin(async move {
-            PostgresMetadataStore::migrate_only(&options(&section)?).await
-        }),
-    }
+    MetadataBackend { kind: "postgres", build, migrate }
+}
+
+inventory::submit! {
+    MetadataBackend { kind: "aurora", build, migrate }
 }

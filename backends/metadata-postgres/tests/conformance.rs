@@ -35,14 +35,8 @@ async fn make(route: Route) -> (MetadataParts, ()) {
         transaction_pooler: !matches!(route, Route::Direct),
         ..PostgresConfig::default()
     };
-    let store = std::sync::Arc::new(PostgresMetadataStore::connect(&cfg).await.expect("connect"));
-    (
-        MetadataParts {
-            store: store.clone(),
-            leases: store,
-        },
-        (),
-    )
+    let store = PostgresMetadataStore::connect(&cfg).await.expect("connect");
+    (MetadataParts::shared(store), ())
 }
 
 mod direct {

@@ -2,30 +2,41 @@
 //!
 //! One file holds topics, the offset index, consumer-group offsets and partition leases. It
 //! serves one agent process; clusters use the PostgreSQL backend.
+//!
+//! One module per concern, the same set as the PostgreSQL backend: `store` (the struct and
+//! its write transactions), `pool` (opening the file, the lock that admits one process),
+//! `migrate`, `error` (SQLite result codes), and one per trait: `topics`, `index`,
+//! `offsets`, `leases`, `cluster`. Every statement is a file in `queries/<module>/`,
+//! included with `include_str!`. A commit is fenced by the rule in
+//! `streamhouse_core::fencing`, checked inside its write transaction.
 
+mod cluster;
 mod config;
 mod error;
+mod index;
+mod leases;
+mod migrate;
+mod offsets;
+mod pool;
 mod store;
+mod topics;
 
 pub use config::SqliteConfig;
 pub use store::SqliteMetadataStore;
 
-use std::sync::Arc;
-
 use streamhouse_core::config::BackendSection;
-use streamhouse_core::registry::{BuildError, MetadataBackend, MetadataParts};
+use streamhouse_core::registry::{MetadataBackend, MetadataParts};
 
 inventory::submit! {
     MetadataBackend {
         kind: "sqlite",
         build: |section: BackendSection| Box::pin(async move {
-            let cfg: SqliteConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
-            let store = Arc::new(SqliteMetadataStore::open(&cfg).await?);
-            Ok(MetadataParts { store: store.clone(), leases: store })
+            let cfg: SqliteConfig = section.options()?;
+            Ok(MetadataParts::shared(SqliteMetadataStore::open(&cfg).await?))
         }),
         // Opening the database runs the migrations.
         migrate: |section: BackendSection| Box::pin(async move {
-            let cfg: SqliteConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
+            let cfg: SqliteConfig = section.options()?;
             SqliteMetadataStore::open(&cfg).await.map(drop)
         }),
     }

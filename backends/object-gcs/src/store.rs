@@ -22,7 +22,7 @@ use google_cloud_storage::model_ext::ReadRange;
 use google_cloud_storage::retry_policy::RetryableErrors;
 use reqwest::{Method, Url};
 use serde::Deserialize;
-use streamhouse_core::object::{ObjectResult, clamped_get_range};
+use streamhouse_core::object::{KeyPrefix, ObjectResult, clamped_get_range};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 
@@ -41,8 +41,7 @@ pub struct GcsObjectStore {
     objects_url: Url,
     /// `projects/_/buckets/<bucket>`, as the storage client names buckets.
     bucket_path: String,
-    /// `prefix/` or empty.
-    prefix: String,
+    prefix: KeyPrefix,
     storage_class: Option<String>,
     kms_key: Option<String>,
     attempt_timeout: Duration,
@@ -112,18 +111,13 @@ impl GcsObjectStore {
             .connect_timeout(Duration::from_millis(cfg.attempt_timeout_ms))
             .build()
             .map_err(|e| BuildError(format!("[object_store] gcs HTTP client: {e}")))?;
-        let prefix = cfg.prefix.trim_matches('/');
         Ok(Self {
             storage,
             http,
             credentials,
             objects_url,
             bucket_path: format!("projects/_/buckets/{}", cfg.bucket),
-            prefix: if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}/")
-            },
+            prefix: KeyPrefix::new(&cfg.prefix),
             storage_class: cfg.storage_class.clone(),
             kms_key: cfg.kms_key.clone(),
             attempt_timeout: Duration::from_millis(cfg.attempt_timeout_ms),
@@ -131,10 +125,6 @@ impl GcsObjectStore {
             max_attempts,
             backoff,
         })
-    }
-
-    fn full(&self, key: &ObjectKey) -> String {
-        format!("{}{}", self.prefix, key.as_str())
     }
 
     /// The JSON API URL of one object; its name is a single, escaped path segment.
@@ -202,16 +192,22 @@ impl GcsObjectStore {
         let headers = match self.credentials.headers(http::Extensions::new()).await {
             Ok(CacheableResource::New { data, .. }) => data,
             Ok(CacheableResource::NotModified) => {
-                return Err(ObjectStoreError::Other(format!(
+                return Err(ObjectStoreError::other(format!(
                     "{what}: credentials returned no headers"
                 )));
             }
             Err(e) if e.is_transient() => {
-                return Err(ObjectStoreError::Unavailable(format!(
-                    "{what}: credentials: {e}"
-                )));
+                return Err(ObjectStoreError::unavailable_from(
+                    format!("{what}: credentials"),
+                    e,
+                ));
             }
-            Err(e) => return Err(ObjectStoreError::Other(format!("{what}: credentials: {e}"))),
+            Err(e) => {
+                return Err(ObjectStoreError::other_from(
+                    format!("{what}: credentials"),
+                    e,
+                ));
+            }
         };
         let resp = self
             .http
@@ -220,7 +216,7 @@ impl GcsObjectStore {
             .timeout(self.attempt_timeout)
             .send()
             .await
-            .map_err(|e| ObjectStoreError::Unavailable(format!("{what}: {e}")))?;
+            .map_err(|e| ObjectStoreError::unavailable_from(what, e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -238,7 +234,7 @@ impl GcsObjectStore {
     ) -> ObjectResult<T> {
         let resp = self.json_call(method, url, what).await?;
         resp.json().await.map_err(|e| {
-            ObjectStoreError::Unavailable(format!("{what}: reading the response: {e}"))
+            ObjectStoreError::unavailable_from(format!("{what}: reading the response"), e)
         })
     }
 }
@@ -254,7 +250,7 @@ impl ObjectResource {
     fn size(&self, what: &str) -> ObjectResult<u64> {
         self.size
             .parse()
-            .map_err(|_| ObjectStoreError::Other(format!("{what}: bad size {:?}", self.size)))
+            .map_err(|_| ObjectStoreError::other(format!("{what}: bad size {:?}", self.size)))
     }
 }
 
@@ -270,7 +266,7 @@ struct ObjectPage {
 #[async_trait]
 impl ObjectStore for GcsObjectStore {
     async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         // The checksum goes in the upload's metadata, up front: GCS refuses the object if the
         // bytes it receives differ, and no trailing checksum part is needed.
         let crc = crc32c::crc32c(&data);
@@ -297,13 +293,13 @@ impl ObjectStore for GcsObjectStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         self.read(&full, None, &format!("GET {full}")).await
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
         clamped_get_range(self, key, range, |r| async move {
-            let full = self.full(key);
+            let full = self.prefix.full(key);
             let what = format!("GET {full} bytes {}..{}", r.start, r.end);
             self.read(&full, Some(&r), &what).await
         })
@@ -311,7 +307,7 @@ impl ObjectStore for GcsObjectStore {
     }
 
     async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         let what = format!("HEAD {full}");
         let mut url = self.object_url(&full);
         url.query_pairs_mut().append_pair("fields", "name,size");
@@ -323,7 +319,7 @@ impl ObjectStore for GcsObjectStore {
     }
 
     async fn delete(&self, key: &ObjectKey) -> ObjectResult<()> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         match self
             .json_call(
                 Method::DELETE,
@@ -338,10 +334,7 @@ impl ObjectStore for GcsObjectStore {
     }
 
     async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>> {
-        let full_prefix = match prefix {
-            Some(p) => format!("{}{}/", self.prefix, p.trim_end_matches('/')),
-            None => self.prefix.clone(),
-        };
+        let full_prefix = self.prefix.listing(prefix);
         let what = format!("LIST {full_prefix}");
         let mut out = Vec::new();
         let mut token: Option<String> = None;
@@ -357,7 +350,7 @@ impl ObjectStore for GcsObjectStore {
             }
             let page: ObjectPage = self.json(Method::GET, url, &what).await?;
             for o in &page.items {
-                let Some(k) = o.name.strip_prefix(&self.prefix) else {
+                let Some(k) = self.prefix.strip(&o.name) else {
                     continue;
                 };
                 out.push(ObjectMeta {
@@ -372,23 +365,5 @@ impl ObjectStore for GcsObjectStore {
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::is_retriable_status;
-
-    #[test]
-    fn retriable_statuses_map_to_unavailable() {
-        for s in [408, 429, 500, 503] {
-            assert!(is_retriable_status(s));
-            assert!(from_status(s, String::new()).is_retriable(), "{s}");
-        }
-        for s in [400, 401, 403, 404, 412, 416] {
-            assert!(!is_retriable_status(s));
-            assert!(!from_status(s, String::new()).is_retriable(), "{s}");
-        }
     }
 }

@@ -38,22 +38,22 @@ async fn unreachable_endpoint_is_unavailable() {
         .put(&key, Bytes::from_static(b"x"), PutMode::Create)
         .await;
     assert!(
-        matches!(put, Err(ObjectStoreError::Unavailable(_))),
+        matches!(put, Err(ObjectStoreError::Unavailable { .. })),
         "{put:?}"
     );
     let get = store.get(&key).await;
     assert!(
-        matches!(get, Err(ObjectStoreError::Unavailable(_))),
+        matches!(get, Err(ObjectStoreError::Unavailable { .. })),
         "{get:?}"
     );
     let head = store.head(&key).await;
     assert!(
-        matches!(head, Err(ObjectStoreError::Unavailable(_))),
+        matches!(head, Err(ObjectStoreError::Unavailable { .. })),
         "{head:?}"
     );
     let list = store.list(None).await;
     assert!(
-        matches!(list, Err(ObjectStoreError::Unavailable(_))),
+        matches!(list, Err(ObjectStoreError::Unavailable { .. })),
         "{list:?}"
     );
     assert!(

@@ -1,6 +1,6 @@
 //! StreamHouse object stores for development and tests: a directory on local disk (`local`)
-//! and process memory (`memory`), both on the `object_store` crate, through
-//! [`ObjectStoreAdapter`], which the Azure backend shares.
+//! and process memory (`memory`), both on the `object_store` crate through the shared
+//! adapter (`streamhouse-object-adapter`).
 //!
 //! The local store writes each object to a staging file and links it into place, so a
 //! reader never sees a partial object and `PutMode::Create` is atomic. It does not fsync:
@@ -10,13 +10,13 @@ mod config;
 mod store;
 
 pub use config::LocalConfig;
-pub use store::ObjectStoreAdapter;
+pub use store::{local, memory};
 
 use std::sync::Arc;
 
 use streamhouse_core::ObjectStore;
 use streamhouse_core::config::BackendSection;
-use streamhouse_core::registry::{BuildError, ObjectStoreBackend};
+use streamhouse_core::registry::ObjectStoreBackend;
 
 inventory::submit! {
     ObjectStoreBackend {
@@ -24,8 +24,8 @@ inventory::submit! {
         // Local writes cost nothing per request: flush often for low latency.
         default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
-            let cfg: LocalConfig = section.options().map_err(|e| BuildError(e.to_string()))?;
-            Ok(Arc::new(ObjectStoreAdapter::open(&cfg.root)?) as Arc<dyn ObjectStore>)
+            let cfg: LocalConfig = section.options()?;
+            Ok(Arc::new(local(&cfg.root)?) as Arc<dyn ObjectStore>)
         }),
     }
 }
@@ -36,8 +36,8 @@ inventory::submit! {
         default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
             // No options: parsing an empty struct still rejects unknown keys.
-            section.options::<config::MemoryConfig>().map_err(|e| BuildError(e.to_string()))?;
-            Ok(Arc::new(ObjectStoreAdapter::memory()) as Arc<dyn ObjectStore>)
+            section.options::<config::MemoryConfig>()?;
+            Ok(Arc::new(memory()) as Arc<dyn ObjectStore>)
         }),
     }
 }

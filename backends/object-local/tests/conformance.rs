@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use streamhouse_core::ObjectStore;
-use streamhouse_object_local::ObjectStoreAdapter;
 
 mod local {
     use super::*;
 
     async fn make() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStoreAdapter::open(&dir.path().join("objects")).unwrap();
+        let store = streamhouse_object_local::local(&dir.path().join("objects")).unwrap();
         (Arc::new(store), dir)
     }
 
@@ -21,7 +20,7 @@ mod memory {
     use super::*;
 
     async fn make() -> (Arc<dyn ObjectStore>, ()) {
-        (Arc::new(ObjectStoreAdapter::memory()), ())
+        (Arc::new(streamhouse_object_local::memory()), ())
     }
 
     streamhouse_core::object_store_conformance!(make());
@@ -33,7 +32,7 @@ mod metered {
     use streamhouse_core::metered::{MeteredObjectStore, ObjectStoreUsage};
 
     async fn make() -> (Arc<dyn ObjectStore>, ()) {
-        let inner = Arc::new(ObjectStoreAdapter::memory());
+        let inner = Arc::new(streamhouse_object_local::memory());
         let usage = Arc::new(ObjectStoreUsage::default());
         (Arc::new(MeteredObjectStore::new(inner, usage)), ())
     }
@@ -49,7 +48,7 @@ async fn metering_counts_requests_errors_and_bytes() {
     use streamhouse_core::{ObjectKey, PutMode};
 
     let usage = Arc::new(ObjectStoreUsage::default());
-    let s = MeteredObjectStore::new(Arc::new(ObjectStoreAdapter::memory()), usage.clone());
+    let s = MeteredObjectStore::new(Arc::new(streamhouse_object_local::memory()), usage.clone());
     let k = ObjectKey::new("t/a/objects/1").unwrap();
     s.put(&k, Bytes::from(vec![0u8; 1000]), PutMode::Create)
         .await

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use streamhouse_core::ObjectStore;
 use streamhouse_core::config::BackendSection;
-use streamhouse_core::registry::{BuildError, ObjectStoreBackend};
+use streamhouse_core::registry::ObjectStoreBackend;
 
 inventory::submit! {
     ObjectStoreBackend {
@@ -27,7 +27,7 @@ inventory::submit! {
         // Each PUT is billed and takes tens of milliseconds: flush less often than locally.
         default_flush_interval_ms: 50,
         build: |section: BackendSection| Box::pin(async move {
-            let cfg: S3Config = section.options().map_err(|e| BuildError(e.to_string()))?;
+            let cfg: S3Config = section.options()?;
             Ok(Arc::new(S3ObjectStore::new(&cfg).await?) as Arc<dyn ObjectStore>)
         }),
     }

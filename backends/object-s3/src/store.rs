@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
     CompletedMultipartUpload, CompletedPart, ServerSideEncryption, StorageClass,
 };
 use bytes::Bytes;
-use streamhouse_core::object::{ObjectResult, clamped_get_range};
+use streamhouse_core::object::{KeyPrefix, ObjectResult, clamped_get_range};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 
@@ -25,8 +25,7 @@ use crate::error::map;
 pub struct S3ObjectStore {
     client: Client,
     bucket: String,
-    /// `prefix/` or empty.
-    prefix: String,
+    prefix: KeyPrefix,
     storage_class: Option<StorageClass>,
     sse: Option<ServerSideEncryption>,
     sse_kms_key_id: Option<String>,
@@ -69,15 +68,10 @@ impl S3ObjectStore {
         if let Some(endpoint) = &cfg.endpoint {
             conf = conf.endpoint_url(endpoint);
         }
-        let prefix = cfg.prefix.trim_matches('/');
         Ok(Self {
             client: Client::from_conf(conf.build()),
             bucket: cfg.bucket.clone(),
-            prefix: if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}/")
-            },
+            prefix: KeyPrefix::new(&cfg.prefix),
             storage_class: cfg.storage_class.as_deref().map(StorageClass::from),
             sse: cfg
                 .server_side_encryption
@@ -87,10 +81,6 @@ impl S3ObjectStore {
             multipart_threshold: cfg.multipart_threshold_bytes,
             part_size: cfg.multipart_part_bytes,
         })
-    }
-
-    fn full(&self, key: &ObjectKey) -> String {
-        format!("{}{}", self.prefix, key.as_str())
     }
 
     /// One GET, whole or of a byte range, with its body read.
@@ -113,7 +103,7 @@ impl S3ObjectStore {
             .body
             .collect()
             .await
-            .map_err(|e| ObjectStoreError::Unavailable(format!("{what}: {e}")))?;
+            .map_err(|e| ObjectStoreError::unavailable_from(what, e))?;
         Ok(body.into_bytes())
     }
 
@@ -132,7 +122,7 @@ impl S3ObjectStore {
             .map_err(|e| map(&what, e))?;
         let upload_id = upload
             .upload_id()
-            .ok_or_else(|| ObjectStoreError::Other(format!("{what}: no upload id")))?
+            .ok_or_else(|| ObjectStoreError::other(format!("{what}: no upload id")))?
             .to_owned();
         let result = self.upload_parts(key, &upload_id, data, mode, &what).await;
         if result.is_err() {
@@ -204,7 +194,7 @@ impl S3ObjectStore {
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
     async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         if data.len() >= self.multipart_threshold {
             return self.put_multipart(&full, data, mode).await;
         }
@@ -227,13 +217,13 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         self.get_object(&full, None, &format!("GET {full}")).await
     }
 
     async fn get_range(&self, key: &ObjectKey, range: Range<u64>) -> ObjectResult<Bytes> {
         clamped_get_range(self, key, range, |r| async move {
-            let full = self.full(key);
+            let full = self.prefix.full(key);
             let what = format!("GET {full} bytes {}..{}", r.start, r.end);
             let range_header = format!("bytes={}-{}", r.start, r.end - 1);
             self.get_object(&full, Some(range_header), &what).await
@@ -242,7 +232,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn head(&self, key: &ObjectKey) -> ObjectResult<ObjectMeta> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         let out = self
             .client
             .head_object()
@@ -258,7 +248,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn delete(&self, key: &ObjectKey) -> ObjectResult<()> {
-        let full = self.full(key);
+        let full = self.prefix.full(key);
         match self
             .client
             .delete_object()
@@ -276,10 +266,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn list(&self, prefix: Option<&str>) -> ObjectResult<Vec<ObjectMeta>> {
-        let full_prefix = match prefix {
-            Some(p) => format!("{}{}/", self.prefix, p.trim_end_matches('/')),
-            None => self.prefix.clone(),
-        };
+        let full_prefix = self.prefix.listing(prefix);
         let mut out = Vec::new();
         let mut token = None;
         loop {
@@ -293,7 +280,7 @@ impl ObjectStore for S3ObjectStore {
                 .await
                 .map_err(|e| map(&format!("LIST {full_prefix}"), e))?;
             for o in page.contents() {
-                let Some(k) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                let Some(k) = o.key().and_then(|k| self.prefix.strip(k)) else {
                     continue;
                 };
                 out.push(ObjectMeta {

@@ -22,7 +22,7 @@ pub async fn acquire_renew_release(m: &MetadataParts) {
     let k = key(m, "a").await;
     let l = m.leases.acquire(&k, "agent-a", TTL).await.unwrap();
     assert_eq!((l.holder.as_str(), l.epoch), ("agent-a", 1));
-    assert!(l.expires_at_ms > super::now_ms() + 20_000);
+    assert!(l.expires_at_ms > crate::clock::now_ms() + 20_000);
     let e = m.leases.acquire(&k, "agent-b", TTL).await.unwrap_err();
     assert!(
         matches!(e, LeaseError::Held { ref holder, .. } if holder == "agent-a"),

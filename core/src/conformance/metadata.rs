@@ -180,6 +180,41 @@ pub async fn commit_requires_the_lease(m: &MetadataParts) {
     assert_eq!(hws(m, &t).await, [10, 0]);
 }
 
+/// A commit under a lease that lapsed is fenced even though no one took the lease over (its
+/// holder was frozen or cut off past it); once the holder takes the lease again it commits.
+pub async fn commit_under_a_lapsed_lease_is_fenced(m: &MetadataParts) {
+    let t = m
+        .store
+        .create_topic(&spec("acme", "lapsed", 1))
+        .await
+        .unwrap();
+    let key = LeaseKey {
+        tenant: t.spec.tenant.clone(),
+        topic_id: t.id,
+        partition: 0,
+    };
+    let short = Duration::from_millis(100);
+    let epoch = m.leases.acquire(&key, "a", short).await.unwrap().epoch;
+    tokio::time::sleep(short * 3).await;
+    let e = m
+        .store
+        .commit_object(&commit(&t, "o1", "a", vec![batch(&t, 0, 0, 5, epoch)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, MetadataError::Fenced(msg) if msg.contains("lapsed")),
+        "{e:?}"
+    );
+    assert_eq!(hws(m, &t).await, [0]);
+    let again = m.leases.acquire(&key, "a", TTL).await.unwrap();
+    assert_eq!(again.epoch, epoch, "the same holder keeps its epoch");
+    m.store
+        .commit_object(&commit(&t, "o1", "a", vec![batch(&t, 0, 0, 5, epoch)]))
+        .await
+        .unwrap();
+    assert_eq!(hws(m, &t).await, [5]);
+}
+
 /// A former leader's commit with an old epoch is rejected as a whole, even for partitions
 /// it still leads, and changes nothing.
 pub async fn zombie_commit_is_fenced_and_changes_nothing(m: &MetadataParts) {

@@ -42,6 +42,7 @@ macro_rules! metadata_conformance {
                 topics_create_get_list_delete,
                 tenants_are_isolated,
                 commit_requires_the_lease,
+                commit_under_a_lapsed_lease_is_fenced,
                 zombie_commit_is_fenced_and_changes_nothing,
                 commit_with_a_gap_conflicts,
                 commit_many_batches_and_partitions,
@@ -85,13 +86,6 @@ macro_rules! __conformance_cases {
             }
         )*
     };
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

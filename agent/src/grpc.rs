@@ -1,0 +1,224 @@
+//! The `streamhouse.v1.StreamHouse` gRPC service: each handler authenticates the request
+//! (the tenant it acts for), converts its message to domain types (the conversions live in
+//! `streamhouse_proto`'s `domain` feature), calls the [`Broker`], and converts the answer
+//! back. Requests are counted by RPC and status code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use streamhouse_core::{ProduceRecord, TenantId, TopicName};
+use streamhouse_proto::TENANT_HEADER;
+use streamhouse_proto::v1 as pb;
+use streamhouse_proto::v1::stream_house_server::StreamHouse;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::broker::{Broker, FORWARDED_HEADER};
+use crate::error::{AgentError, AgentResult};
+use crate::metrics::Metrics;
+
+/// The gRPC face of the [`Broker`].
+#[derive(Debug, Clone)]
+pub struct GrpcService {
+    broker: Arc<Broker>,
+    metrics: Arc<Metrics>,
+}
+
+impl GrpcService {
+    /// Serves `broker` over gRPC.
+    pub fn new(broker: Arc<Broker>, metrics: Arc<Metrics>) -> Self {
+        Self { broker, metrics }
+    }
+}
+
+/// The tenant a request acts for: the `x-streamhouse-tenant` header, `default` without one.
+fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
+    match req.metadata().get(TENANT_HEADER) {
+        None => Ok(TenantId::default_tenant()),
+        Some(v) => {
+            let s = v.to_str().map_err(|_| {
+                Status::invalid_argument(format!("the {TENANT_HEADER} header is not text"))
+            })?;
+            Ok(TenantId::new(s).map_err(AgentError::from)?)
+        }
+    }
+}
+
+fn topic_name(name: String) -> AgentResult<TopicName> {
+    Ok(TopicName::new(name)?)
+}
+
+/// The status code a handler answered with.
+fn code_of<T>(r: &Result<T, Status>) -> tonic::Code {
+    r.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok)
+}
+
+type SubscribeStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::FetchResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl StreamHouse for GrpcService {
+    async fn create_topic(
+        &self,
+        req: Request<pb::CreateTopicRequest>,
+    ) -> Result<Response<pb::CreateTopicResponse>, Status> {
+        let tenant = tenant_of(&req)?;
+        let spec = req
+            .into_inner()
+            .into_spec(tenant)
+            .map_err(AgentError::from)?;
+        let topic = self.broker.create_topic(spec).await?;
+        Ok(Response::new(pb::CreateTopicResponse {
+            topic: Some(topic.as_ref().into()),
+        }))
+    }
+
+    async fn delete_topic(
+        &self,
+        req: Request<pb::DeleteTopicRequest>,
+    ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
+        let tenant = tenant_of(&req)?;
+        let name = topic_name(req.into_inner().name)?;
+        self.broker.delete_topic(&tenant, &name).await?;
+        Ok(Response::new(pb::DeleteTopicResponse {}))
+    }
+
+    async fn list_topics(
+        &self,
+        req: Request<pb::ListTopicsRequest>,
+    ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        let topics = self.broker.list_topics(&tenant_of(&req)?).await?;
+        Ok(Response::new(pb::ListTopicsResponse {
+            topics: topics.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn describe_cluster(
+        &self,
+        req: Request<pb::DescribeClusterRequest>,
+    ) -> Result<Response<pb::DescribeClusterResponse>, Status> {
+        let (group, agents) = self.broker.describe_cluster(&tenant_of(&req)?).await?;
+        Ok(Response::new(pb::DescribeClusterResponse {
+            group,
+            agents: agents.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn describe_topic(
+        &self,
+        req: Request<pb::DescribeTopicRequest>,
+    ) -> Result<Response<pb::DescribeTopicResponse>, Status> {
+        let tenant = tenant_of(&req)?;
+        let name = topic_name(req.into_inner().name)?;
+        let (topic, partitions) = self.broker.describe_topic(&tenant, &name).await?;
+        Ok(Response::new(pb::DescribeTopicResponse {
+            topic: Some((&topic).into()),
+            partitions: partitions.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn produce(
+        &self,
+        req: Request<pb::ProduceRequest>,
+    ) -> Result<Response<pb::ProduceResponse>, Status> {
+        let span = tracing::info_span!(
+            "produce",
+            topic = %req.get_ref().topic,
+            records = req.get_ref().records.len()
+        );
+        crate::logging::adopt_trace_context(&span, req.metadata());
+        let result = async {
+            let tenant = tenant_of(&req)?;
+            let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+            let r = req.into_inner();
+            let topic = topic_name(r.topic)?;
+            let records = r.records.into_iter().map(ProduceRecord::from).collect();
+            let acks = self
+                .broker
+                .produce(&tenant, &topic, records, forwarded)
+                .await?;
+            Ok(Response::new(pb::ProduceResponse {
+                acks: acks.into_iter().map(Into::into).collect(),
+            }))
+        }
+        .instrument(span)
+        .await;
+        self.metrics.request("produce", code_of(&result));
+        result
+    }
+
+    async fn fetch(
+        &self,
+        req: Request<pb::FetchRequest>,
+    ) -> Result<Response<pb::FetchResponse>, Status> {
+        let span = tracing::info_span!(
+            "fetch",
+            topic = %req.get_ref().topic,
+            partition = req.get_ref().partition
+        );
+        let result = async {
+            let tenant = tenant_of(&req)?;
+            let r = req.into_inner();
+            let topic = topic_name(r.topic)?;
+            let wait = Duration::from_millis(u64::from(r.max_wait_ms));
+            let fetched = self
+                .broker
+                .fetch(&tenant, &topic, r.partition, r.offset, r.max_bytes, wait)
+                .await?;
+            Ok(Response::new((r.partition, fetched).into()))
+        }
+        .instrument(span)
+        .await;
+        self.metrics.request("fetch", code_of(&result));
+        result
+    }
+
+    type SubscribeStream = SubscribeStream;
+
+    async fn subscribe(
+        &self,
+        req: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let tenant = tenant_of(&req)?;
+        let r = req.into_inner();
+        let topic = topic_name(r.topic)?;
+        let partition = r.partition;
+        let stream = self
+            .broker
+            .subscribe(&tenant, &topic, partition, r.offset, r.max_bytes)
+            .await?;
+        let stream = stream.map(move |f| {
+            f.map(|f| pb::FetchResponse::from((partition, f)))
+                .map_err(Status::from)
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn commit_offsets(
+        &self,
+        req: Request<pb::CommitOffsetsRequest>,
+    ) -> Result<Response<pb::CommitOffsetsResponse>, Status> {
+        let tenant = tenant_of(&req)?;
+        let r = req.into_inner();
+        let topic = topic_name(r.topic)?;
+        let offsets = r.offsets.into_iter().map(Into::into).collect();
+        self.broker
+            .commit_offsets(&tenant, &r.group, &topic, offsets)
+            .await?;
+        Ok(Response::new(pb::CommitOffsetsResponse {}))
+    }
+
+    async fn fetch_offsets(
+        &self,
+        req: Request<pb::FetchOffsetsRequest>,
+    ) -> Result<Response<pb::FetchOffsetsResponse>, Status> {
+        let tenant = tenant_of(&req)?;
+        let r = req.into_inner();
+        let topic = topic_name(r.topic)?;
+        let offsets = self.broker.fetch_offsets(&tenant, &r.group, &topic).await?;
+        Ok(Response::new(pb::FetchOffsetsResponse {
+            offsets: offsets.into_iter().map(Into::into).collect(),
+        }))
+    }
+}

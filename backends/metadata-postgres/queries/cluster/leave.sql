@@ -1,0 +1,1 @@
+DELETE FROM agents WHERE holder = $1

@@ -1,0 +1,4 @@
+-- Only while no batch references it: a racing commit can never lose its object row.
+DELETE FROM objects o
+WHERE o.key = $1
+  AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.object_id = o.id)

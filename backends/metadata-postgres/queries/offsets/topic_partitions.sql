@@ -1,0 +1,1 @@
+SELECT partitions FROM topics WHERE id = $1

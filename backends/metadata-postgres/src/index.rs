@@ -1,0 +1,233 @@
+//! [`IndexStore`] on PostgreSQL: the fenced commit, lookups, offsets, retention and the
+//! objects garbage collection may delete.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgRow};
+use streamhouse_core::fencing::{LockedPartition, check_commit};
+use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::{
+    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TopicId,
+};
+
+use crate::error::meta;
+use crate::store::PostgresMetadataStore;
+
+fn partition_from_row(r: &PgRow) -> MetadataResult<PartitionInfo> {
+    PartitionInfo::from_stored(i64::from(r.get::<i32, _>(0)), r.get(1), r.get(2))
+}
+
+fn entry_from_row(r: &PgRow) -> MetadataResult<BatchIndexEntry> {
+    BatchIndexEntry::from_stored(
+        r.get(0),
+        r.get(1),
+        i64::from(r.get::<i32, _>(2)),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+    )
+}
+
+impl PostgresMetadataStore {
+    async fn lookup_on(
+        &self,
+        pool: &PgPool,
+        topic_id: TopicId,
+        partition: u32,
+        from: i64,
+        limit: u32,
+    ) -> MetadataResult<Vec<PgRow>> {
+        let mut c = self.conn(pool).await?;
+        let rows = self
+            .q(include_str!("../queries/index/lookup.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(from)
+            .bind(i64::from(limit))
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        Ok(rows)
+    }
+}
+
+/// Columns of one array per field, for statements over `UNNEST`ed arrays.
+fn column<T, U>(items: &[T], f: impl Fn(&T) -> MetadataResult<U>) -> MetadataResult<Vec<U>> {
+    items.iter().map(f).collect()
+}
+
+#[async_trait]
+impl IndexStore for PostgresMetadataStore {
+    async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
+        let keys = c.partitions();
+        let mut tx = self.write_tx().await?;
+        let rows = self
+            .q(include_str!("../queries/index/commit_lock.sql"))
+            .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| k.1 as i32).collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let now_ms = rows.first().map_or(0, |r| r.get::<i64, _>(6));
+        let locked = rows
+            .iter()
+            .map(|r| {
+                LockedPartition::from_stored(
+                    r.get(0),
+                    i64::from(r.get::<i32, _>(1)),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                )
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        // The rule holds or the transaction is dropped (rolled back) with nothing written.
+        let advances = check_commit(c, &locked, now_ms)?;
+        let object_id: i64 = self
+            .scalar(include_str!("../queries/index/insert_object.sql"))
+            .bind(&c.object_key)
+            .bind(c.tenant.as_str())
+            .bind(stored_i64(c.object_size, "object size")?)
+            .bind(&c.holder)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let b = &c.batches;
+        self.q(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(column(b, |b| Ok(b.topic_id))?)
+            .bind(column(b, |b| Ok(b.partition as i32))?)
+            .bind(column(b, |b| stored_i64(b.base_offset, "offset"))?)
+            .bind(column(b, |b| {
+                stored_i64(b.base_offset + u64::from(b.record_count), "offset")
+            })?)
+            .bind(column(b, |b| stored_i64(b.position, "position"))?)
+            .bind(column(b, |b| Ok(b.size as i32))?)
+            .bind(column(b, |b| Ok(b.max_timestamp_ms))?)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        self.q(include_str!("../queries/index/advance_high_watermarks.sql"))
+            .bind(column(&advances, |a| Ok(a.topic_id))?)
+            .bind(column(&advances, |a| Ok(a.partition as i32))?)
+            .bind(column(&advances, |a| {
+                stored_i64(a.high_watermark, "offset")
+            })?)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn lookup(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        from_offset: u64,
+        limit: u32,
+    ) -> MetadataResult<Vec<BatchIndexEntry>> {
+        let from = stored_i64(from_offset, "offset")?;
+        let mut rows = self
+            .lookup_on(self.reader(), topic_id, partition, from, limit)
+            .await?;
+        // A replica may lag the writer: if it does not have the batch holding the offset yet,
+        // ask the writer.
+        let covered = rows.first().is_some_and(|r| r.get::<i64, _>(3) <= from);
+        if !covered && self.reader.is_some() {
+            rows = self
+                .lookup_on(&self.writer, topic_id, partition, from, limit)
+                .await?;
+        }
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
+        let mut c = self.conn(self.reader()).await?;
+        let rows = self
+            .q(include_str!("../queries/index/partition_offsets.sql"))
+            .bind(topic_id)
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter().map(partition_from_row).collect()
+    }
+
+    async fn partition_offset(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+    ) -> MetadataResult<PartitionInfo> {
+        // From the writer: a new leader loads its next offset from this.
+        let mut c = self.conn(&self.writer).await?;
+        let row = self
+            .q(include_str!("../queries/index/partition_offset.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .fetch_optional(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        partition_from_row(&row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?)
+    }
+
+    async fn expire_before(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        cutoff_ms: i64,
+    ) -> MetadataResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let keep_from: Option<i64> = self
+            .scalar(include_str!("../queries/index/expire_keep_from.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(cutoff_ms)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let keep_from =
+            keep_from.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?;
+        self.q(include_str!("../queries/index/expire_batches.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(keep_from)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let start: i64 = self
+            .scalar(include_str!("../queries/index/raise_log_start.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(keep_from)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        streamhouse_core::metadata::from_stored(start, "log start offset")
+    }
+
+    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
+        let mut c = self.conn(&self.writer).await?;
+        let keys = self
+            .scalar(include_str!("../queries/index/unreferenced_objects.sql"))
+            .bind(i64::from(limit))
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        Ok(keys)
+    }
+
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await?;
+        self.q(include_str!("../queries/index/forget_object.sql"))
+            .bind(object_key)
+            .execute(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await
+    }
+}

@@ -1,0 +1,102 @@
+//! [`LeaseManager`] on PostgreSQL, on the database's clock (`streamhouse_now_ms()`), so
+//! agents' clocks never matter.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use streamhouse_core::lease::{LeaseResult, ttl_millis};
+use streamhouse_core::{Lease, LeaseError, LeaseKey, LeaseManager};
+
+use crate::error::lease as lease_err;
+use crate::store::PostgresMetadataStore;
+
+#[async_trait]
+impl LeaseManager for PostgresMetadataStore {
+    async fn acquire(&self, key: &LeaseKey, holder: &str, ttl: Duration) -> LeaseResult<Lease> {
+        let mut c = self.conn(&self.writer).await?;
+        let row = self
+            .q(include_str!("../queries/leases/acquire.sql"))
+            .bind(key.topic_id)
+            .bind(key.partition as i32)
+            .bind(key.tenant.as_str())
+            .bind(holder)
+            .bind(ttl_millis(ttl))
+            .fetch_optional(c.get())
+            .await
+            .map_err(lease_err)?;
+        c.done().await?;
+        if let Some(r) = row {
+            return Lease::from_stored(key.clone(), holder.to_owned(), r.get(0), r.get(1));
+        }
+        let mut c = self.conn(&self.writer).await?;
+        let cur = self
+            .q(include_str!("../queries/leases/holder.sql"))
+            .bind(key.topic_id)
+            .bind(key.partition as i32)
+            .fetch_optional(c.get())
+            .await
+            .map_err(lease_err)?;
+        c.done().await?;
+        match cur {
+            Some(r) => Err(LeaseError::Held {
+                key: key.to_string(),
+                holder: r.get(0),
+                remaining_ms: r.get::<i64, _>(1).max(0),
+            }),
+            // Released or deleted in between: the caller retries.
+            None => Err(LeaseError::unavailable(format!(
+                "lease {key} changed while acquiring"
+            ))),
+        }
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
+        let mut c = self.conn(&self.writer).await?;
+        let expires: Option<i64> = self
+            .scalar(include_str!("../queries/leases/renew.sql"))
+            .bind(lease.key.topic_id)
+            .bind(lease.key.partition as i32)
+            .bind(&lease.holder)
+            .bind(lease.epoch as i64)
+            .bind(ttl_millis(ttl))
+            .fetch_optional(c.get())
+            .await
+            .map_err(lease_err)?;
+        c.done().await?;
+        match expires {
+            Some(expires_at_ms) => Ok(Lease {
+                expires_at_ms,
+                ..lease.clone()
+            }),
+            None => Err(LeaseError::Lost(lease.key.to_string())),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> LeaseResult<()> {
+        let mut c = self.conn(&self.writer).await?;
+        self.q(include_str!("../queries/leases/release.sql"))
+            .bind(lease.key.topic_id)
+            .bind(lease.key.partition as i32)
+            .bind(&lease.holder)
+            .bind(lease.epoch as i64)
+            .execute(c.get())
+            .await
+            .map_err(lease_err)?;
+        Ok(c.done().await?)
+    }
+
+    async fn get(&self, key: &LeaseKey) -> LeaseResult<Option<Lease>> {
+        let mut c = self.conn(&self.writer).await?;
+        let row = self
+            .q(include_str!("../queries/leases/get.sql"))
+            .bind(key.topic_id)
+            .bind(key.partition as i32)
+            .fetch_optional(c.get())
+            .await
+            .map_err(lease_err)?;
+        c.done().await?;
+        row.map(|r| Lease::from_stored(key.clone(), r.get(0), r.get(1), r.get(2)))
+            .transpose()
+    }
+}

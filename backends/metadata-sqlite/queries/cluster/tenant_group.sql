@@ -1,0 +1,1 @@
+SELECT group_name FROM tenant_groups WHERE tenant = ?1

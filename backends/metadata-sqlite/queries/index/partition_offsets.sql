@@ -1,0 +1,4 @@
+SELECT partition, log_start_offset, high_watermark
+FROM partitions
+WHERE topic_id = ?1
+ORDER BY partition

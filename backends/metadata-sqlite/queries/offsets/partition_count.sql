@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM partitions WHERE topic_id = ?1

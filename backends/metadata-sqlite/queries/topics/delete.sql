@@ -1,0 +1,3 @@
+DELETE FROM topics
+WHERE tenant = ?1 AND name = ?2
+RETURNING id, tenant, name, partitions, retention_ms, compression, created_at_ms

@@ -1,0 +1,78 @@
+//! [`ClusterStore`] on SQLite: membership heartbeats and tenant-to-group assignments.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use streamhouse_core::TenantId;
+use streamhouse_core::clock::now_ms;
+use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
+use streamhouse_core::lease::ttl_millis;
+use streamhouse_core::metadata::MetadataResult;
+
+use crate::error::meta;
+use crate::store::SqliteMetadataStore;
+
+#[async_trait]
+impl ClusterStore for SqliteMetadataStore {
+    async fn heartbeat(&self, agent: &AgentInfo, ttl: Duration) -> MetadataResult<()> {
+        sqlx::query(include_str!("../queries/cluster/heartbeat.sql"))
+            .bind(&agent.holder)
+            .bind(&agent.agent_id)
+            .bind(&agent.group)
+            .bind(&agent.zone)
+            .bind(&agent.addr)
+            .bind(now_ms().saturating_add(ttl_millis(ttl)))
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn live_agents(&self) -> MetadataResult<Vec<AgentInfo>> {
+        let rows = sqlx::query(include_str!("../queries/cluster/live_agents.sql"))
+            .bind(now_ms())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(rows
+            .iter()
+            .map(|r| AgentInfo {
+                holder: r.get(0),
+                agent_id: r.get(1),
+                group: r.get(2),
+                zone: r.get(3),
+                addr: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn leave(&self, holder: &str) -> MetadataResult<()> {
+        sqlx::query(include_str!("../queries/cluster/leave.sql"))
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn set_tenant_group(&self, tenant: &TenantId, group: &str) -> MetadataResult<()> {
+        sqlx::query(include_str!("../queries/cluster/set_tenant_group.sql"))
+            .bind(tenant.as_str())
+            .bind(group)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String> {
+        let group: Option<String> =
+            sqlx::query_scalar(include_str!("../queries/cluster/tenant_group.sql"))
+                .bind(tenant.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(meta)?;
+        Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
+    }
+}

@@ -1,0 +1,193 @@
+//! [`IndexStore`] on SQLite: the fenced commit, lookups, offsets, retention and the objects
+//! garbage collection may delete.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use streamhouse_core::clock::now_ms;
+use streamhouse_core::fencing::{LockedPartition, check_commit};
+use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::{
+    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TopicId,
+};
+
+use crate::error::meta;
+use crate::store::SqliteMetadataStore;
+
+fn partition_from_row(r: &SqliteRow) -> MetadataResult<PartitionInfo> {
+    PartitionInfo::from_stored(r.get(0), r.get(1), r.get(2))
+}
+
+#[async_trait]
+impl IndexStore for SqliteMetadataStore {
+    async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
+        let keys: Vec<String> = c
+            .partitions()
+            .iter()
+            .map(|(t, p)| format!("[{t},{p}]"))
+            .collect();
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(include_str!("../queries/index/commit_lock.sql"))
+            .bind(format!("[{}]", keys.join(",")))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let locked = rows
+            .iter()
+            .map(|r| {
+                LockedPartition::from_stored(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                )
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        // The write lock is held: this process's clock is the store's. The rule holds or the
+        // transaction is dropped (rolled back) with nothing written.
+        let now = now_ms();
+        let advances = check_commit(c, &locked, now)?;
+        let object_id: i64 = sqlx::query_scalar(include_str!("../queries/index/insert_object.sql"))
+            .bind(&c.object_key)
+            .bind(c.tenant.as_str())
+            .bind(stored_i64(c.object_size, "object size")?)
+            .bind(&c.holder)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        for b in &c.batches {
+            sqlx::query(include_str!("../queries/index/insert_batch.sql"))
+                .bind(b.topic_id)
+                .bind(i64::from(b.partition))
+                .bind(stored_i64(b.base_offset, "offset")?)
+                .bind(stored_i64(
+                    b.base_offset + u64::from(b.record_count),
+                    "offset",
+                )?)
+                .bind(object_id)
+                .bind(stored_i64(b.position, "position")?)
+                .bind(i64::from(b.size))
+                .bind(b.max_timestamp_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        for a in &advances {
+            sqlx::query(include_str!("../queries/index/advance_high_watermark.sql"))
+                .bind(a.topic_id)
+                .bind(i64::from(a.partition))
+                .bind(stored_i64(a.high_watermark, "offset")?)
+                .execute(&mut *tx)
+                .await
+                .map_err(meta)?;
+        }
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn lookup(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        from_offset: u64,
+        limit: u32,
+    ) -> MetadataResult<Vec<BatchIndexEntry>> {
+        let rows = sqlx::query(include_str!("../queries/index/lookup.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(stored_i64(from_offset, "offset")?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)?;
+        rows.iter()
+            .map(|r| {
+                BatchIndexEntry::from_stored(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                )
+            })
+            .collect()
+    }
+
+    async fn partition_offset(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+    ) -> MetadataResult<PartitionInfo> {
+        let row = sqlx::query(include_str!("../queries/index/partition_offset.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(meta)?;
+        partition_from_row(&row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?)
+    }
+
+    async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
+        let rows = sqlx::query(include_str!("../queries/index/partition_offsets.sql"))
+            .bind(topic_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(partition_from_row).collect()
+    }
+
+    async fn expire_before(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        cutoff_ms: i64,
+    ) -> MetadataResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let keep_from: Option<i64> =
+            sqlx::query_scalar(include_str!("../queries/index/expire_keep_from.sql"))
+                .bind(topic_id)
+                .bind(i64::from(partition))
+                .bind(cutoff_ms)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(meta)?;
+        let keep_from =
+            keep_from.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?;
+        sqlx::query(include_str!("../queries/index/expire_batches.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(keep_from)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let start: i64 = sqlx::query_scalar(include_str!("../queries/index/raise_log_start.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(keep_from)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        from_stored(start, "log start offset")
+    }
+
+    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
+        sqlx::query_scalar(include_str!("../queries/index/unreferenced_objects.sql"))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)
+    }
+
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
+        sqlx::query(include_str!("../queries/index/forget_object.sql"))
+            .bind(object_key)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! [`LeaseManager`] on SQLite, on this process's clock: the database serves one process.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row;
+use streamhouse_core::clock::now_ms;
+use streamhouse_core::lease::{LeaseResult, ttl_millis};
+use streamhouse_core::{Lease, LeaseError, LeaseKey, LeaseManager};
+
+use crate::error::lease as lease_err;
+use crate::store::SqliteMetadataStore;
+
+#[async_trait]
+impl LeaseManager for SqliteMetadataStore {
+    async fn acquire(&self, key: &LeaseKey, holder: &str, ttl: Duration) -> LeaseResult<Lease> {
+        let mut tx = self.write_tx().await?;
+        let now = now_ms();
+        let cur = sqlx::query(include_str!("../queries/leases/get.sql"))
+            .bind(key.topic_id)
+            .bind(i64::from(key.partition))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(lease_err)?;
+        let epoch = match cur {
+            None => 1,
+            Some(r) => {
+                let (h, e, exp): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                if h == holder {
+                    e
+                } else if exp <= now {
+                    e + 1
+                } else {
+                    return Err(LeaseError::Held {
+                        key: key.to_string(),
+                        holder: h,
+                        remaining_ms: exp - now,
+                    });
+                }
+            }
+        };
+        let expires = now.saturating_add(ttl_millis(ttl));
+        sqlx::query(include_str!("../queries/leases/upsert.sql"))
+            .bind(key.topic_id)
+            .bind(i64::from(key.partition))
+            .bind(key.tenant.as_str())
+            .bind(holder)
+            .bind(epoch)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await
+            .map_err(lease_err)?;
+        tx.commit().await.map_err(lease_err)?;
+        Lease::from_stored(key.clone(), holder.to_owned(), epoch, expires)
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
+        let expires = now_ms().saturating_add(ttl_millis(ttl));
+        let done = sqlx::query(include_str!("../queries/leases/renew.sql"))
+            .bind(lease.key.topic_id)
+            .bind(i64::from(lease.key.partition))
+            .bind(&lease.holder)
+            .bind(lease.epoch as i64)
+            .bind(expires)
+            .execute(&self.pool)
+            .await
+            .map_err(lease_err)?;
+        if done.rows_affected() == 0 {
+            return Err(LeaseError::Lost(lease.key.to_string()));
+        }
+        Ok(Lease {
+            expires_at_ms: expires,
+            ..lease.clone()
+        })
+    }
+
+    async fn release(&self, lease: &Lease) -> LeaseResult<()> {
+        sqlx::query(include_str!("../queries/leases/release.sql"))
+            .bind(lease.key.topic_id)
+            .bind(i64::from(lease.key.partition))
+            .bind(&lease.holder)
+            .bind(lease.epoch as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(lease_err)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &LeaseKey) -> LeaseResult<Option<Lease>> {
+        let row = sqlx::query(include_str!("../queries/leases/get.sql"))
+            .bind(key.topic_id)
+            .bind(i64::from(key.partition))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(lease_err)?;
+        row.map(|r| Lease::from_stored(key.clone(), r.get(0), r.get(1), r.get(2)))
+            .transpose()
+    }
+}

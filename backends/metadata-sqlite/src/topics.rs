@@ -1,0 +1,103 @@
+//! [`TopicStore`] on SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use streamhouse_core::clock::now_ms;
+use streamhouse_core::metadata::MetadataResult;
+use streamhouse_core::{MetadataError, TenantId, TopicInfo, TopicName, TopicSpec, TopicStore};
+
+use crate::error::meta;
+use crate::store::SqliteMetadataStore;
+
+fn topic_from_row(row: &SqliteRow) -> MetadataResult<TopicInfo> {
+    TopicInfo::from_stored(
+        row.get("id"),
+        row.get("tenant"),
+        row.get("name"),
+        row.get::<i64, _>("partitions") as u32,
+        row.get("retention_ms"),
+        row.get::<&str, _>("compression"),
+        row.get("created_at_ms"),
+    )
+    .map_err(|e| MetadataError::other_from("corrupt topic row", e))
+}
+
+#[async_trait]
+impl TopicStore for SqliteMetadataStore {
+    async fn create_topic(&self, spec: &TopicSpec) -> MetadataResult<TopicInfo> {
+        if spec.partitions == 0 {
+            return Err(MetadataError::InvalidInput(
+                "a topic needs at least one partition".into(),
+            ));
+        }
+        let mut tx = self.write_tx().await?;
+        let created = now_ms();
+        let id: i64 = sqlx::query_scalar(include_str!("../queries/topics/create.sql"))
+            .bind(spec.tenant.as_str())
+            .bind(spec.name.as_str())
+            .bind(i64::from(spec.partitions))
+            .bind(spec.retention_ms)
+            .bind(spec.compression.name())
+            .bind(created)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| meta(e).when_exists(|| MetadataError::topic_exists(&spec.name)))?;
+        sqlx::query(include_str!("../queries/topics/create_partitions.sql"))
+            .bind(id)
+            .bind(spec.tenant.as_str())
+            .bind(i64::from(spec.partitions))
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        Ok(TopicInfo {
+            id,
+            spec: spec.clone(),
+            created_at_ms: created,
+        })
+    }
+
+    async fn get_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let row = sqlx::query(include_str!("../queries/topics/get.sql"))
+            .bind(tenant.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(meta)?;
+        match row {
+            Some(r) => topic_from_row(&r),
+            None => Err(MetadataError::no_topic(name)),
+        }
+    }
+
+    async fn list_topics(&self, tenant: Option<&TenantId>) -> MetadataResult<Vec<TopicInfo>> {
+        let rows = sqlx::query(include_str!("../queries/topics/list.sql"))
+            .bind(tenant.map(TenantId::as_str))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(topic_from_row).collect()
+    }
+
+    async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(include_str!("../queries/topics/delete.sql"))
+            .bind(tenant.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let Some(row) = row else {
+            return Err(MetadataError::no_topic(name));
+        };
+        let topic = topic_from_row(&row)?;
+        sqlx::query(include_str!("../queries/topics/delete_rows.sql"))
+            .bind(topic.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        Ok(topic)
+    }
+}

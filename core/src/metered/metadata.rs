@@ -1,0 +1,300 @@
+//! [`MeteredMetadataStore`]: every metadata-store and lease call counted and timed by
+//! operation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Usage, operations};
+use crate::cluster::{AgentInfo, ClusterStore};
+use crate::lease::{Lease, LeaseKey, LeaseManager, LeaseResult};
+use crate::metadata::{
+    BatchIndexEntry, IndexStore, MetadataResult, ObjectCommit, OffsetStore, PoolStats, PoolUsage,
+    TopicStore,
+};
+use crate::registry::MetadataParts;
+use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
+
+operations! {
+    /// A metadata-store or lease operation, as [`MeteredMetadataStore`] counts it: one per
+    /// trait method.
+    pub enum MetadataOp ("metadata") {
+        /// [`TopicStore::create_topic`].
+        CreateTopic => "create_topic",
+        /// [`TopicStore::get_topic`].
+        GetTopic => "get_topic",
+        /// [`TopicStore::list_topics`].
+        ListTopics => "list_topics",
+        /// [`TopicStore::delete_topic`].
+        DeleteTopic => "delete_topic",
+        /// [`IndexStore::commit_object`]: a flush's fenced commit.
+        Commit => "commit",
+        /// [`IndexStore::lookup`].
+        Lookup => "lookup",
+        /// [`IndexStore::partition_offsets`].
+        PartitionOffsets => "partition_offsets",
+        /// [`IndexStore::partition_offset`].
+        PartitionOffset => "partition_offset",
+        /// [`IndexStore::expire_before`].
+        ExpireBefore => "expire_before",
+        /// [`IndexStore::unreferenced_objects`].
+        UnreferencedObjects => "unreferenced_objects",
+        /// [`IndexStore::forget_object`].
+        ForgetObject => "forget_object",
+        /// [`OffsetStore::commit_offsets`].
+        CommitOffsets => "commit_offsets",
+        /// [`OffsetStore::fetch_offsets`].
+        FetchOffsets => "fetch_offsets",
+        /// [`ClusterStore::heartbeat`].
+        Heartbeat => "heartbeat",
+        /// [`ClusterStore::live_agents`].
+        LiveAgents => "live_agents",
+        /// [`ClusterStore::leave`].
+        Leave => "leave",
+        /// [`ClusterStore::set_tenant_group`].
+        SetTenantGroup => "set_tenant_group",
+        /// [`ClusterStore::tenant_group`].
+        TenantGroup => "tenant_group",
+        /// [`LeaseManager::acquire`].
+        LeaseAcquire => "lease_acquire",
+        /// [`LeaseManager::renew`].
+        LeaseRenew => "lease_renew",
+        /// [`LeaseManager::release`].
+        LeaseRelease => "lease_release",
+        /// [`LeaseManager::get`].
+        LeaseGet => "lease_get",
+    }
+}
+
+/// Counts of every metadata operation.
+pub type MetadataUsage = Usage<MetadataOp>;
+
+/// A metadata store and lease manager that time every call passing through to a backend's.
+#[derive(Debug)]
+pub struct MeteredMetadataStore {
+    inner: MetadataParts,
+    usage: Arc<MetadataUsage>,
+}
+
+impl MeteredMetadataStore {
+    /// Counts the calls to `inner`'s store and leases into `usage`.
+    pub fn new(inner: MetadataParts, usage: Arc<MetadataUsage>) -> Self {
+        Self { inner, usage }
+    }
+
+    /// The same backend, metered: one value serving as both store and lease manager.
+    pub fn parts(inner: MetadataParts, usage: Arc<MetadataUsage>) -> MetadataParts {
+        MetadataParts::shared(Self::new(inner, usage))
+    }
+}
+
+fn none<T>(_: &T) -> u64 {
+    0
+}
+
+#[async_trait]
+impl TopicStore for MeteredMetadataStore {
+    async fn create_topic(&self, spec: &TopicSpec) -> MetadataResult<TopicInfo> {
+        let call = self.inner.store.create_topic(spec);
+        self.usage
+            .call(MetadataOp::CreateTopic, None, none, call)
+            .await
+    }
+
+    async fn get_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let call = self.inner.store.get_topic(tenant, name);
+        self.usage
+            .call(MetadataOp::GetTopic, None, none, call)
+            .await
+    }
+
+    async fn list_topics(&self, tenant: Option<&TenantId>) -> MetadataResult<Vec<TopicInfo>> {
+        let call = self.inner.store.list_topics(tenant);
+        self.usage
+            .call(MetadataOp::ListTopics, None, none, call)
+            .await
+    }
+
+    async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
+        let call = self.inner.store.delete_topic(tenant, name);
+        self.usage
+            .call(MetadataOp::DeleteTopic, None, none, call)
+            .await
+    }
+}
+
+#[async_trait]
+impl IndexStore for MeteredMetadataStore {
+    async fn commit_object(&self, commit: &ObjectCommit) -> MetadataResult<()> {
+        let call = self.inner.store.commit_object(commit);
+        let key = Some(commit.object_key.as_str());
+        self.usage.call(MetadataOp::Commit, key, none, call).await
+    }
+
+    async fn lookup(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        from_offset: u64,
+        limit: u32,
+    ) -> MetadataResult<Vec<BatchIndexEntry>> {
+        let call = self
+            .inner
+            .store
+            .lookup(topic_id, partition, from_offset, limit);
+        self.usage.call(MetadataOp::Lookup, None, none, call).await
+    }
+
+    async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
+        let call = self.inner.store.partition_offsets(topic_id);
+        self.usage
+            .call(MetadataOp::PartitionOffsets, None, none, call)
+            .await
+    }
+
+    async fn partition_offset(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+    ) -> MetadataResult<PartitionInfo> {
+        let call = self.inner.store.partition_offset(topic_id, partition);
+        self.usage
+            .call(MetadataOp::PartitionOffset, None, none, call)
+            .await
+    }
+
+    async fn expire_before(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        cutoff_ms: i64,
+    ) -> MetadataResult<u64> {
+        let call = self
+            .inner
+            .store
+            .expire_before(topic_id, partition, cutoff_ms);
+        self.usage
+            .call(MetadataOp::ExpireBefore, None, none, call)
+            .await
+    }
+
+    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
+        let call = self.inner.store.unreferenced_objects(limit);
+        self.usage
+            .call(MetadataOp::UnreferencedObjects, None, none, call)
+            .await
+    }
+
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
+        let call = self.inner.store.forget_object(object_key);
+        let key = Some(object_key);
+        self.usage
+            .call(MetadataOp::ForgetObject, key, none, call)
+            .await
+    }
+}
+
+#[async_trait]
+impl OffsetStore for MeteredMetadataStore {
+    async fn commit_offsets(
+        &self,
+        tenant: &TenantId,
+        group: &str,
+        topic_id: TopicId,
+        offsets: &[(u32, u64)],
+    ) -> MetadataResult<()> {
+        let call = self
+            .inner
+            .store
+            .commit_offsets(tenant, group, topic_id, offsets);
+        self.usage
+            .call(MetadataOp::CommitOffsets, None, none, call)
+            .await
+    }
+
+    async fn fetch_offsets(
+        &self,
+        tenant: &TenantId,
+        group: &str,
+        topic_id: TopicId,
+    ) -> MetadataResult<Vec<(u32, u64)>> {
+        let call = self.inner.store.fetch_offsets(tenant, group, topic_id);
+        self.usage
+            .call(MetadataOp::FetchOffsets, None, none, call)
+            .await
+    }
+}
+
+#[async_trait]
+impl ClusterStore for MeteredMetadataStore {
+    async fn heartbeat(&self, agent: &AgentInfo, ttl: Duration) -> MetadataResult<()> {
+        let call = self.inner.store.heartbeat(agent, ttl);
+        self.usage
+            .call(MetadataOp::Heartbeat, None, none, call)
+            .await
+    }
+
+    async fn live_agents(&self) -> MetadataResult<Vec<AgentInfo>> {
+        let call = self.inner.store.live_agents();
+        self.usage
+            .call(MetadataOp::LiveAgents, None, none, call)
+            .await
+    }
+
+    async fn leave(&self, holder: &str) -> MetadataResult<()> {
+        let call = self.inner.store.leave(holder);
+        self.usage.call(MetadataOp::Leave, None, none, call).await
+    }
+
+    async fn set_tenant_group(&self, tenant: &TenantId, group: &str) -> MetadataResult<()> {
+        let call = self.inner.store.set_tenant_group(tenant, group);
+        self.usage
+            .call(MetadataOp::SetTenantGroup, None, none, call)
+            .await
+    }
+
+    async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String> {
+        let call = self.inner.store.tenant_group(tenant);
+        self.usage
+            .call(MetadataOp::TenantGroup, None, none, call)
+            .await
+    }
+}
+
+#[async_trait]
+impl LeaseManager for MeteredMetadataStore {
+    async fn acquire(&self, key: &LeaseKey, holder: &str, ttl: Duration) -> LeaseResult<Lease> {
+        let call = self.inner.leases.acquire(key, holder, ttl);
+        self.usage
+            .call(MetadataOp::LeaseAcquire, None, none, call)
+            .await
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
+        let call = self.inner.leases.renew(lease, ttl);
+        self.usage
+            .call(MetadataOp::LeaseRenew, None, none, call)
+            .await
+    }
+
+    async fn release(&self, lease: &Lease) -> LeaseResult<()> {
+        let call = self.inner.leases.release(lease);
+        self.usage
+            .call(MetadataOp::LeaseRelease, None, none, call)
+            .await
+    }
+
+    async fn get(&self, key: &LeaseKey) -> LeaseResult<Option<Lease>> {
+        let call = self.inner.leases.get(key);
+        self.usage
+            .call(MetadataOp::LeaseGet, None, none, call)
+            .await
+    }
+}
+
+impl PoolStats for MeteredMetadataStore {
+    fn pool_usage(&self) -> PoolUsage {
+        self.inner.store.pool_usage()
+    }
+}

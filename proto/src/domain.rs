@@ -1,0 +1,200 @@
+//! Conversions between the wire types of `streamhouse.v1` and StreamHouse's domain types
+//! (`streamhouse-core`): what the agent's gRPC listener and its forwarded produces convert
+//! through. Wire strings that name domain values (topic names, codecs) are validated here.
+
+use streamhouse_core::cluster::AgentInfo;
+use streamhouse_core::{
+    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, RecordAck, TenantId, TopicInfo,
+    TopicName, TopicSpec, ValidationError,
+};
+
+use crate::v1 as pb;
+
+impl From<pb::RecordHeader> for Header {
+    fn from(h: pb::RecordHeader) -> Self {
+        Self {
+            key: h.key,
+            value: h.value,
+        }
+    }
+}
+
+impl From<Header> for pb::RecordHeader {
+    fn from(h: Header) -> Self {
+        Self {
+            key: h.key,
+            value: h.value,
+        }
+    }
+}
+
+impl From<pb::ProduceRecord> for ProduceRecord {
+    fn from(r: pb::ProduceRecord) -> Self {
+        Self {
+            partition: r.partition,
+            record: Record {
+                key: r.key,
+                value: r.value,
+                headers: r.headers.into_iter().map(Header::from).collect(),
+                timestamp_ms: r.timestamp_ms,
+            },
+        }
+    }
+}
+
+impl From<ProduceRecord> for pb::ProduceRecord {
+    fn from(r: ProduceRecord) -> Self {
+        Self {
+            partition: r.partition,
+            key: r.record.key,
+            value: r.record.value,
+            headers: r.record.headers.into_iter().map(Into::into).collect(),
+            timestamp_ms: r.record.timestamp_ms,
+        }
+    }
+}
+
+impl From<RecordAck> for pb::RecordAck {
+    fn from(a: RecordAck) -> Self {
+        Self {
+            partition: a.partition,
+            offset: a.offset,
+        }
+    }
+}
+
+impl From<pb::RecordAck> for RecordAck {
+    fn from(a: pb::RecordAck) -> Self {
+        Self {
+            partition: a.partition,
+            offset: a.offset,
+        }
+    }
+}
+
+impl From<(u64, Record)> for pb::ConsumedRecord {
+    fn from((offset, r): (u64, Record)) -> Self {
+        Self {
+            offset,
+            key: r.key,
+            value: r.value,
+            headers: r.headers.into_iter().map(Into::into).collect(),
+            timestamp_ms: r.timestamp_ms,
+        }
+    }
+}
+
+/// A partition's fetched records.
+impl From<(u32, Fetched)> for pb::FetchResponse {
+    fn from((partition, f): (u32, Fetched)) -> Self {
+        Self {
+            partition,
+            records: f.records.into_iter().map(Into::into).collect(),
+            high_watermark: f.high_watermark,
+            next_offset: f.next_offset,
+        }
+    }
+}
+
+impl From<&TopicInfo> for pb::Topic {
+    fn from(t: &TopicInfo) -> Self {
+        Self {
+            name: t.spec.name.to_string(),
+            partitions: t.spec.partitions,
+            retention_ms: t.spec.retention_ms,
+            compression: t.spec.compression.name().to_owned(),
+            created_at_ms: t.created_at_ms,
+        }
+    }
+}
+
+impl From<PartitionInfo> for pb::PartitionStatus {
+    fn from(p: PartitionInfo) -> Self {
+        Self {
+            partition: p.partition,
+            log_start_offset: p.log_start_offset,
+            high_watermark: p.high_watermark,
+        }
+    }
+}
+
+impl From<AgentInfo> for pb::AgentStatus {
+    fn from(a: AgentInfo) -> Self {
+        Self {
+            agent_id: a.agent_id,
+            address: a.addr,
+            group: a.group,
+            zone: a.zone,
+        }
+    }
+}
+
+impl From<pb::PartitionOffset> for (u32, u64) {
+    fn from(o: pb::PartitionOffset) -> Self {
+        (o.partition, o.offset)
+    }
+}
+
+impl From<(u32, u64)> for pb::PartitionOffset {
+    fn from((partition, offset): (u32, u64)) -> Self {
+        Self { partition, offset }
+    }
+}
+
+impl pb::CreateTopicRequest {
+    /// The topic of `tenant` the request describes, its name and codec validated; the
+    /// agent's limits are checked where the topic is created. (A method, not `TryFrom`: the
+    /// tenant comes from the caller's credentials, not from the message.)
+    pub fn into_spec(self, tenant: TenantId) -> Result<TopicSpec, ValidationError> {
+        Ok(TopicSpec {
+            tenant,
+            name: TopicName::new(self.name)?,
+            partitions: self.partitions,
+            retention_ms: self.retention_ms,
+            compression: self.compression.parse::<Codec>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[test]
+    fn a_produced_record_survives_the_round_trip_through_the_wire() {
+        let wire = pb::ProduceRecord::new("v")
+            .with_key("k")
+            .with_partition(3)
+            .with_header("h", "1");
+        let domain = ProduceRecord::from(wire.clone());
+        assert_eq!(domain.partition, Some(3));
+        assert_eq!(domain.record.key, Some(Bytes::from("k")));
+        assert_eq!(pb::ProduceRecord::from(domain), wire);
+    }
+
+    #[test]
+    fn topic_requests_are_validated() {
+        let t = TenantId::default_tenant();
+        let ok = pb::CreateTopicRequest {
+            name: "orders".into(),
+            partitions: 3,
+            retention_ms: None,
+            compression: "lz4".into(),
+        };
+        let spec = ok.clone().into_spec(t.clone()).unwrap();
+        assert_eq!((spec.partitions, spec.compression), (3, Codec::Lz4));
+        let bad_name = pb::CreateTopicRequest {
+            name: "a b".into(),
+            ..ok.clone()
+        };
+        assert!(bad_name.into_spec(t.clone()).is_err());
+        let bad_codec = pb::CreateTopicRequest {
+            compression: "snappy".into(),
+            ..ok
+        };
+        let e = bad_codec.into_spec(t).unwrap_err();
+        assert!(e.0.contains("snappy"), "{e}");
+    }
+}
