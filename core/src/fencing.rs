@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::metadata::{MetadataError, MetadataResult, ObjectCommit, from_stored};
+use crate::metadata::{MetadataError, MetadataResult, ObjectCommit};
 use crate::types::TopicId;
 
 /// A partition's row and its lease row, read and locked inside a commit's transaction.
@@ -30,28 +30,6 @@ pub struct LockedPartition {
     pub epoch: u64,
     /// When the lease lapses, on the store's clock.
     pub expires_at_ms: i64,
-}
-
-impl LockedPartition {
-    /// Rebuilds the locked state from a row of `(topic_id, partition, high_watermark,
-    /// holder, epoch, expires_at_ms)`.
-    pub fn from_stored(
-        topic_id: TopicId,
-        partition: i64,
-        high_watermark: i64,
-        holder: String,
-        epoch: i64,
-        expires_at_ms: i64,
-    ) -> MetadataResult<Self> {
-        Ok(Self {
-            topic_id,
-            partition: from_stored(partition, "partition")?,
-            high_watermark: from_stored(high_watermark, "high watermark")?,
-            holder,
-            epoch: from_stored(epoch, "lease epoch")?,
-            expires_at_ms,
-        })
-    }
 }
 
 /// A partition's high watermark once the commit is applied.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::error::{BoxError, caused_constructors};
-use crate::metadata::{MetadataError, StatementFailure, from_stored};
+use crate::metadata::{MetadataError, StatementFailure};
 use crate::types::{TenantId, TopicId};
 
 /// What a lease is for: one partition of one topic incarnation.
@@ -109,23 +109,6 @@ impl LeaseError {
                 LeaseError::other_from(backend, e)
             }
         }
-    }
-}
-
-impl Lease {
-    /// Rebuilds a lease of `key` from its row.
-    pub fn from_stored(
-        key: LeaseKey,
-        holder: String,
-        epoch: i64,
-        expires_at_ms: i64,
-    ) -> LeaseResult<Self> {
-        Ok(Self {
-            key,
-            holder,
-            epoch: from_stored(epoch, "lease epoch")?,
-            expires_at_ms,
-        })
     }
 }
 

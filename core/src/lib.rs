@@ -16,6 +16,7 @@ pub mod metered;
 pub mod object;
 pub mod partitioner;
 pub mod registry;
+pub mod stored;
 pub mod types;
 
 #[cfg(feature = "conformance")]

@@ -223,41 +223,6 @@ impl BatchIndexEntry {
     pub fn end_offset(&self) -> u64 {
         self.base_offset + u64::from(self.record_count)
     }
-
-    /// Rebuilds an entry from an index row (`end_offset` exclusive), refusing values no
-    /// commit writes.
-    pub fn from_stored(
-        object_key: String,
-        position: i64,
-        size: i64,
-        base_offset: i64,
-        end_offset: i64,
-        max_timestamp_ms: i64,
-    ) -> MetadataResult<Self> {
-        Ok(Self {
-            object_key,
-            position: from_stored(position, "batch position")?,
-            size: from_stored(size, "batch size")?,
-            base_offset: from_stored(base_offset, "base offset")?,
-            record_count: from_stored(end_offset.saturating_sub(base_offset), "record count")?,
-            max_timestamp_ms,
-        })
-    }
-}
-
-impl PartitionInfo {
-    /// Rebuilds a partition's offsets from its row.
-    pub fn from_stored(
-        partition: i64,
-        log_start_offset: i64,
-        high_watermark: i64,
-    ) -> MetadataResult<Self> {
-        Ok(Self {
-            partition: from_stored(partition, "partition")?,
-            log_start_offset: from_stored(log_start_offset, "log start offset")?,
-            high_watermark: from_stored(high_watermark, "high watermark")?,
-        })
-    }
 }
 
 /// The offset index: which byte range of which object holds each offset, and the high

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use streamhouse_core::TenantId;
 use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
 
 use crate::error::meta;
-use crate::store::PostgresMetadataStore;
+use crate::store::{PostgresMetadataStore, Row};
 
 #[async_trait]
 impl ClusterStore for PostgresMetadataStore {
@@ -39,16 +38,7 @@ impl ClusterStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        Ok(rows
-            .iter()
-            .map(|r| AgentInfo {
-                holder: r.get(0),
-                agent_id: r.get(1),
-                group: r.get(2),
-                zone: r.get(3),
-                addr: r.get(4),
-            })
-            .collect())
+        rows.iter().map(|r| AgentInfo::decode(&Row(r))).collect()
     }
 
     async fn leave(&self, holder: &str) -> MetadataResult<()> {

@@ -2,31 +2,16 @@
 //! objects garbage collection may delete.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use streamhouse_core::fencing::{LockedPartition, check_commit};
-use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::stored::StoredRow;
 use streamhouse_core::{
     BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TopicId,
 };
 
 use crate::error::meta;
-use crate::store::PostgresMetadataStore;
-
-fn partition_from_row(r: &PgRow) -> MetadataResult<PartitionInfo> {
-    PartitionInfo::from_stored(i64::from(r.get::<i32, _>(0)), r.get(1), r.get(2))
-}
-
-fn entry_from_row(r: &PgRow) -> MetadataResult<BatchIndexEntry> {
-    BatchIndexEntry::from_stored(
-        r.get(0),
-        r.get(1),
-        i64::from(r.get::<i32, _>(2)),
-        r.get(3),
-        r.get(4),
-        r.get(5),
-    )
-}
+use crate::store::{PostgresMetadataStore, Row};
 
 impl PostgresMetadataStore {
     async fn lookup_on(
@@ -69,19 +54,13 @@ impl IndexStore for PostgresMetadataStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(meta)?;
-        let now_ms = rows.first().map_or(0, |r| r.get::<i64, _>(6));
+        let now_ms = match rows.first() {
+            Some(r) => Row(r).int("now_ms")?,
+            None => 0,
+        };
         let locked = rows
             .iter()
-            .map(|r| {
-                LockedPartition::from_stored(
-                    r.get(0),
-                    i64::from(r.get::<i32, _>(1)),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    r.get(5),
-                )
-            })
+            .map(|r| LockedPartition::decode(&Row(r)))
             .collect::<MetadataResult<Vec<_>>>()?;
         // The rule holds or the transaction is dropped (rolled back) with nothing written.
         let advances = check_commit(c, &locked, now_ms)?;
@@ -134,13 +113,18 @@ impl IndexStore for PostgresMetadataStore {
             .await?;
         // A replica may lag the writer: if it does not have the batch holding the offset yet,
         // ask the writer.
-        let covered = rows.first().is_some_and(|r| r.get::<i64, _>(3) <= from);
+        let covered = match rows.first() {
+            Some(r) => Row(r).int("base_offset")? <= from,
+            None => false,
+        };
         if !covered && self.reader.is_some() {
             rows = self
                 .lookup_on(&self.writer, topic_id, partition, from, limit)
                 .await?;
         }
-        rows.iter().map(entry_from_row).collect()
+        rows.iter()
+            .map(|r| BatchIndexEntry::decode(&Row(r)))
+            .collect()
     }
 
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
@@ -152,7 +136,9 @@ impl IndexStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        rows.iter().map(partition_from_row).collect()
+        rows.iter()
+            .map(|r| PartitionInfo::decode(&Row(r)))
+            .collect()
     }
 
     async fn partition_offset(
@@ -170,7 +156,9 @@ impl IndexStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        partition_from_row(&row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?)
+        PartitionInfo::decode(&Row(
+            &row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?
+        ))
     }
 
     async fn expire_before(
@@ -206,7 +194,7 @@ impl IndexStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         tx.commit().await.map_err(meta)?;
-        streamhouse_core::metadata::from_stored(start, "log start offset")
+        from_stored(start, "log start offset")
     }
 
     async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::Row as _;
 use streamhouse_core::lease::{LeaseResult, ttl_millis};
 use streamhouse_core::{Lease, LeaseError, LeaseKey, LeaseManager};
 
 use crate::error::lease as lease_err;
-use crate::store::PostgresMetadataStore;
+use crate::store::{PostgresMetadataStore, Row};
 
 #[async_trait]
 impl LeaseManager for PostgresMetadataStore {
@@ -27,7 +27,7 @@ impl LeaseManager for PostgresMetadataStore {
             .map_err(lease_err)?;
         c.done().await?;
         if let Some(r) = row {
-            return Lease::from_stored(key.clone(), holder.to_owned(), r.get(0), r.get(1));
+            return Ok(Lease::decode(key, &Row(&r))?);
         }
         let mut c = self.conn(&self.writer).await?;
         let cur = self
@@ -96,7 +96,6 @@ impl LeaseManager for PostgresMetadataStore {
             .await
             .map_err(lease_err)?;
         c.done().await?;
-        row.map(|r| Lease::from_stored(key.clone(), r.get(0), r.get(1), r.get(2)))
-            .transpose()
+        Ok(row.map(|r| Lease::decode(key, &Row(&r))).transpose()?)
     }
 }

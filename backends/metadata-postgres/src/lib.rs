@@ -6,9 +6,9 @@
 //! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
 //! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`.
 //!
-//! Every statement is a file in `queries/<module>/`, included with `include_str!`; the one
-//! exception is the `SET LOCAL` of the configured timeouts behind a transaction pooler,
-//! which carries numbers from the config. Bulk work — the index rows and high watermarks of
+//! Every query is a file in `queries/<module>/`, included with `include_str!`. Only
+//! transaction control (`BEGIN`, `COMMIT`) and the `SET LOCAL` of the configured timeouts
+//! behind a transaction pooler, which carries numbers from the config, are written in Rust. Bulk work — the index rows and high watermarks of
 //! a flush covering a thousand partitions — is one statement over `UNNEST`ed arrays, so no
 //! query text depends on the data; a query builder such as `sea-query` would add a
 //! dependency without removing a line of string building. Fencing happens inside the

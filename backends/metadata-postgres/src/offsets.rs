@@ -1,12 +1,12 @@
 //! [`OffsetStore`] on PostgreSQL: committed offsets of consumer groups.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::stored::committed_offset;
 use streamhouse_core::{MetadataError, OffsetStore, TenantId, TopicId};
 
 use crate::error::meta;
-use crate::store::PostgresMetadataStore;
+use crate::store::{PostgresMetadataStore, Row};
 
 #[async_trait]
 impl OffsetStore for PostgresMetadataStore {
@@ -67,13 +67,6 @@ impl OffsetStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    from_stored(i64::from(r.get::<i32, _>(0)), "partition")?,
-                    from_stored(r.get(1), "committed offset")?,
-                ))
-            })
-            .collect()
+        rows.iter().map(|r| committed_offset(&Row(r))).collect()
     }
 }

@@ -5,9 +5,10 @@
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow};
 use sqlx::query::{Query, QueryScalar};
-use sqlx::{Executor, Postgres, Transaction};
+use sqlx::{Executor, Postgres, Row as _, Transaction};
 use streamhouse_core::metadata::{MetadataResult, PoolStats, PoolUsage};
 use streamhouse_core::registry::BuildError;
+use streamhouse_core::stored::StoredRow;
 
 use crate::config::PostgresConfig;
 use crate::error::meta;
@@ -121,6 +122,31 @@ impl PostgresMetadataStore {
             (&mut *tx).execute(set.as_str()).await.map_err(meta)?;
         }
         Ok(tx)
+    }
+}
+
+/// A PostgreSQL row as the core decoders (`streamhouse_core::stored`) read it.
+pub(crate) struct Row<'a>(pub(crate) &'a PgRow);
+
+impl StoredRow for Row<'_> {
+    fn int(&self, column: &str) -> MetadataResult<i64> {
+        // INTEGER columns (partition numbers, batch sizes) widen to BIGINT.
+        match self.0.try_get::<i64, _>(column) {
+            Ok(v) => Ok(v),
+            Err(_) => self
+                .0
+                .try_get::<i32, _>(column)
+                .map(i64::from)
+                .map_err(meta),
+        }
+    }
+
+    fn opt_int(&self, column: &str) -> MetadataResult<Option<i64>> {
+        self.0.try_get(column).map_err(meta)
+    }
+
+    fn text(&self, column: &str) -> MetadataResult<String> {
+        self.0.try_get(column).map_err(meta)
     }
 }
 

@@ -1,26 +1,12 @@
 //! [`TopicStore`] on PostgreSQL.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::Row as _;
 use streamhouse_core::metadata::MetadataResult;
 use streamhouse_core::{MetadataError, TenantId, TopicInfo, TopicName, TopicSpec, TopicStore};
 
 use crate::error::meta;
-use crate::store::PostgresMetadataStore;
-
-fn topic_from_row(row: &PgRow) -> MetadataResult<TopicInfo> {
-    TopicInfo::from_stored(
-        row.get("id"),
-        row.get("tenant"),
-        row.get("name"),
-        row.get::<i32, _>("partitions") as u32,
-        row.get("retention_ms"),
-        row.get::<&str, _>("compression"),
-        row.get("created_at_ms"),
-    )
-    .map_err(|e| MetadataError::other_from("corrupt topic row", e))
-}
+use crate::store::{PostgresMetadataStore, Row};
 
 #[async_trait]
 impl TopicStore for PostgresMetadataStore {
@@ -70,7 +56,7 @@ impl TopicStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         match row {
-            Some(r) => topic_from_row(&r),
+            Some(r) => TopicInfo::decode(&Row(&r)),
             None => Err(MetadataError::no_topic(name)),
         }
     }
@@ -84,7 +70,7 @@ impl TopicStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        rows.iter().map(topic_from_row).collect()
+        rows.iter().map(|r| TopicInfo::decode(&Row(r))).collect()
     }
 
     async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
@@ -99,7 +85,7 @@ impl TopicStore for PostgresMetadataStore {
         let Some(row) = row else {
             return Err(MetadataError::no_topic(name));
         };
-        let topic = topic_from_row(&row)?;
+        let topic = TopicInfo::decode(&Row(&row))?;
         tx.commit().await.map_err(meta)?;
         Ok(topic)
     }

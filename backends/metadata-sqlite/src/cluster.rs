@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use streamhouse_core::TenantId;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
@@ -11,7 +10,7 @@ use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
 
 use crate::error::meta;
-use crate::store::SqliteMetadataStore;
+use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl ClusterStore for SqliteMetadataStore {
@@ -35,16 +34,7 @@ impl ClusterStore for SqliteMetadataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(meta)?;
-        Ok(rows
-            .iter()
-            .map(|r| AgentInfo {
-                holder: r.get(0),
-                agent_id: r.get(1),
-                group: r.get(2),
-                zone: r.get(3),
-                addr: r.get(4),
-            })
-            .collect())
+        rows.iter().map(|r| AgentInfo::decode(&Row(r))).collect()
     }
 
     async fn leave(&self, holder: &str) -> MetadataResult<()> {

@@ -2,8 +2,6 @@
 //! garbage collection may delete.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
@@ -12,11 +10,7 @@ use streamhouse_core::{
 };
 
 use crate::error::meta;
-use crate::store::SqliteMetadataStore;
-
-fn partition_from_row(r: &SqliteRow) -> MetadataResult<PartitionInfo> {
-    PartitionInfo::from_stored(r.get(0), r.get(1), r.get(2))
-}
+use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl IndexStore for SqliteMetadataStore {
@@ -34,16 +28,7 @@ impl IndexStore for SqliteMetadataStore {
             .map_err(meta)?;
         let locked = rows
             .iter()
-            .map(|r| {
-                LockedPartition::from_stored(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    r.get(5),
-                )
-            })
+            .map(|r| LockedPartition::decode(&Row(r)))
             .collect::<MetadataResult<Vec<_>>>()?;
         // The write lock is held: this process's clock is the store's. The rule holds or the
         // transaction is dropped (rolled back) with nothing written.
@@ -103,16 +88,7 @@ impl IndexStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         rows.iter()
-            .map(|r| {
-                BatchIndexEntry::from_stored(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    r.get(5),
-                )
-            })
+            .map(|r| BatchIndexEntry::decode(&Row(r)))
             .collect()
     }
 
@@ -127,7 +103,9 @@ impl IndexStore for SqliteMetadataStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(meta)?;
-        partition_from_row(&row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?)
+        PartitionInfo::decode(&Row(
+            &row.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?
+        ))
     }
 
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
@@ -136,7 +114,9 @@ impl IndexStore for SqliteMetadataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(meta)?;
-        rows.iter().map(partition_from_row).collect()
+        rows.iter()
+            .map(|r| PartitionInfo::decode(&Row(r)))
+            .collect()
     }
 
     async fn expire_before(

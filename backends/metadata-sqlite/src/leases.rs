@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::lease::{LeaseResult, ttl_millis};
+use streamhouse_core::metadata::stored_i64;
 use streamhouse_core::{Lease, LeaseError, LeaseKey, LeaseManager};
 
 use crate::error::lease as lease_err;
-use crate::store::SqliteMetadataStore;
+use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl LeaseManager for SqliteMetadataStore {
@@ -25,16 +25,16 @@ impl LeaseManager for SqliteMetadataStore {
         let epoch = match cur {
             None => 1,
             Some(r) => {
-                let (h, e, exp): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
-                if h == holder {
-                    e
-                } else if exp <= now {
-                    e + 1
+                let cur = Lease::decode(key, &Row(&r))?;
+                if cur.holder == holder {
+                    cur.epoch
+                } else if cur.expires_at_ms <= now {
+                    cur.epoch + 1
                 } else {
                     return Err(LeaseError::Held {
                         key: key.to_string(),
-                        holder: h,
-                        remaining_ms: exp - now,
+                        holder: cur.holder,
+                        remaining_ms: cur.expires_at_ms - now,
                     });
                 }
             }
@@ -45,13 +45,18 @@ impl LeaseManager for SqliteMetadataStore {
             .bind(i64::from(key.partition))
             .bind(key.tenant.as_str())
             .bind(holder)
-            .bind(epoch)
+            .bind(stored_i64(epoch, "lease epoch")?)
             .bind(expires)
             .execute(&mut *tx)
             .await
             .map_err(lease_err)?;
         tx.commit().await.map_err(lease_err)?;
-        Lease::from_stored(key.clone(), holder.to_owned(), epoch, expires)
+        Ok(Lease {
+            key: key.clone(),
+            holder: holder.to_owned(),
+            epoch,
+            expires_at_ms: expires,
+        })
     }
 
     async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
@@ -93,7 +98,6 @@ impl LeaseManager for SqliteMetadataStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(lease_err)?;
-        row.map(|r| Lease::from_stored(key.clone(), r.get(0), r.get(1), r.get(2)))
-            .transpose()
+        Ok(row.map(|r| Lease::decode(key, &Row(&r))).transpose()?)
     }
 }

@@ -1,13 +1,13 @@
 //! [`OffsetStore`] on SQLite: committed offsets of consumer groups.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::stored::committed_offset;
 use streamhouse_core::{MetadataError, OffsetStore, TenantId, TopicId};
 
 use crate::error::meta;
-use crate::store::SqliteMetadataStore;
+use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl OffsetStore for SqliteMetadataStore {
@@ -59,13 +59,6 @@ impl OffsetStore for SqliteMetadataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(meta)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    from_stored(r.get(0), "partition")?,
-                    from_stored(r.get(1), "committed offset")?,
-                ))
-            })
-            .collect()
+        rows.iter().map(|r| committed_offset(&Row(r))).collect()
     }
 }

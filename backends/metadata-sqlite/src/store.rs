@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use sqlx::sqlite::SqlitePool;
-use sqlx::{Sqlite, Transaction};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{Row as _, Sqlite, Transaction};
 use streamhouse_core::metadata::{MetadataResult, PoolStats, PoolUsage};
 use streamhouse_core::registry::BuildError;
+use streamhouse_core::stored::StoredRow;
 
 use crate::config::SqliteConfig;
 use crate::error::meta;
@@ -37,6 +38,23 @@ impl SqliteMetadataStore {
     /// writers never deadlock upgrading read locks.
     pub(crate) async fn write_tx(&self) -> MetadataResult<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(meta)
+    }
+}
+
+/// An SQLite row as the core decoders (`streamhouse_core::stored`) read it.
+pub(crate) struct Row<'a>(pub(crate) &'a SqliteRow);
+
+impl StoredRow for Row<'_> {
+    fn int(&self, column: &str) -> MetadataResult<i64> {
+        self.0.try_get(column).map_err(meta)
+    }
+
+    fn opt_int(&self, column: &str) -> MetadataResult<Option<i64>> {
+        self.0.try_get(column).map_err(meta)
+    }
+
+    fn text(&self, column: &str) -> MetadataResult<String> {
+        self.0.try_get(column).map_err(meta)
     }
 }
 

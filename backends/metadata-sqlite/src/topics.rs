@@ -1,27 +1,12 @@
 //! [`TopicStore`] on SQLite.
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::metadata::MetadataResult;
 use streamhouse_core::{MetadataError, TenantId, TopicInfo, TopicName, TopicSpec, TopicStore};
 
 use crate::error::meta;
-use crate::store::SqliteMetadataStore;
-
-fn topic_from_row(row: &SqliteRow) -> MetadataResult<TopicInfo> {
-    TopicInfo::from_stored(
-        row.get("id"),
-        row.get("tenant"),
-        row.get("name"),
-        row.get::<i64, _>("partitions") as u32,
-        row.get("retention_ms"),
-        row.get::<&str, _>("compression"),
-        row.get("created_at_ms"),
-    )
-    .map_err(|e| MetadataError::other_from("corrupt topic row", e))
-}
+use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl TopicStore for SqliteMetadataStore {
@@ -66,7 +51,7 @@ impl TopicStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         match row {
-            Some(r) => topic_from_row(&r),
+            Some(r) => TopicInfo::decode(&Row(&r)),
             None => Err(MetadataError::no_topic(name)),
         }
     }
@@ -77,7 +62,7 @@ impl TopicStore for SqliteMetadataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(meta)?;
-        rows.iter().map(topic_from_row).collect()
+        rows.iter().map(|r| TopicInfo::decode(&Row(r))).collect()
     }
 
     async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
@@ -91,7 +76,7 @@ impl TopicStore for SqliteMetadataStore {
         let Some(row) = row else {
             return Err(MetadataError::no_topic(name));
         };
-        let topic = topic_from_row(&row)?;
+        let topic = TopicInfo::decode(&Row(&row))?;
         sqlx::query(include_str!("../queries/topics/delete_rows.sql"))
             .bind(topic.id)
             .execute(&mut *tx)

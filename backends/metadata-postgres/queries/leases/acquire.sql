@@ -8,4 +8,4 @@ SET holder = excluded.holder,
     epoch = CASE WHEN l.holder = excluded.holder THEN l.epoch ELSE l.epoch + 1 END,
     expires_at_ms = excluded.expires_at_ms
 WHERE l.holder = excluded.holder OR l.expires_at_ms <= streamhouse_now_ms()
-RETURNING epoch, expires_at_ms
+RETURNING holder, epoch, expires_at_ms
