@@ -5,7 +5,7 @@
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow};
 use sqlx::query::{Query, QueryScalar};
-use sqlx::{Executor, Postgres, Row as _, Transaction};
+use sqlx::{Executor, Postgres, Row as _, Transaction, TypeInfo as _, ValueRef as _};
 use streamhouse_core::metadata::{MetadataResult, PoolStats, PoolUsage};
 use streamhouse_core::registry::BuildError;
 use streamhouse_core::stored::StoredRow;
@@ -130,14 +130,16 @@ pub(crate) struct Row<'a>(pub(crate) &'a PgRow);
 
 impl StoredRow for Row<'_> {
     fn int(&self, column: &str) -> MetadataResult<i64> {
-        // INTEGER columns (partition numbers, batch sizes) widen to BIGINT.
-        match self.0.try_get::<i64, _>(column) {
-            Ok(v) => Ok(v),
-            Err(_) => self
-                .0
+        // INTEGER columns (partition numbers, batch sizes) widen to BIGINT. Decided by the
+        // column's type, not by a failed decode: rows are read on every fetch.
+        let is_int4 = self.0.try_get_raw(column).map_err(meta)?.type_info().name() == "INT4";
+        if is_int4 {
+            self.0
                 .try_get::<i32, _>(column)
                 .map(i64::from)
-                .map_err(meta),
+                .map_err(meta)
+        } else {
+            self.0.try_get(column).map_err(meta)
         }
     }
 
