@@ -81,6 +81,12 @@ async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
             other => panic!("expected UNAVAILABLE while the store is down, got {other:?}"),
         }
     }
+    // Reads fail retriably too, on every store: a failure that outlasts the client's retries
+    // is UNAVAILABLE, never INTERNAL.
+    match tokio::time::timeout(Duration::from_secs(10), client.fetch("t", 0, 0, 0, 0)).await {
+        Ok(Err(ClientError::Status(s))) => assert_eq!(s.code(), Code::Unavailable, "{s:?}"),
+        other => panic!("expected UNAVAILABLE from a fetch while the store is down, got {other:?}"),
+    }
 
     // Flaky: a third of connections refused or cut. Some produces fail, retriably.
     proxy.set(Fault::Share(0.33));
