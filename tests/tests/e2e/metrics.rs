@@ -85,6 +85,17 @@ async fn metrics_follow_produce_fetch_flush_and_object_store_traffic() {
         m(r#"streamhouse_metadata_query_duration_seconds_count{op="commit"}"#).await,
         10.0
     );
+    // Every metadata call is metered, not only the hot ones: the lease loop's heartbeats,
+    // and the lookup of the missing topic, counted as a failed `get_topic`.
+    assert!(m(r#"streamhouse_metadata_query_duration_seconds_count{op="heartbeat"}"#).await >= 1.0);
+    assert_eq!(
+        m(r#"streamhouse_metadata_errors_total{op="get_topic"}"#).await,
+        1.0
+    );
+    assert_eq!(
+        m(r#"streamhouse_metadata_errors_total{op="commit"}"#).await,
+        0.0
+    );
     // The lease loop sets the lease count on its next pass, within a second.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while m("streamhouse_partition_lease_count").await != 2.0 {
