@@ -74,7 +74,7 @@ pub fn check_commit(
                 };
                 if row.holder != commit.holder {
                     return Err(MetadataError::Fenced(format!(
-                        "{} is leased to {} at epoch {}, not to {}",
+                        "{}: lease is held by {} at epoch {}, not by {}",
                         what(),
                         row.holder,
                         row.epoch,
@@ -201,7 +201,7 @@ mod tests {
 
     #[rstest]
     #[case::stale_epoch(row(0, 0, "a", 4, NOW + 5_000), "written at lease epoch 3, the lease is at epoch 4")]
-    #[case::another_holder(row(0, 0, "b", 3, NOW + 5_000), "leased to b at epoch 3, not to a")]
+    #[case::another_holder(row(0, 0, "b", 3, NOW + 5_000), "lease is held by b at epoch 3, not by a")]
     #[case::lapsed_lease(row(0, 0, "a", 3, NOW - 250), "lapsed 250 ms ago")]
     #[case::released_lease(row(0, 0, "a", 3, 0), "lease of a at epoch 3 lapsed")]
     #[case::expiring_now(row(0, 0, "a", 3, NOW), "lapsed 0 ms ago")]
