@@ -133,7 +133,7 @@ impl StreamHouse for GrpcService {
             let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
-            let records = r.records.into_iter().map(ProduceRecord::from).collect();
+            let records = r.records.into_iter().map(ProduceRecord::from);
             let acks = self
                 .broker
                 .produce(&tenant, &topic, records, forwarded)

@@ -30,18 +30,19 @@ struct Share {
 
 impl Broker {
     /// Writes `records` to `topic` and returns where each landed, in request order, once
-    /// every one is durable. `forwarded` marks a request another agent forwarded here, which
+    /// every one is durable. Records are taken as an iterator, so a listener converts them
+    /// from its wire format as they are routed, without collecting them first. `forwarded` marks a request another agent forwarded here, which
     /// is never forwarded again.
     pub async fn produce(
         &self,
         tenant: &TenantId,
         topic: &TopicName,
-        records: Vec<ProduceRecord>,
+        records: impl ExactSizeIterator<Item = ProduceRecord> + Send,
         forwarded: bool,
     ) -> AgentResult<Vec<RecordAck>> {
         let started = Instant::now();
         let topic = self.topic(tenant, topic).await?;
-        if records.is_empty() {
+        if records.len() == 0 {
             return Err(AgentError::InvalidArgument(
                 "a produce request needs at least one record".into(),
             ));
@@ -73,13 +74,13 @@ impl Broker {
     fn route(
         &self,
         topic: &TopicInfo,
-        records: Vec<ProduceRecord>,
+        records: impl Iterator<Item = ProduceRecord>,
     ) -> AgentResult<BTreeMap<u32, Share>> {
         let n = topic.spec.partitions;
         let sticky = self.sticky.fetch_add(1, Ordering::Relaxed) % n;
         let now = now_ms();
         let mut shares: BTreeMap<u32, Share> = BTreeMap::new();
-        for (i, r) in records.into_iter().enumerate() {
+        for (i, r) in records.enumerate() {
             let mut record = r.record;
             let partition = match (r.partition, &record.key) {
                 (Some(p), _) => {
