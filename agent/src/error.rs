@@ -22,6 +22,9 @@ pub enum AgentError {
     /// Retriable: leadership is moving, a flush failed, a store is unreachable.
     #[error("{0}")]
     Unavailable(String),
+    /// A limit of the agent (not of the request) is reached; retry later.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The request went to the wrong agent group.
     #[error("{0}")]
     FailedPrecondition(String),
@@ -96,6 +99,7 @@ impl From<AgentError> for Status {
             AgentError::OutOfRange(_) => Status::out_of_range(msg),
             AgentError::Unavailable(_) | AgentError::ShuttingDown => Status::unavailable(msg),
             AgentError::DataLoss(_) => Status::data_loss(msg),
+            AgentError::ResourceExhausted(_) => Status::resource_exhausted(msg),
             AgentError::Internal(_) => Status::internal(msg),
             AgentError::FailedPrecondition(_) => Status::failed_precondition(msg),
             AgentError::Forwarded(s) => s,

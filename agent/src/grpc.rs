@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use streamhouse_core::{ProduceRecord, TenantId, TopicName};
+use streamhouse_core::{Header, ProduceRecord, TenantId, TopicName};
 use streamhouse_proto::TENANT_HEADER;
 use streamhouse_proto::v1 as pb;
 use streamhouse_proto::v1::stream_house_server::StreamHouse;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::broker::{Broker, FORWARDED_HEADER};
+use crate::admission::DecodeCharge;
+use crate::broker::{Broker, FORWARDED_HEADER, Produced};
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
 
@@ -47,6 +48,65 @@ fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
 
 fn topic_name(name: String) -> AgentResult<TopicName> {
     Ok(TopicName::new(name)?)
+}
+
+/// Memory a produce request's records take once converted to domain records, beside their
+/// wire form: the record and header structs of both (their bytes are shared, not copied).
+fn produce_memory(records: &[pb::ProduceRecord]) -> usize {
+    use prost::Message;
+    const RECORD: usize = size_of::<pb::ProduceRecord>() + size_of::<ProduceRecord>();
+    const HEADER: usize = size_of::<pb::RecordHeader>() + size_of::<Header>();
+    records
+        .iter()
+        .map(|r| r.encoded_len() + RECORD + r.headers.len() * HEADER)
+        .sum()
+}
+
+/// The reply to a produce: the acknowledged partitions, or the failure. When some
+/// partitions were acknowledged and others failed, the failure's status carries the reply in
+/// its details, so a client retries only the failed partitions' records.
+fn produce_reply(produced: Produced) -> Result<pb::ProduceResponse, Status> {
+    let total = produced.partitions.len();
+    let mut failures: Vec<(u32, Status)> = Vec::new();
+    let partitions = produced
+        .partitions
+        .into_iter()
+        .map(|p| {
+            let mut result = pb::PartitionResult {
+                partition: p.partition,
+                record_count: p.record_count,
+                ..Default::default()
+            };
+            match p.result {
+                Ok(base) => result.base_offset = base,
+                Err(e) => {
+                    let s = Status::from(e);
+                    result.code = s.code() as i32;
+                    result.message = s.message().to_owned();
+                    failures.push((p.partition, s));
+                }
+            }
+            result
+        })
+        .collect();
+    let reply = pb::ProduceResponse {
+        partitions,
+        record_partitions: produced.record_partitions,
+    };
+    let Some((partition, first)) = failures.first() else {
+        return Ok(reply);
+    };
+    if failures.len() == total {
+        return Err(first.clone());
+    }
+    let message = format!(
+        "the records of {} of the request's {total} partitions were not written and the \
+         others were (the status details list which): retry only the failed ones. Partition \
+         {partition}: {}",
+        failures.len(),
+        first.message()
+    );
+    Err(reply.into_status(first.code(), message))
 }
 
 /// The status code a handler answered with.
@@ -131,16 +191,19 @@ impl StreamHouse for GrpcService {
         let result = async {
             let tenant = tenant_of(&req)?;
             let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+            let charge = req
+                .extensions()
+                .get::<DecodeCharge>()
+                .and_then(DecodeCharge::take);
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
+            let memory = produce_memory(&r.records);
             let records = r.records.into_iter().map(ProduceRecord::from);
-            let acks = self
+            let produced = self
                 .broker
-                .produce(&tenant, &topic, records, forwarded)
+                .produce(&tenant, &topic, records, charge, memory, forwarded)
                 .await?;
-            Ok(Response::new(pb::ProduceResponse {
-                acks: acks.into_iter().map(Into::into).collect(),
-            }))
+            produce_reply(produced).map(Response::new)
         }
         .instrument(span)
         .await;

@@ -5,6 +5,7 @@
 //! [`Agent::start`] builds the backends named in the [`Config`] from the plugin registry and
 //! serves `streamhouse.v1` until [`Agent::shutdown`].
 
+pub mod admission;
 pub mod broker;
 pub mod cluster;
 pub mod error;
@@ -38,6 +39,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::admission::{AdmissionLayer, AdmissionLimits};
 use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
@@ -55,6 +57,7 @@ pub struct Agent {
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     flusher: JoinHandle<()>,
     lease_loop: JoinHandle<()>,
+    renewals: JoinHandle<()>,
     retention: JoinHandle<()>,
     usage_log: JoinHandle<()>,
     metrics_server: JoinHandle<()>,
@@ -62,6 +65,7 @@ pub struct Agent {
     partitions: Arc<Partitions>,
     cluster: Arc<Cluster>,
     usage: Arc<ObjectStoreUsage>,
+    shutdown_timeout: Duration,
 }
 
 /// How often the agent logs its object-store usage, when it changed.
@@ -189,6 +193,11 @@ impl Agent {
                 max_record_bytes: config.agent.max_record_bytes,
                 max_partitions_per_topic: config.agent.max_partitions_per_topic,
                 max_message_bytes: config.agent.max_message_bytes,
+                max_records_per_request: config.agent.max_records_per_request,
+                max_headers_per_request: config.agent.max_headers_per_request,
+                max_timestamp_skew_ms: config.agent.max_timestamp_skew_ms,
+                max_subscriptions: config.agent.max_subscriptions,
+                subscribe_buffer_bytes: config.agent.subscribe_buffer_bytes,
             },
             shutdown_rx.clone(),
         );
@@ -207,6 +216,12 @@ impl Agent {
         let reflection_v1 = reflection().build_v1().context("gRPC reflection")?;
         let reflection_v1alpha = reflection().build_v1alpha().context("gRPC reflection")?;
         let max = config.agent.max_message_bytes;
+        // Checked in the wire bytes, before a produce request is decoded.
+        streamhouse_proto::codec::RequestLimits {
+            max_records_per_request: config.agent.max_records_per_request,
+            max_headers_per_request: config.agent.max_headers_per_request,
+        }
+        .install();
         let api = StreamHouseServer::new(service)
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
@@ -214,6 +229,15 @@ impl Agent {
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(
             tonic::transport::Server::builder()
+                .layer(AdmissionLayer::new(
+                    AdmissionLimits {
+                        max_concurrent_requests: config.agent.max_concurrent_requests,
+                        max_request_bytes_in_flight: config.agent.max_request_bytes_in_flight,
+                        max_message_bytes: max,
+                    },
+                    writer.budget(),
+                    config.write.max_buffered_bytes,
+                ))
                 .add_service(health)
                 .add_service(reflection_v1)
                 .add_service(reflection_v1alpha)
@@ -237,6 +261,7 @@ impl Agent {
         }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
         let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
+        let renewals = tokio::spawn(partitions.clone().run_renewals(shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
         info!(%addr, advertised = %cluster.me.addr, %metrics_addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
@@ -245,6 +270,7 @@ impl Agent {
             server,
             flusher,
             lease_loop,
+            renewals,
             retention,
             usage_log,
             metrics_server,
@@ -252,6 +278,7 @@ impl Agent {
             partitions,
             cluster,
             usage,
+            shutdown_timeout: Duration::from_millis(config.agent.shutdown_timeout_ms),
         })
     }
 
@@ -260,23 +287,56 @@ impl Agent {
         self.addr
     }
 
-    /// Graceful shutdown: stop taking requests, flush what is buffered, release leases.
+    /// Graceful shutdown: stop taking requests, flush what is buffered, release leases,
+    /// all within `agent.shutdown_timeout_ms` whatever is down. What could not be flushed
+    /// by then is not acknowledged (its producers get an error and retry elsewhere).
     pub async fn shutdown(self) -> anyhow::Result<()> {
         info!("shutting down: flushing and handing partitions over");
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         // Leave first: the other agents start taking this one's partitions while it flushes,
         // and get each lease the moment it is released below.
-        self.cluster.leave().await;
+        if tokio::time::timeout_at(deadline, self.cluster.leave())
+            .await
+            .is_err()
+        {
+            tracing::warn!("leaving the cluster timed out");
+        }
         self.writer.close();
         let _ = self.shutdown.send(true);
-        self.flusher.await.context("flush loop")?;
-        let _ = self.lease_loop.await;
-        let _ = self.retention.await;
-        self.partitions.release_all().await;
-        let _ = self.usage_log.await;
-        let _ = self.metrics_server.await;
-        self.server.await.context("gRPC server")??;
+        if !finish(self.flusher, deadline).await {
+            tracing::warn!(
+                "shutdown: the buffered records could not be flushed in time; they were not \
+                 acknowledged"
+            );
+        }
+        for task in [self.lease_loop, self.renewals, self.retention] {
+            finish(task, deadline).await;
+        }
+        match tokio::time::timeout_at(deadline, self.partitions.release_all()).await {
+            Ok(Ok(n)) => info!(leases = n, "released leases"),
+            Ok(Err(e)) => tracing::warn!("cannot release leases: {e}; they lapse after their TTL"),
+            Err(_) => tracing::warn!("releasing leases timed out; they lapse after their TTL"),
+        }
+        finish(self.usage_log, deadline).await;
+        finish(self.metrics_server, deadline).await;
+        let server = tokio::time::timeout_at(deadline, self.server).await;
         info!(usage = %self.usage.snapshot(), "object store usage");
+        match server {
+            Ok(r) => r.context("gRPC server")??,
+            Err(_) => tracing::warn!("requests still running at the shutdown deadline were cut"),
+        }
         info!("shut down");
         Ok(())
+    }
+}
+
+/// Waits for `task` until `deadline`, then aborts it; whether it finished in time.
+async fn finish(mut task: JoinHandle<()>, deadline: tokio::time::Instant) -> bool {
+    match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(_) => true,
+        Err(_) => {
+            task.abort();
+            false
+        }
     }
 }

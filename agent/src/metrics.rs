@@ -92,6 +92,8 @@ pub struct Metrics {
     pub cluster_agents: Gauge,
     /// Membership heartbeats that failed (the metadata store was unreachable or slow).
     pub heartbeat_failures: Counter,
+    /// Lease renewals (one statement for every lease) that failed.
+    pub lease_renewal_failures: Counter,
     /// Produce requests, from arrival to acknowledgement.
     pub write_latency: Histogram,
     /// Fetches, from the moment records are available to the response (long-poll waiting
@@ -159,6 +161,12 @@ impl Metrics {
             "cluster_heartbeat_failures",
             "Membership heartbeats that failed",
             heartbeat_failures.clone(),
+        );
+        let lease_renewal_failures = Counter::default();
+        r.register(
+            "lease_renewal_failures",
+            "Renewals of every held lease (one statement) that failed",
+            lease_renewal_failures.clone(),
         );
         let write_latency = latency_histogram();
         r.register(
@@ -253,6 +261,7 @@ impl Metrics {
             failover_total,
             cluster_agents,
             heartbeat_failures,
+            lease_renewal_failures,
             write_latency,
             read_latency,
             requests,

@@ -94,7 +94,9 @@ impl Reader {
         }
         let entries = self.entries(topic, partition, offset, max_bytes).await?;
         let mut records = Vec::new();
-        let mut bytes = 0usize;
+        // `max_bytes` is counted as the records take it in the response message; `bytes` as
+        // they are stored (for the egress metrics).
+        let (mut wire, mut bytes) = (0usize, 0usize);
         let mut next = offset;
         // The byte ranges are read concurrently: on S3 a GET costs tens of milliseconds, and
         // one partition's batches are spread over as many objects as flushes.
@@ -112,9 +114,10 @@ impl Reader {
                     if o < next {
                         continue;
                     }
-                    if bytes >= max_bytes && !records.is_empty() {
+                    if wire >= max_bytes && !records.is_empty() {
                         break 'read;
                     }
+                    wire += streamhouse_proto::fetch_record_len(o, &r);
                     bytes += r.encoded_len();
                     records.push((o, r));
                     next = o + 1;

@@ -77,7 +77,7 @@ impl Retention {
     pub async fn pass(&self) -> AgentResult<RetentionPass> {
         let mut done = RetentionPass::default();
         let now = now_ms();
-        for p in self.partitions.led().await {
+        for p in self.partitions.led() {
             let Some(retention) = p.topic().spec.retention_ms else {
                 continue;
             };

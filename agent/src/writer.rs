@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::format::{BatchHeader, EncodedBatch, ObjectWriter, encode_batch};
+use streamhouse_core::format::{
+    BatchHeader, EncodedBatch, MAX_PAYLOAD_BYTES, ObjectWriter, encode_batch,
+};
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
     CommitBatch, MetadataError, MetadataStore, ObjectCommit, ObjectKey, ObjectStore,
@@ -42,7 +44,6 @@ struct Pending {
     generation: u64,
     batch: EncodedBatch,
     ack: oneshot::Sender<AgentResult<()>>,
-    _permit: OwnedSemaphorePermit,
     /// The produce request's span, which the flush that writes this batch links to.
     span: tracing::Span,
 }
@@ -96,21 +97,47 @@ impl Writer {
         }
     }
 
+    /// The buffer budget, one permit per byte, for admission to charge produce requests to
+    /// before they are decoded.
+    pub fn budget(&self) -> Arc<Semaphore> {
+        self.budget.clone()
+    }
+
+    /// Charges `bytes` of memory to the buffer budget, waiting while it is spent
+    /// (backpressure); the charge lasts as long as the permit. A produce request holds one
+    /// from before its records are decoded until it is answered, so produced records in
+    /// memory never exceed `max_buffered_bytes` (one request larger than all of it takes all
+    /// of it).
+    pub async fn reserve(&self, bytes: usize) -> AgentResult<OwnedSemaphorePermit> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(AgentError::ShuttingDown);
+        }
+        let permits = bytes
+            .min(self.cfg.max_buffered_bytes)
+            .min(u32::MAX as usize) as u32;
+        self.budget
+            .clone()
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| AgentError::ShuttingDown)
+    }
+
     /// Appends `records` to partition `p`; resolves to the first record's offset once they
-    /// are durable and indexed.
+    /// are durable and indexed. The caller has charged their memory with
+    /// [`Writer::reserve`].
     pub async fn append(&self, p: Arc<Partition>, records: &[Record]) -> AgentResult<u64> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(AgentError::ShuttingDown);
         }
         let record_bytes: usize = records.iter().map(Record::encoded_len).sum();
-        let estimate = record_bytes + 128;
-        let permits = estimate.min(self.cfg.max_buffered_bytes) as u32;
-        let permit = self
-            .budget
-            .clone()
-            .acquire_many_owned(permits)
-            .await
-            .map_err(|_| AgentError::ShuttingDown)?;
+        // The configuration keeps requests below this; checked again so that nothing is
+        // acknowledged that the object decoder would refuse to read.
+        if record_bytes > MAX_PAYLOAD_BYTES {
+            return Err(AgentError::InvalidArgument(format!(
+                "these records would make a batch of {record_bytes} bytes, above the \
+                 {MAX_PAYLOAD_BYTES} bytes the object format reads back; split the request"
+            )));
+        }
         let (tx, rx) = oneshot::channel();
         let (topic, key) = (p.topic(), p.key());
         let base = {
@@ -152,7 +179,6 @@ impl Writer {
                 generation: slot.generation(),
                 batch,
                 ack: tx,
-                _permit: permit,
                 span: tracing::Span::current(),
             });
             base

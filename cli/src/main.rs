@@ -264,12 +264,17 @@ async fn produce(client: &Client, args: ProduceArgs, out: &mut impl Write) -> an
         if batch.len() == args.batch {
             total += client
                 .produce(&args.topic, std::mem::take(&mut batch))
-                .await?
+                .await
+                .with_context(|| format!("{total} records were produced before this failure"))?
                 .len();
         }
     }
     if !batch.is_empty() {
-        total += client.produce(&args.topic, batch).await?.len();
+        total += client
+            .produce(&args.topic, batch)
+            .await
+            .with_context(|| format!("{total} records were produced before this failure"))?
+            .len();
     }
     writeln!(out, "produced {total} records to {}", args.topic)?;
     Ok(())

@@ -28,8 +28,17 @@ use tonic::{Code, Request, Status};
 
 pub use streamhouse_proto::v1 as proto;
 pub use streamhouse_proto::v1::{
-    ConsumedRecord, FetchResponse, PartitionStatus, ProduceRecord, RecordAck, RecordHeader, Topic,
+    ConsumedRecord, FetchResponse, PartitionStatus, ProduceRecord, RecordHeader, Topic,
 };
+
+/// Where an acknowledged record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordAck {
+    /// The partition.
+    pub partition: u32,
+    /// The record's offset in it.
+    pub offset: u64,
+}
 
 use streamhouse_proto::TENANT_HEADER;
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
@@ -48,6 +57,15 @@ pub enum ClientError {
         /// Cause.
         source: tonic::transport::Error,
     },
+    /// Some of a produce's records were acknowledged and the others failed, retries
+    /// included: `acks` has the acknowledged ones, in request order (`None` for the others).
+    #[error("{} of {} records were not written: {}: {}", .acks.iter().filter(|a| a.is_none()).count(), .acks.len(), code_name(.status.code()), .status.message())]
+    PartlyWritten {
+        /// Per record, where it was written, if it was.
+        acks: Vec<Option<RecordAck>>,
+        /// Why the others were not.
+        status: Status,
+    },
     /// The request could not be built.
     #[error("{0}")]
     Invalid(String),
@@ -57,7 +75,7 @@ impl ClientError {
     /// The gRPC status code, if the agent answered.
     pub fn code(&self) -> Option<Code> {
         match self {
-            ClientError::Status(s) => Some(s.code()),
+            ClientError::Status(s) | ClientError::PartlyWritten { status: s, .. } => Some(s.code()),
             _ => None,
         }
     }
@@ -90,6 +108,7 @@ fn code_name(c: Code) -> &'static str {
         Code::NotFound => "not found",
         Code::AlreadyExists => "already exists",
         Code::OutOfRange => "out of range",
+        Code::ResourceExhausted => "resource exhausted",
         Code::Unavailable => "unavailable",
         Code::DataLoss => "data loss",
         Code::Internal => "internal error",
@@ -375,7 +394,8 @@ impl Client {
     }
 
     /// Appends records, retrying retriable errors per the retry policy; returns where each
-    /// landed, in order.
+    /// landed, in order. A retry sends only the records not yet acknowledged: when some
+    /// partitions of a request fail, the agent says which were written.
     pub async fn produce(
         &self,
         topic: &str,
@@ -383,22 +403,51 @@ impl Client {
     ) -> ClientResult<Vec<RecordAck>> {
         let started = Instant::now();
         let mut backoff = self.retry.initial_backoff;
-        let msg = proto::ProduceRequest {
-            topic: topic.to_owned(),
-            records,
-        };
+        let mut acks: Vec<Option<RecordAck>> = vec![None; records.len()];
+        // Indices of the records still to be acknowledged.
+        let mut pending: Vec<usize> = (0..records.len()).collect();
         loop {
-            match self.inner.clone().produce(self.req(msg.clone())).await {
-                Ok(r) => return Ok(r.into_inner().acks),
-                Err(s) => {
-                    let e = ClientError::from(s);
-                    if !e.is_retriable() || started.elapsed() + backoff > self.retry.timeout {
-                        return Err(e);
+            let msg = proto::ProduceRequest {
+                topic: topic.to_owned(),
+                records: pending.iter().map(|&i| records[i].clone()).collect(),
+            };
+            let (reply, status) = match self.inner.clone().produce(self.req(msg)).await {
+                Ok(r) => (Some(r.into_inner()), None),
+                Err(s) => (proto::ProduceResponse::from_status(&s), Some(s)),
+            };
+            if let Some(reply) = reply {
+                let results = reply
+                    .record_results(pending.len())
+                    .map_err(|e| ClientError::Invalid(format!("malformed produce reply: {e}")))?;
+                let mut failed = Vec::new();
+                for (i, r) in pending.iter().zip(results) {
+                    match r {
+                        Ok((partition, offset)) => acks[*i] = Some(RecordAck { partition, offset }),
+                        Err(_) => failed.push(*i),
                     }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.retry.max_backoff);
                 }
+                pending = failed;
             }
+            let status = match status {
+                None if pending.is_empty() => {
+                    return Ok(acks.into_iter().flatten().collect());
+                }
+                None => {
+                    Status::internal("the agent answered OK but did not acknowledge every record")
+                }
+                Some(s) => s,
+            };
+            let e = ClientError::from(status);
+            if !e.is_retriable() || started.elapsed() + backoff > self.retry.timeout {
+                return Err(match e {
+                    ClientError::Status(status) if acks.iter().any(Option::is_some) => {
+                        ClientError::PartlyWritten { acks, status }
+                    }
+                    e => e,
+                });
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(self.retry.max_backoff);
         }
     }
 

@@ -15,6 +15,8 @@ use figment::value::{Dict, Value};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::format::{MAX_PAYLOAD_BYTES, RECORD_OVERHEAD_BYTES};
+
 /// A configuration that could not be loaded, with the key and source at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -86,6 +88,32 @@ pub struct AgentConfig {
     pub max_message_bytes: usize,
     /// Most partitions a topic may have. Default 4096.
     pub max_partitions_per_topic: u32,
+    /// Most records one produce request may carry. Default 100000: each costs about 200
+    /// bytes of memory while it is decoded, whatever its size on the wire.
+    pub max_records_per_request: usize,
+    /// Most record headers one produce request may carry, over all its records.
+    /// Default 400000.
+    pub max_headers_per_request: usize,
+    /// Most requests the agent serves at once (unary calls and subscriptions opening); more
+    /// wait for a slot. Default 1000.
+    pub max_concurrent_requests: usize,
+    /// Most bytes of request messages the agent receives and decodes at once; a request
+    /// waits (and HTTP/2 flow control holds its sender back) until its whole message fits.
+    /// Default 256 MiB.
+    pub max_request_bytes_in_flight: usize,
+    /// Most subscriptions the agent streams at once; more are refused with
+    /// `RESOURCE_EXHAUSTED`. Default 1000.
+    pub max_subscriptions: usize,
+    /// Largest message a subscription streams; each holds at most three of them in memory,
+    /// so subscriptions cost at most `3 × max_subscriptions × subscribe_buffer_bytes`.
+    /// Default 1 MiB.
+    pub subscribe_buffer_bytes: usize,
+    /// Longest a graceful shutdown (SIGTERM) takes, whatever is down; what is not flushed by
+    /// then is not acknowledged. Default 20000, below Kubernetes' 30 s grace period.
+    pub shutdown_timeout_ms: u64,
+    /// How far in the future a record's timestamp may be, in ms; later ones are refused
+    /// (they would keep their object from retention). Default 3600000 (one hour).
+    pub max_timestamp_skew_ms: i64,
 }
 
 /// `[lease]`: partition leadership.
@@ -246,6 +274,14 @@ impl Default for Config {
                 max_record_bytes: 1 << 20,
                 max_message_bytes: 64 << 20,
                 max_partitions_per_topic: 4096,
+                max_records_per_request: 100_000,
+                max_headers_per_request: 400_000,
+                max_concurrent_requests: 1000,
+                max_request_bytes_in_flight: 256 << 20,
+                max_subscriptions: 1000,
+                subscribe_buffer_bytes: 1 << 20,
+                max_timestamp_skew_ms: 3_600_000,
+                shutdown_timeout_ms: 20_000,
             },
             metadata: BackendSection::new("metadata", "sqlite"),
             object_store: BackendSection::new("object_store", "local"),
@@ -355,8 +391,54 @@ impl Config {
                 "write.flush_interval_ms = {ms} must be above 0 and at most half of lease.ttl_ms"
             ));
         }
-        if self.agent.max_record_bytes + 1024 > self.agent.max_message_bytes {
-            return bad("agent.max_record_bytes must be below agent.max_message_bytes".into());
+        let a = &self.agent;
+        // A fetch fills at most half a message and returns at least one record, which can be
+        // up to three times its stored size on the wire (protobuf tags of tiny headers).
+        if a.max_record_bytes.saturating_mul(6) > a.max_message_bytes {
+            return bad(format!(
+                "agent.max_record_bytes = {} must be at most a sixth of agent.max_message_bytes \
+                 = {}, so that any record fits in a fetch",
+                a.max_record_bytes, a.max_message_bytes
+            ));
+        }
+        // What is acknowledged must be readable: one request's records of one partition form
+        // one batch, whose payload the object decoder refuses above MAX_PAYLOAD_BYTES. A
+        // record takes at most its wire size plus RECORD_OVERHEAD_BYTES in a batch.
+        let payload = a.max_message_bytes.saturating_add(
+            a.max_records_per_request
+                .saturating_mul(RECORD_OVERHEAD_BYTES),
+        );
+        if payload > MAX_PAYLOAD_BYTES {
+            return bad(format!(
+                "agent.max_message_bytes = {} with agent.max_records_per_request = {} allows \
+                 batches of {payload} bytes, above the {MAX_PAYLOAD_BYTES} bytes the object \
+                 format reads back; lower one of them",
+                a.max_message_bytes, a.max_records_per_request
+            ));
+        }
+        for (key, v) in [
+            ("max_records_per_request", a.max_records_per_request),
+            ("max_headers_per_request", a.max_headers_per_request),
+            ("max_concurrent_requests", a.max_concurrent_requests),
+            ("max_request_bytes_in_flight", a.max_request_bytes_in_flight),
+            ("max_subscriptions", a.max_subscriptions),
+        ] {
+            if v == 0 {
+                return bad(format!("agent.{key} must be at least 1"));
+            }
+        }
+        if a.subscribe_buffer_bytes < 1024 || a.subscribe_buffer_bytes > a.max_message_bytes / 2 {
+            return bad(format!(
+                "agent.subscribe_buffer_bytes = {} must be between 1024 and half of \
+                 agent.max_message_bytes",
+                a.subscribe_buffer_bytes
+            ));
+        }
+        if a.shutdown_timeout_ms < 1000 {
+            return bad("agent.shutdown_timeout_ms must be at least 1000".into());
+        }
+        if a.max_timestamp_skew_ms < 0 {
+            return bad("agent.max_timestamp_skew_ms must not be negative".into());
         }
         if self.retention.check_interval_ms < 100 {
             return bad("retention.check_interval_ms must be at least 100".into());
@@ -582,5 +664,37 @@ mod tests {
         assert!(e.to_string().contains("/nonexistent.toml"));
         let e = Config::load(None, env(&[("STREAMHOUSE_LEASE__TTL_MS", "10")])).unwrap_err();
         assert!(e.to_string().contains("ttl_ms"), "{e}");
+    }
+
+    #[test]
+    fn limits_that_would_acknowledge_unreadable_batches_are_refused() {
+        // 256 MiB messages: a batch of one request's records could pass the decoder's limit.
+        let e = Config::load(
+            None,
+            env(&[("STREAMHOUSE_AGENT__MAX_MESSAGE_BYTES", "268435456")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("object format reads back"), "{e}");
+        let e = Config::load(
+            None,
+            env(&[("STREAMHOUSE_AGENT__MAX_RECORD_BYTES", "16777216")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("a sixth of agent.max_message_bytes"),
+            "{e}"
+        );
+        let e =
+            Config::load(None, env(&[("STREAMHOUSE_AGENT__MAX_SUBSCRIPTIONS", "0")])).unwrap_err();
+        assert!(
+            e.to_string().contains("agent.max_subscriptions must be"),
+            "{e}"
+        );
+        let c = Config::load(
+            None,
+            env(&[("STREAMHOUSE_AGENT__MAX_MESSAGE_BYTES", "134217728")]),
+        )
+        .unwrap();
+        assert_eq!(c.agent.max_records_per_request, 100_000);
     }
 }

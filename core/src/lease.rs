@@ -124,11 +124,18 @@ pub trait LeaseManager: Send + Sync + fmt::Debug {
     /// by one when the holder changes and stays the same otherwise.
     async fn acquire(&self, key: &LeaseKey, holder: &str, ttl: Duration) -> LeaseResult<Lease>;
 
-    /// Extends a held lease; `Lost` if its holder or epoch changed.
-    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease>;
+    /// Extends every unexpired lease `holder` holds by `ttl` from now, in one statement, and
+    /// returns them: renewal costs one query however many partitions an agent leads, and
+    /// takes no lock but the rows'. A lease that lapsed or moved is not renewed (and not
+    /// returned); its holder must acquire it again.
+    async fn renew_all(&self, holder: &str, ttl: Duration) -> LeaseResult<Vec<Lease>>;
 
     /// Gives a lease up at once, keeping its epoch; a lease no longer held is not an error.
     async fn release(&self, lease: &Lease) -> LeaseResult<()>;
+
+    /// Gives every lease `holder` holds up at once, in one statement (graceful shutdown);
+    /// returns how many it gave up.
+    async fn release_all(&self, holder: &str) -> LeaseResult<u64>;
 
     /// The current lease of `key`, expired or not.
     async fn get(&self, key: &LeaseKey) -> LeaseResult<Option<Lease>>;

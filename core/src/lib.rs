@@ -30,6 +30,6 @@ pub use metadata::{
 };
 pub use object::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 pub use types::{
-    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, RecordAck, TenantId, TopicId,
-    TopicInfo, TopicName, TopicSpec, ValidationError,
+    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId, TopicId, TopicInfo,
+    TopicName, TopicSpec, ValidationError,
 };

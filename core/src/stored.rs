@@ -7,7 +7,7 @@ use crate::cluster::AgentInfo;
 use crate::fencing::LockedPartition;
 use crate::lease::{Lease, LeaseKey};
 use crate::metadata::{BatchIndexEntry, MetadataError, MetadataResult, from_stored};
-use crate::types::{PartitionInfo, TopicInfo};
+use crate::types::{PartitionInfo, TenantId, TopicInfo};
 
 /// A row of a SQL backend's result, read by column name.
 pub trait StoredRow {
@@ -81,6 +81,18 @@ impl LockedPartition {
             holder: row.text("holder")?,
             epoch: row.num("epoch")?,
             expires_at_ms: row.int("expires_at_ms")?,
+        })
+    }
+}
+
+impl LeaseKey {
+    /// A lease's key from the columns `tenant, topic_id, partition`.
+    pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        Ok(Self {
+            tenant: TenantId::new(row.text("tenant")?)
+                .map_err(|e| MetadataError::other_from("corrupt lease row", e))?,
+            topic_id: row.int("topic_id")?,
+            partition: row.num("partition")?,
         })
     }
 }

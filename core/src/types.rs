@@ -237,15 +237,6 @@ pub struct ProduceRecord {
     pub record: Record,
 }
 
-/// Where an acknowledged record was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RecordAck {
-    /// The partition.
-    pub partition: u32,
-    /// The record's offset in it.
-    pub offset: u64,
-}
-
 /// Records read from one partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {

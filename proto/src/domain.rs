@@ -4,8 +4,8 @@
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::{
-    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, RecordAck, TenantId, TopicInfo,
-    TopicName, TopicSpec, ValidationError,
+    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId, TopicInfo, TopicName,
+    TopicSpec, ValidationError,
 };
 
 use crate::v1 as pb;
@@ -50,24 +50,6 @@ impl From<ProduceRecord> for pb::ProduceRecord {
             value: r.record.value,
             headers: r.record.headers.into_iter().map(Into::into).collect(),
             timestamp_ms: r.record.timestamp_ms,
-        }
-    }
-}
-
-impl From<RecordAck> for pb::RecordAck {
-    fn from(a: RecordAck) -> Self {
-        Self {
-            partition: a.partition,
-            offset: a.offset,
-        }
-    }
-}
-
-impl From<pb::RecordAck> for RecordAck {
-    fn from(a: pb::RecordAck) -> Self {
-        Self {
-            partition: a.partition,
-            offset: a.offset,
         }
     }
 }
@@ -156,6 +138,27 @@ impl pb::CreateTopicRequest {
     }
 }
 
+/// The bytes `(offset, record)` adds to a `FetchResponse` as a `ConsumedRecord`, exactly: a
+/// fetch sized by it never exceeds the message limit, however many small headers its records
+/// carry (each costs a few bytes more on the wire than in storage).
+pub fn fetch_record_len(offset: u64, r: &Record) -> usize {
+    use prost::encoding::encoded_len_varint as varint;
+    // Tag (one byte for field numbers below 16) and length prefix of a length-delimited field.
+    let field = |len: usize| 1 + varint(len as u64) + len;
+    let nonempty = |len: usize| if len == 0 { 0 } else { field(len) };
+    let header = |h: &Header| field(nonempty(h.key.len()) + nonempty(h.value.len()));
+    let body = if offset == 0 { 0 } else { 1 + varint(offset) }
+        + r.key.as_ref().map_or(0, |k| field(k.len()))
+        + r.value.as_ref().map_or(0, |v| field(v.len()))
+        + r.headers.iter().map(header).sum::<usize>()
+        + if r.timestamp_ms == 0 {
+            0
+        } else {
+            1 + varint(r.timestamp_ms as u64)
+        };
+    field(body)
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -172,6 +175,64 @@ mod tests {
         assert_eq!(domain.partition, Some(3));
         assert_eq!(domain.record.key, Some(Bytes::from("k")));
         assert_eq!(pb::ProduceRecord::from(domain), wire);
+    }
+
+    #[test]
+    fn fetch_record_len_is_the_encoded_length() {
+        let many_headers = Record {
+            headers: (0..1000)
+                .map(|i| Header {
+                    key: if i % 3 == 0 {
+                        String::new()
+                    } else {
+                        "k".into()
+                    },
+                    value: if i % 2 == 0 {
+                        Bytes::new()
+                    } else {
+                        Bytes::from("v")
+                    },
+                })
+                .collect(),
+            ..Record::default()
+        };
+        let records = [
+            (0, Record::default()),
+            (
+                1,
+                Record {
+                    key: Some(Bytes::new()),
+                    ..Record::default()
+                },
+            ),
+            (
+                u64::MAX,
+                Record {
+                    value: Some(Bytes::from(vec![7; 300])),
+                    timestamp_ms: -5,
+                    ..Record::default()
+                },
+            ),
+            (
+                300,
+                Record {
+                    timestamp_ms: 1_700_000_000_000,
+                    ..many_headers
+                },
+            ),
+        ];
+        for (offset, r) in records {
+            let alone = pb::FetchResponse {
+                records: vec![pb::ConsumedRecord::from((offset, r.clone()))],
+                ..Default::default()
+            };
+            use prost::Message;
+            assert_eq!(
+                fetch_record_len(offset, &r),
+                alone.encoded_len(),
+                "{offset}"
+            );
+        }
     }
 
     #[test]

@@ -162,6 +162,19 @@ impl AgentProcess {
         self.signal(Signal::SIGCONT);
     }
 
+    /// The agent's peak resident memory so far (`VmHWM`), in bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        let c = self.child.as_ref().expect("agent running");
+        let status = std::fs::read_to_string(format!("/proc/{}/status", c.id())).expect("status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|kb| kb.trim().parse::<u64>().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+            * 1024
+    }
+
     /// A client connected to the agent.
     pub async fn client(&self) -> Client {
         Client::connect(&self.url).await.expect("connect to agent")

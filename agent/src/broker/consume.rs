@@ -61,15 +61,32 @@ impl Broker {
     ) -> AgentResult<FetchStream> {
         let topic = self.topic(tenant, topic).await?;
         check_partition(&topic, partition)?;
-        let max_bytes = self.fetch_bytes(max_bytes);
+        // Held by the stream until it ends.
+        let slot = self
+            .subscriptions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                AgentError::ResourceExhausted(format!(
+                    "this agent streams {} subscriptions, its limit (agent.max_subscriptions); \
+                 retry later or on another agent, or read with Fetch",
+                    self.limits.max_subscriptions
+                ))
+            })?;
+        // One message waits in the channel, one is being sent and one being read: a
+        // subscription holds at most three of these however slowly its client reads.
+        let max_bytes = self
+            .fetch_bytes(max_bytes)
+            .min(self.limits.subscribe_buffer_bytes);
         let first = self
             .reader
             .fetch(&topic, partition, offset, max_bytes, Duration::ZERO)
             .await?;
-        let (tx, rx) = mpsc::channel(4);
+        let (tx, rx) = mpsc::channel(1);
         let reader = self.reader.clone();
         let mut shutdown = self.shutdown.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let mut next = Some(first);
             let mut offset = offset;
             loop {
@@ -103,9 +120,12 @@ impl Broker {
     }
 
     /// The byte budget of a fetch: what the client asked for, 1 MiB if nothing, never more
-    /// than half the message limit.
+    /// than half the message limit. A fetch stops at the first record past the budget, and a
+    /// record takes at most half the limit on the wire (the configuration checks
+    /// `max_record_bytes`), so the response always fits.
     fn fetch_bytes(&self, requested: u32) -> usize {
-        let cap = self.limits.max_message_bytes / 2;
+        // Room for the response's own fields.
+        let cap = self.limits.max_message_bytes / 2 - 1024;
         match requested as usize {
             0 => DEFAULT_FETCH_BYTES.min(cap),
             n => n.min(cap),

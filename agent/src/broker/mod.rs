@@ -10,14 +10,14 @@ mod offsets;
 mod produce;
 
 pub use consume::FetchStream;
-pub use produce::FORWARDED_HEADER;
+pub use produce::{FORWARDED_HEADER, PartitionProduced, Produced};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::{MetadataStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSpec};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
@@ -36,6 +36,16 @@ pub struct Limits {
     pub max_partitions_per_topic: u32,
     /// Largest gRPC message; fetches stay below it.
     pub max_message_bytes: usize,
+    /// Most records per produce request.
+    pub max_records_per_request: usize,
+    /// Most record headers per produce request.
+    pub max_headers_per_request: usize,
+    /// How far in the future a record's timestamp may be, in ms.
+    pub max_timestamp_skew_ms: i64,
+    /// Most subscriptions streaming at once.
+    pub max_subscriptions: usize,
+    /// Largest message a subscription streams.
+    pub subscribe_buffer_bytes: usize,
 }
 
 /// The parts of the agent the API runs on.
@@ -68,6 +78,8 @@ pub struct Broker {
     limits: Limits,
     /// Rotates the partition of records with neither key nor partition, per request.
     sticky: AtomicU32,
+    /// One permit per subscription that may stream.
+    subscriptions: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -82,6 +94,7 @@ impl Broker {
             writer: parts.writer,
             reader: parts.reader,
             metrics: parts.metrics,
+            subscriptions: Arc::new(Semaphore::new(limits.max_subscriptions)),
             limits,
             sticky: AtomicU32::new(0),
             shutdown,

@@ -8,9 +8,10 @@ use std::time::Instant;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::partitioner::partition_for_key;
-use streamhouse_core::{ProduceRecord, Record, RecordAck, TenantId, TopicInfo, TopicName};
+use streamhouse_core::{ProduceRecord, Record, TenantId, TopicInfo, TopicName};
 use streamhouse_proto::TENANT_HEADER;
 use streamhouse_proto::v1 as pb;
+use tokio::sync::OwnedSemaphorePermit;
 use tonic::{Request, Status};
 
 use super::Broker;
@@ -21,65 +22,105 @@ use crate::reader::check_partition;
 /// again.
 pub const FORWARDED_HEADER: &str = "x-streamhouse-forwarded-by";
 
-/// One partition's share of a produce request: the records and their positions in it.
-#[derive(Debug, Default)]
-struct Share {
-    positions: Vec<usize>,
-    records: Vec<Record>,
+/// A request's records by partition, in request order.
+type Shares = BTreeMap<u32, Vec<Record>>;
+
+/// What became of a produce request: each partition's records succeed or fail together.
+#[derive(Debug)]
+pub struct Produced {
+    /// One per partition the records went to, in partition order.
+    pub partitions: Vec<PartitionProduced>,
+    /// The partition of each record, in request order; empty when all went to one partition.
+    pub record_partitions: Vec<u32>,
+}
+
+/// What became of one partition's records of a produce request.
+#[derive(Debug)]
+pub struct PartitionProduced {
+    /// The partition.
+    pub partition: u32,
+    /// How many of the request's records went to it.
+    pub record_count: u32,
+    /// The offset of the first of them (the others follow in request order), or why none
+    /// was acknowledged.
+    pub result: AgentResult<u64>,
+}
+
+impl Produced {
+    /// The first failure, if any partition failed.
+    pub fn first_error(&self) -> Option<&AgentError> {
+        self.partitions.iter().find_map(|p| p.result.as_ref().err())
+    }
 }
 
 impl Broker {
-    /// Writes `records` to `topic` and returns where each landed, in request order, once
-    /// every one is durable. Records are taken as an iterator, so a listener converts them
-    /// from its wire format as they are routed, without collecting them first. `forwarded` marks a request another agent forwarded here, which
-    /// is never forwarded again.
+    /// Writes `records` to `topic` and says, per partition, where they landed once they are
+    /// durable, or why not. Records are taken as an iterator, so a listener converts them
+    /// from its wire format only after their memory is charged to the agent's buffer
+    /// budget: `charge` is what the listener charged already (before decoding), else
+    /// `memory` (what they take once converted) is charged here. `forwarded` marks a request
+    /// another agent forwarded here, which is never forwarded again.
     pub async fn produce(
         &self,
         tenant: &TenantId,
         topic: &TopicName,
         records: impl ExactSizeIterator<Item = ProduceRecord> + Send,
+        charge: Option<OwnedSemaphorePermit>,
+        memory: usize,
         forwarded: bool,
-    ) -> AgentResult<Vec<RecordAck>> {
+    ) -> AgentResult<Produced> {
         let started = Instant::now();
-        let topic = self.topic(tenant, topic).await?;
-        if records.len() == 0 {
+        let total = records.len();
+        if total == 0 {
             return Err(AgentError::InvalidArgument(
                 "a produce request needs at least one record".into(),
             ));
         }
-        let total = records.len();
-        let shares = self.route(&topic, records)?;
+        let max = self.limits.max_records_per_request;
+        if total > max {
+            return Err(AgentError::InvalidArgument(format!(
+                "the request carries {total} records; the limit is {max} \
+                 (agent.max_records_per_request): split it"
+            )));
+        }
+        let topic = self.topic(tenant, topic).await?;
+        let _budget = match charge {
+            Some(permit) => permit,
+            None => self.writer.reserve(memory).await?,
+        };
+        let (shares, mut record_partitions) = self.route(&topic, records)?;
+        if shares.len() == 1 {
+            record_partitions = Vec::new();
+        }
         let appends = shares
             .into_iter()
-            .map(|(partition, share)| self.append(tenant, &topic, partition, share, forwarded));
-        let mut acks = vec![RecordAck::default(); total];
-        for r in futures::future::join_all(appends).await {
-            let (partition, positions, base) = r?;
-            for (k, i) in positions.into_iter().enumerate() {
-                acks[i] = RecordAck {
-                    partition,
-                    offset: base + k as u64,
-                };
-            }
-        }
+            .map(|(partition, records)| self.append(tenant, &topic, partition, records, forwarded));
+        let partitions = futures::future::join_all(appends).await;
         self.metrics
             .write_latency
             .observe(started.elapsed().as_secs_f64());
-        Ok(acks)
+        Ok(Produced {
+            partitions,
+            record_partitions,
+        })
     }
 
     /// Splits records by partition: an explicit one, else Kafka's murmur2 of the key, else
     /// one partition for the whole request (rotating between requests, so such records form
-    /// one batch). Stamps records without a timestamp and checks the record size limit.
+    /// one batch). Stamps records without a timestamp and checks the record limits. Returns
+    /// each partition's records and the partition of each record in request order.
     fn route(
         &self,
         topic: &TopicInfo,
         records: impl Iterator<Item = ProduceRecord>,
-    ) -> AgentResult<BTreeMap<u32, Share>> {
+    ) -> AgentResult<(Shares, Vec<u32>)> {
         let n = topic.spec.partitions;
         let sticky = self.sticky.fetch_add(1, Ordering::Relaxed) % n;
         let now = now_ms();
-        let mut shares: BTreeMap<u32, Share> = BTreeMap::new();
+        let latest = now.saturating_add(self.limits.max_timestamp_skew_ms);
+        let mut shares = Shares::new();
+        let mut placed = Vec::with_capacity(records.size_hint().0);
+        let mut headers = 0usize;
         for (i, r) in records.enumerate() {
             let mut record = r.record;
             let partition = match (r.partition, &record.key) {
@@ -92,6 +133,15 @@ impl Broker {
             };
             if record.timestamp_ms == 0 {
                 record.timestamp_ms = now;
+            } else if record.timestamp_ms > latest {
+                return Err(AgentError::InvalidArgument(format!(
+                    "record {i} has timestamp {} ms, {} ms ahead of the agent's clock; the \
+                     limit is {} ms (agent.max_timestamp_skew_ms): a timestamp in the future \
+                     would keep its records from retention",
+                    record.timestamp_ms,
+                    record.timestamp_ms - now,
+                    self.limits.max_timestamp_skew_ms
+                )));
             }
             let size = record.encoded_len();
             if size > self.limits.max_record_bytes {
@@ -100,43 +150,65 @@ impl Broker {
                     self.limits.max_record_bytes
                 )));
             }
-            let share = shares.entry(partition).or_default();
-            share.positions.push(i);
-            share.records.push(record);
+            headers += record.headers.len();
+            if headers > self.limits.max_headers_per_request {
+                return Err(AgentError::InvalidArgument(format!(
+                    "the request carries more than {} record headers \
+                     (agent.max_headers_per_request): split it",
+                    self.limits.max_headers_per_request
+                )));
+            }
+            placed.push(partition);
+            shares.entry(partition).or_default().push(record);
         }
-        Ok(shares)
+        Ok((shares, placed))
     }
 
-    /// Appends one partition's share here if this agent should lead it, else forwards it to
-    /// the agent that should; resolves to the share's first offset.
+    /// Appends one partition's records here if this agent should lead it, else forwards them
+    /// to the agent that should.
     async fn append(
         &self,
         tenant: &TenantId,
         topic: &std::sync::Arc<TopicInfo>,
         partition: u32,
-        share: Share,
+        records: Vec<Record>,
         forwarded: bool,
-    ) -> AgentResult<(u32, Vec<usize>, u64)> {
-        let base = match self.cluster.leader_elsewhere(topic, partition) {
+    ) -> PartitionProduced {
+        PartitionProduced {
+            partition,
+            record_count: records.len() as u32,
+            result: self
+                .append_or_forward(tenant, topic, partition, records, forwarded)
+                .await,
+        }
+    }
+
+    /// Resolves to the offset of the first of `records`.
+    async fn append_or_forward(
+        &self,
+        tenant: &TenantId,
+        topic: &std::sync::Arc<TopicInfo>,
+        partition: u32,
+        records: Vec<Record>,
+        forwarded: bool,
+    ) -> AgentResult<u64> {
+        match self.cluster.leader_elsewhere(topic, partition) {
             None => {
                 let p = self.partitions.get_or_insert(topic, partition);
-                self.writer.append(p, &share.records).await?
+                self.writer.append(p, &records).await
             }
             // One hop only: views of the membership disagree for a moment.
-            Some(owner) if forwarded => {
-                return Err(AgentError::Unavailable(format!(
-                    "partition {partition} of topic {:?} moved to agent {} while this request \
-                     was forwarded; retry",
-                    topic.spec.name.as_str(),
-                    owner.agent_id
-                )));
-            }
+            Some(owner) if forwarded => Err(AgentError::Unavailable(format!(
+                "partition {partition} of topic {:?} moved to agent {} while this request was \
+                 forwarded; retry",
+                topic.spec.name.as_str(),
+                owner.agent_id
+            ))),
             Some(owner) => {
-                self.forward(&owner, tenant, topic, partition, share.records)
-                    .await?
+                self.forward(&owner, tenant, topic, partition, records)
+                    .await
             }
-        };
-        Ok((partition, share.positions, base))
+        }
     }
 
     /// Sends one partition's records to the agent that leads it; resolves to the first
@@ -178,8 +250,8 @@ impl Broker {
                 .parse()
                 .map_err(|_| AgentError::Internal("agent id is not a header value".into()))?,
         );
-        let acks = match self.cluster.client(&owner.addr)?.produce(req).await {
-            Ok(r) => r.into_inner().acks,
+        let reply = match self.cluster.client(&owner.addr)?.produce(req).await {
+            Ok(r) => r.into_inner(),
             // Unreachable, frozen past the timeout, or gone mid-call: the next try may find
             // the partition led elsewhere.
             Err(s)
@@ -204,12 +276,14 @@ impl Broker {
                 return Err(AgentError::Forwarded(Status::new(s.code(), msg)));
             }
         };
-        match acks.first() {
-            Some(a) if acks.len() == n && a.partition == partition => Ok(a.offset),
+        match reply.partitions.as_slice() {
+            [p] if p.code == 0 && p.partition == partition && p.record_count as usize == n => {
+                Ok(p.base_offset)
+            }
             _ => Err(AgentError::Internal(format!(
-                "agent {} acknowledged {} of {n} forwarded records",
-                owner.agent_id,
-                acks.len()
+                "agent {} answered a forwarded produce of {n} records to partition {partition} \
+                 with {:?}",
+                owner.agent_id, reply.partitions
             ))),
         }
     }

@@ -2,20 +2,24 @@
 //!
 //! Every second the loop heartbeats the agent's membership, takes the leases of the
 //! partitions the cluster assigns to this agent (see `streamhouse_core::cluster::assign`),
-//! renews them once a third of the TTL has passed, and hands over the partitions assigned
-//! elsewhere: it stops taking writes for them, lets the batches it accepted commit, then
-//! releases the lease so the new owner takes it at once.
+//! and hands over the partitions assigned elsewhere: it stops taking writes for them, lets
+//! the batches it accepted commit, then releases the lease so the new owner takes it at once.
+//!
+//! Renewal runs apart, every quarter of the TTL: one statement renews every lease the agent
+//! holds, whatever their number, without listing topics, without the read replica and
+//! without any partition's write lock, so neither a slow store read nor a busy partition can
+//! let a lease lapse.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use streamhouse_core::{LeaseError, MetadataError, TopicId};
+use streamhouse_core::{Lease, LeaseError, MetadataError, TopicId};
 use tokio::sync::{MutexGuard, watch};
 use tracing::{debug, info, warn};
 
-use super::{Partition, Partitions, WriteState};
+use super::{HeldLease, Partition, Partitions, WriteState};
 use crate::error::{AgentError, AgentResult};
 
 /// How often the lease loop runs.
@@ -27,12 +31,13 @@ const LOOP_PERIOD: Duration = Duration::from_secs(1);
 pub struct AppendGuard<'a> {
     state: MutexGuard<'a, WriteState>,
     generation: u64,
+    epoch: u64,
 }
 
 impl AppendGuard<'_> {
     /// The lease epoch the batch is written under.
     pub fn epoch(&self) -> u64 {
-        self.state.lease.as_ref().map_or(0, |l| l.epoch)
+        self.epoch
     }
 
     /// The offset the batch's first record gets.
@@ -69,6 +74,7 @@ impl Partitions {
         Ok(AppendGuard {
             state,
             generation: p.generation(),
+            epoch: p.epoch().unwrap_or(0),
         })
     }
 
@@ -82,8 +88,7 @@ impl Partitions {
                 p.topic.spec.name.as_str()
             )));
         }
-        let valid = w.valid_until.is_some_and(|t| t > Instant::now());
-        if !valid {
+        if !p.lease_valid() {
             self.acquire(p, w).await?;
         }
         if !w.synced {
@@ -117,7 +122,7 @@ impl Partitions {
         let started = Instant::now();
         match self.leases.acquire(&p.key, &self.holder, self.ttl).await {
             Ok(lease) => {
-                let changed = w.lease.as_ref().map(|l| l.epoch) != Some(lease.epoch);
+                let changed = p.epoch() != Some(lease.epoch);
                 if changed {
                     info!(topic = %p.topic.spec.name, partition = p.key.partition, epoch = lease.epoch, "leading partition");
                     // Epochs change only with the holder: above 1, someone led it before.
@@ -129,8 +134,11 @@ impl Partitions {
                     p.generation.fetch_add(1, Ordering::SeqCst);
                     p.index.lock().expect("poisoned").clear();
                 }
-                w.lease = Some(lease);
-                w.valid_until = Some(started + self.ttl);
+                *p.lease.lock().expect("poisoned") = Some(HeldLease {
+                    lease,
+                    acquired_at: started,
+                    valid_until: started + self.ttl,
+                });
                 p.led.store(true, Ordering::SeqCst);
                 Ok(())
             }
@@ -148,45 +156,61 @@ impl Partitions {
         }
     }
 
-    /// Keeps a partition this agent owns: takes its lease if not held, renews it once a third
-    /// of the TTL has passed.
+    /// Takes the lease of a partition this agent owns, unless it holds a valid one.
     async fn keep(&self, p: &Partition) {
         let mut w = p.write.lock().await;
-        let Some(lease) = w.lease.clone() else {
-            if let Err(e) = self.ensure_leader(p, &mut w).await {
-                debug!(partition = %p.key, "not leading: {e}");
-            }
-            return;
-        };
-        let renewed_recently = w
-            .valid_until
-            .is_some_and(|t| t > Instant::now() + self.ttl * 2 / 3);
-        if renewed_recently {
-            return;
+        if let Err(e) = self.ensure_leader(p, &mut w).await {
+            debug!(partition = %p.key, "not leading: {e}");
         }
+    }
+
+    /// Renews every lease this agent holds with one statement, extending their local
+    /// deadlines; a lease the store did not renew (it lapsed or moved) is dropped, and its
+    /// partition's pending batches are failed.
+    pub async fn renew_all(&self) {
         let started = Instant::now();
-        match self.leases.renew(&lease, self.ttl).await {
-            Ok(l) => {
-                w.lease = Some(l);
-                w.valid_until = Some(started + self.ttl);
+        let renewed = match self.leases.renew_all(&self.holder, self.ttl).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The local deadlines stand: writes stop when they pass.
+                warn!("cannot renew leases: {e}");
+                self.metrics.lease_renewal_failures.inc();
+                return;
             }
-            Err(LeaseError::Lost(_)) => {
+        };
+        let renewed: HashMap<(TopicId, u32), Lease> = renewed
+            .into_iter()
+            .map(|l| ((l.key.topic_id, l.key.partition), l))
+            .collect();
+        for p in self.all() {
+            let lost = {
+                let mut held = p.lease.lock().expect("poisoned");
+                match held.as_mut() {
+                    None => false,
+                    Some(h) => match renewed.get(&(p.key.topic_id, p.key.partition)) {
+                        Some(l) if l.epoch == h.lease.epoch => {
+                            h.lease = l.clone();
+                            h.valid_until = h.valid_until.max(started + self.ttl);
+                            false
+                        }
+                        // Taken after the statement started: not a loss.
+                        _ => h.acquired_at < started,
+                    },
+                }
+            };
+            if lost {
                 warn!(partition = %p.key, "lease lost");
-                drop(w);
-                p.reset(true).await;
+                tokio::spawn(async move { p.reset(true).await });
             }
-            Err(e) => warn!(partition = %p.key, "cannot renew lease: {e}"),
         }
     }
 
     /// Gives `p`'s lease up at once, with `w` locked; keeps it if there is none.
     async fn release(&self, p: &Partition, w: &mut WriteState) -> bool {
-        let Some(lease) = w.lease.take() else {
+        let Some(lease) = p.drop_lease() else {
             return false;
         };
-        w.valid_until = None;
         w.synced = false;
-        p.led.store(false, Ordering::SeqCst);
         if let Err(e) = self.leases.release(&lease).await {
             warn!(partition = %p.key, "cannot release lease: {e}");
             return false;
@@ -242,9 +266,7 @@ impl Partitions {
             for partition in 0..t.spec.partitions {
                 let p = self.get_or_insert(&t, partition);
                 if served && self.cluster.owns(&t, partition) {
-                    if p.is_led() {
-                        self.keep(&p).await;
-                    } else if !p.acquiring.swap(true, Ordering::SeqCst) {
+                    if !p.lease_valid() && !p.acquiring.swap(true, Ordering::SeqCst) {
                         work.acquire.push(p);
                     }
                 } else if p.is_led() && !p.moving.swap(true, Ordering::SeqCst) {
@@ -273,6 +295,20 @@ impl Partitions {
         }
     }
 
+    /// Renews every held lease every quarter of the TTL until `shutdown` flips.
+    pub async fn run_renewals(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let period = self.ttl / 4;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = shutdown.changed() => return,
+            }
+            if self.all().iter().any(|p| p.is_led()) {
+                self.renew_all().await;
+            }
+        }
+    }
+
     /// Runs the lease loop until `shutdown` flips.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         // Every second, so a dead agent's partitions are taken within about a second of its
@@ -290,11 +326,12 @@ impl Partitions {
         }
     }
 
-    /// Releases every held lease at once (graceful shutdown, after the last flush).
-    pub async fn release_all(&self) {
+    /// Releases every held lease with one statement (graceful shutdown, after the last
+    /// flush), so the other agents take them at once instead of after a TTL.
+    pub async fn release_all(&self) -> AgentResult<u64> {
         for p in self.all() {
-            let mut w = p.write.lock().await;
-            self.release(&p, &mut w).await;
+            p.drop_lease();
         }
+        Ok(self.leases.release_all(&self.holder).await?)
     }
 }

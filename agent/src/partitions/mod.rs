@@ -29,20 +29,21 @@ const INDEX_CACHE_ENTRIES: usize = 4096;
 /// assigns offsets and encodes its batch (so batches enter the flush buffer in offset order).
 #[derive(Debug, Default)]
 struct WriteState {
-    /// The lease, when this agent leads the partition.
-    lease: Option<Lease>,
-    /// Local deadline of the lease (taken before the request that granted it was sent).
-    valid_until: Option<Instant>,
     /// Next offset to assign.
     next_offset: u64,
     /// Whether `next_offset` was loaded from the store under the current lease.
     synced: bool,
 }
 
-impl WriteState {
-    fn valid(&self) -> bool {
-        self.lease.is_some() && self.valid_until.is_some_and(|t| t > Instant::now())
-    }
+/// A lease this agent holds, with its local deadline.
+#[derive(Debug, Clone)]
+struct HeldLease {
+    lease: Lease,
+    /// When the request that took it was sent.
+    acquired_at: Instant,
+    /// Local deadline: the TTL from the start of the last request that took or renewed it,
+    /// so this agent stops writing before the store's clock lets another agent in.
+    valid_until: Instant,
 }
 
 /// One partition of one topic incarnation.
@@ -51,6 +52,9 @@ pub struct Partition {
     key: LeaseKey,
     topic: Arc<TopicInfo>,
     write: tokio::sync::Mutex<WriteState>,
+    /// The lease, when this agent holds it. Outside `write`, so that renewing every lease
+    /// never waits for a partition's appends.
+    lease: Mutex<Option<HeldLease>>,
     /// Whether this agent holds the lease (kept outside `write` so readers need no lock).
     led: AtomicBool,
     /// Set while the partition is handed over: no new writes, the lease is about to go.
@@ -78,6 +82,7 @@ impl Partition {
             },
             topic,
             write: tokio::sync::Mutex::new(WriteState::default()),
+            lease: Mutex::new(None),
             led: AtomicBool::new(false),
             moving: AtomicBool::new(false),
             acquiring: AtomicBool::new(false),
@@ -173,17 +178,40 @@ impl Partition {
         self.led.load(Ordering::SeqCst)
     }
 
+    /// Whether this agent holds the lease and its local deadline has not passed.
+    pub fn lease_valid(&self) -> bool {
+        self.lease
+            .lock()
+            .expect("poisoned")
+            .as_ref()
+            .is_some_and(|h| h.valid_until > Instant::now())
+    }
+
+    /// The epoch of the lease this agent holds, if it holds one.
+    fn epoch(&self) -> Option<u64> {
+        self.lease
+            .lock()
+            .expect("poisoned")
+            .as_ref()
+            .map(|h| h.lease.epoch)
+    }
+
+    /// Forgets the lease (lost, released or lapsed); returns it if there was one.
+    fn drop_lease(&self) -> Option<Lease> {
+        self.led.store(false, Ordering::SeqCst);
+        self.lease.lock().expect("poisoned").take().map(|h| h.lease)
+    }
+
     /// Marks pending batches stale and forces the next produce to reload offsets from the
-    /// store (a failed commit may or may not have been applied).
+    /// store (a failed commit may or may not have been applied). The generation is raised
+    /// under the write lock, so no append is between taking it and assigning offsets.
     pub async fn reset(&self, lease_lost: bool) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-        let mut w = self.write.lock().await;
-        w.synced = false;
         if lease_lost {
-            w.lease = None;
-            w.valid_until = None;
-            self.led.store(false, Ordering::SeqCst);
+            self.drop_lease();
         }
+        let mut w = self.write.lock().await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        w.synced = false;
     }
 }
 
@@ -245,14 +273,8 @@ impl Partitions {
     }
 
     /// Partitions this agent leads now (a valid lease).
-    pub async fn led(&self) -> Vec<Arc<Partition>> {
-        let mut led = Vec::new();
-        for p in self.all() {
-            if p.write.lock().await.valid() {
-                led.push(p.clone());
-            }
-        }
-        led
+    pub fn led(&self) -> Vec<Arc<Partition>> {
+        self.all().into_iter().filter(|p| p.lease_valid()).collect()
     }
 
     fn all(&self) -> Vec<Arc<Partition>> {

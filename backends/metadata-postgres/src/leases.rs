@@ -51,26 +51,34 @@ impl LeaseManager for PostgresMetadataStore {
         }
     }
 
-    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
+    async fn renew_all(&self, holder: &str, ttl: Duration) -> LeaseResult<Vec<Lease>> {
         let mut c = self.conn(&self.writer).await?;
-        let expires: Option<i64> = self
-            .scalar(include_str!("../queries/leases/renew.sql"))
-            .bind(lease.key.topic_id)
-            .bind(lease.key.partition as i32)
-            .bind(&lease.holder)
-            .bind(lease.epoch as i64)
+        let rows = self
+            .q(include_str!("../queries/leases/renew_all.sql"))
+            .bind(holder)
             .bind(ttl_millis(ttl))
-            .fetch_optional(c.get())
+            .fetch_all(c.get())
             .await
             .map_err(lease_err)?;
         c.done().await?;
-        match expires {
-            Some(expires_at_ms) => Ok(Lease {
-                expires_at_ms,
-                ..lease.clone()
-            }),
-            None => Err(LeaseError::Lost(lease.key.to_string())),
-        }
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok(Lease::decode(&LeaseKey::decode(&row)?, &row)?)
+            })
+            .collect()
+    }
+
+    async fn release_all(&self, holder: &str) -> LeaseResult<u64> {
+        let mut c = self.conn(&self.writer).await?;
+        let done = self
+            .q(include_str!("../queries/leases/release_all.sql"))
+            .bind(holder)
+            .execute(c.get())
+            .await
+            .map_err(lease_err)?;
+        c.done().await?;
+        Ok(done.rows_affected())
     }
 
     async fn release(&self, lease: &Lease) -> LeaseResult<()> {

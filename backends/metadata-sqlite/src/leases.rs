@@ -59,24 +59,29 @@ impl LeaseManager for SqliteMetadataStore {
         })
     }
 
-    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
-        let expires = now_ms().saturating_add(ttl_millis(ttl));
-        let done = sqlx::query(include_str!("../queries/leases/renew.sql"))
-            .bind(lease.key.topic_id)
-            .bind(i64::from(lease.key.partition))
-            .bind(&lease.holder)
-            .bind(lease.epoch as i64)
-            .bind(expires)
+    async fn renew_all(&self, holder: &str, ttl: Duration) -> LeaseResult<Vec<Lease>> {
+        let rows = sqlx::query(include_str!("../queries/leases/renew_all.sql"))
+            .bind(holder)
+            .bind(now_ms())
+            .bind(ttl_millis(ttl))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(lease_err)?;
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok(Lease::decode(&LeaseKey::decode(&row)?, &row)?)
+            })
+            .collect()
+    }
+
+    async fn release_all(&self, holder: &str) -> LeaseResult<u64> {
+        let done = sqlx::query(include_str!("../queries/leases/release_all.sql"))
+            .bind(holder)
             .execute(&self.pool)
             .await
             .map_err(lease_err)?;
-        if done.rows_affected() == 0 {
-            return Err(LeaseError::Lost(lease.key.to_string()));
-        }
-        Ok(Lease {
-            expires_at_ms: expires,
-            ..lease.clone()
-        })
+        Ok(done.rows_affected())
     }
 
     async fn release(&self, lease: &Lease) -> LeaseResult<()> {

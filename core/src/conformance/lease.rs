@@ -28,8 +28,9 @@ pub async fn acquire_renew_release(m: &MetadataParts) {
         matches!(e, LeaseError::Held { ref holder, .. } if holder == "agent-a"),
         "{e:?}"
     );
-    let r = m.leases.renew(&l, TTL).await.unwrap();
-    assert_eq!(r.epoch, l.epoch);
+    let renewed = m.leases.renew_all("agent-a", TTL).await.unwrap();
+    let r = renewed.into_iter().find(|r| r.key == k).expect("renewed");
+    assert_eq!((r.epoch, r.holder.as_str()), (l.epoch, "agent-a"));
     assert!(r.expires_at_ms >= l.expires_at_ms);
     assert_eq!(m.leases.get(&k).await.unwrap(), Some(r.clone()));
     m.leases.release(&r).await.unwrap();
@@ -38,8 +39,8 @@ pub async fn acquire_renew_release(m: &MetadataParts) {
     // Releasing a lease one no longer holds is harmless and does not free the new holder's.
     m.leases.release(&r).await.unwrap();
     assert_eq!(m.leases.get(&k).await.unwrap().unwrap().holder, "agent-b");
-    let e = m.leases.renew(&r, TTL).await.unwrap_err();
-    assert!(matches!(e, LeaseError::Lost(_)), "{e:?}");
+    let renewed = m.leases.renew_all("agent-a", TTL).await.unwrap();
+    assert!(renewed.iter().all(|l| l.key != k), "{renewed:?}");
 }
 
 /// Re-acquiring by the same holder keeps the epoch; each change of holder raises it.
@@ -70,8 +71,52 @@ pub async fn expired_lease_moves_and_old_holder_loses_it(m: &MetadataParts) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let new = m.leases.acquire(&k, "new", TTL).await.unwrap();
     assert_eq!(new.epoch, old.epoch + 1);
-    let e = m.leases.renew(&old, TTL).await.unwrap_err();
-    assert!(matches!(e, LeaseError::Lost(_)), "{e:?}");
+    let renewed = m.leases.renew_all("old", TTL).await.unwrap();
+    assert!(renewed.is_empty(), "{renewed:?}");
+}
+
+/// One statement renews every live lease of a holder, and nobody else's; another releases
+/// them all, keeping their epochs.
+pub async fn renew_all_and_release_all_cover_one_holder(m: &MetadataParts) {
+    let t = m
+        .store
+        .create_topic(&spec("acme", "many", 50))
+        .await
+        .unwrap();
+    let key = |partition| LeaseKey {
+        tenant: tenant("acme"),
+        topic_id: t.id,
+        partition,
+    };
+    let short = Duration::from_millis(300);
+    let mut mine = Vec::new();
+    for p in 0..40 {
+        mine.push(m.leases.acquire(&key(p), "me", short).await.unwrap());
+    }
+    for p in 40..50 {
+        m.leases.acquire(&key(p), "other", short).await.unwrap();
+    }
+    let renewed = m.leases.renew_all("me", TTL).await.unwrap();
+    assert_eq!(renewed.len(), 40);
+    for l in &renewed {
+        assert!(
+            l.key.partition < 40 && l.holder == "me" && l.epoch == 1,
+            "{l:?}"
+        );
+        assert_eq!(l.key.tenant, tenant("acme"));
+        assert!(l.expires_at_ms > crate::clock::now_ms() + 20_000);
+    }
+    // The other holder's short leases lapse; mine were extended.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let taken = m.leases.acquire(&key(45), "third", TTL).await.unwrap();
+    assert_eq!(taken.epoch, 2);
+    let e = m.leases.acquire(&key(5), "third", TTL).await.unwrap_err();
+    assert!(matches!(e, LeaseError::Held { .. }), "{e:?}");
+    assert_eq!(m.leases.release_all("me").await.unwrap(), 40);
+    assert_eq!(m.leases.release_all("me").await.unwrap(), 0);
+    assert!(m.leases.renew_all("me", TTL).await.unwrap().is_empty());
+    let next = m.leases.acquire(&key(5), "third", TTL).await.unwrap();
+    assert_eq!(next.epoch, mine[5].epoch + 1);
 }
 
 /// Of many holders racing for one lease, exactly one gets it.

@@ -60,6 +60,7 @@ macro_rules! metadata_conformance {
                 epoch_changes_only_with_the_holder,
                 expired_lease_moves_and_old_holder_loses_it,
                 concurrent_acquires_have_one_winner,
+                renew_all_and_release_all_cover_one_holder,
             ]
         );
         $crate::__conformance_cases!(

@@ -38,6 +38,10 @@ pub const MAGIC: [u8; 4] = *b"SHOB";
 pub const VERSION: u8 = 1;
 /// Largest uncompressed batch payload the decoder accepts (guards against allocation bombs).
 pub const MAX_PAYLOAD_BYTES: usize = 256 << 20;
+/// Most bytes a record takes in a batch payload beyond the bytes it takes in a produce
+/// request on the wire: its offset and timestamp deltas and the header count. Configuration
+/// checks with it that every batch a request can make stays readable.
+pub const RECORD_OVERHEAD_BYTES: usize = 32;
 
 /// Bytes of a batch's fixed fields after `batch_len`, excluding topic name and payload.
 const BATCH_FIXED: usize = 4 + 2 + 8 + 4 + 8 + 4 + 8 + 8 + 8 + 1 + 4;

@@ -58,10 +58,12 @@ operations! {
         TenantGroup => "tenant_group",
         /// [`LeaseManager::acquire`].
         LeaseAcquire => "lease_acquire",
-        /// [`LeaseManager::renew`].
-        LeaseRenew => "lease_renew",
+        /// [`LeaseManager::renew_all`].
+        LeaseRenewAll => "lease_renew_all",
         /// [`LeaseManager::release`].
         LeaseRelease => "lease_release",
+        /// [`LeaseManager::release_all`].
+        LeaseReleaseAll => "lease_release_all",
         /// [`LeaseManager::get`].
         LeaseGet => "lease_get",
     }
@@ -271,10 +273,17 @@ impl LeaseManager for MeteredMetadataStore {
             .await
     }
 
-    async fn renew(&self, lease: &Lease, ttl: Duration) -> LeaseResult<Lease> {
-        let call = self.inner.leases.renew(lease, ttl);
+    async fn renew_all(&self, holder: &str, ttl: Duration) -> LeaseResult<Vec<Lease>> {
+        let call = self.inner.leases.renew_all(holder, ttl);
         self.usage
-            .call(MetadataOp::LeaseRenew, None, none, call)
+            .call(MetadataOp::LeaseRenewAll, None, none, call)
+            .await
+    }
+
+    async fn release_all(&self, holder: &str) -> LeaseResult<u64> {
+        let call = self.inner.leases.release_all(holder);
+        self.usage
+            .call(MetadataOp::LeaseReleaseAll, None, none, call)
             .await
     }
 

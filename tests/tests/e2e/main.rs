@@ -8,6 +8,7 @@ mod cluster;
 mod faults;
 mod fencing;
 mod grpcurl;
+mod hostile;
 mod lifecycle;
 mod metrics;
 mod object_store_faults;

@@ -233,3 +233,60 @@ async fn iam_auth_signs_a_token_from_the_credential_chain_and_sends_it_as_the_pa
         "the token is never printed: {log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_the_database_down_is_bounded() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = pg_env(&pg.url());
+    env.push((
+        "STREAMHOUSE_AGENT__SHUTDOWN_TIMEOUT_MS".into(),
+        "5000".into(),
+    ));
+    env.push(("STREAMHOUSE_LEASE__TTL_MS".into(), "10000".into()));
+    let mut agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
+    let client = agent.client().await;
+    client.create_topic("t", 200, None, "none").await.unwrap();
+    // Lead every partition, so each has a lease to release.
+    for p in 0..200 {
+        client
+            .produce("t", vec![ProduceRecord::new("x").with_partition(p)])
+            .await
+            .unwrap();
+    }
+    pg.stop();
+    let started = std::time::Instant::now();
+    let code = agent.terminate();
+    let took = started.elapsed();
+    println!("SIGTERM with the database down: exit {code:?} after {took:?}");
+    assert_eq!(code, Some(0), "{}", agent.log());
+    // 5 s of shutdown timeout, plus the process's own start of shutdown and exit.
+    assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
+    assert!(
+        agent.log().contains("they lapse after their TTL"),
+        "{}",
+        agent.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_every_lease_in_one_statement() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = pg_env(&pg.url());
+    let mut agent = AgentProcess::start(dir.path(), &env_refs(&env)).await;
+    let client = agent.client().await;
+    client.create_topic("t", 300, None, "none").await.unwrap();
+    for p in 0..300 {
+        client
+            .produce("t", vec![ProduceRecord::new("x").with_partition(p)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
+    assert!(
+        agent.log().contains("released leases leases=300"),
+        "{}",
+        agent.log()
+    );
+}

@@ -1,0 +1,392 @@
+//! Admission to the gRPC API, in front of decoding: server-wide limits on the requests served
+//! at once and on the request bytes being received, and the standard status for a request
+//! over the message size limit.
+//!
+//! Both limits are taken before a request's body is read, so requests waiting for them cost
+//! only their HTTP/2 stream, and flow control holds their senders back. A request's bytes
+//! are charged in one piece, from the length in its gRPC message header, before any of them
+//! is buffered: requests never hold part of the budget while waiting for the rest, so they
+//! cannot deadlock. The charge lasts until the request is decoded; the broker then charges
+//! produced records to the writer's buffer budget. Health checks and reflection bypass both,
+//! so a busy agent still answers its probes. A subscription holds a slot only until its
+//! stream starts; the broker limits streams separately (`agent.max_subscriptions`).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderValue;
+use http_body::Frame;
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+/// Path prefix of the StreamHouse API's methods.
+const API_PREFIX: &str = "/streamhouse.v1.";
+/// Path of the produce method, whose decoded size is charged before decoding.
+const PRODUCE_PATH: &str = "/streamhouse.v1.StreamHouse/Produce";
+
+/// Adds [`Admission`] to a server.
+#[derive(Debug, Clone)]
+pub struct AdmissionLayer {
+    slots: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+    max_request_bytes: usize,
+    max_message_bytes: usize,
+    writer_budget: Arc<Semaphore>,
+    max_buffered_bytes: usize,
+}
+
+/// What admission limits.
+#[derive(Debug, Clone, Copy)]
+pub struct AdmissionLimits {
+    /// API requests served at once.
+    pub max_concurrent_requests: usize,
+    /// Bytes of request messages received and decoded at once.
+    pub max_request_bytes_in_flight: usize,
+    /// The size limit the server decodes with, named in the status of a request over it.
+    pub max_message_bytes: usize,
+}
+
+impl AdmissionLayer {
+    /// Admission within `limits`; produce messages are charged to the writer's buffer
+    /// budget (`writer_budget`, of `max_buffered_bytes`) before they are decoded.
+    pub fn new(
+        limits: AdmissionLimits,
+        writer_budget: Arc<Semaphore>,
+        max_buffered_bytes: usize,
+    ) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            bytes: Arc::new(Semaphore::new(limits.max_request_bytes_in_flight)),
+            max_request_bytes: limits.max_request_bytes_in_flight,
+            max_message_bytes: limits.max_message_bytes,
+            writer_budget,
+            max_buffered_bytes,
+        }
+    }
+}
+
+impl<S> Layer<S> for AdmissionLayer {
+    type Service = Admission<S>;
+
+    fn layer(&self, inner: S) -> Admission<S> {
+        Admission {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The admission service around the server's routes.
+#[derive(Debug, Clone)]
+pub struct Admission<S> {
+    inner: S,
+    layer: AdmissionLayer,
+}
+
+impl<S, R> Service<http::Request<Body>> for Admission<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = http::Response<R>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        // The clone is not ready; the instance `poll_ready` prepared serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let limit = self.layer.max_message_bytes;
+        if !req.uri().path().starts_with(API_PREFIX) {
+            return Box::pin(inner.call(req));
+        }
+        let layer = self.layer.clone();
+        let produce = (req.uri().path() == PRODUCE_PATH).then(DecodeCharge::default);
+        let (mut parts, body) = req.into_parts();
+        if let Some(charge) = &produce {
+            parts.extensions.insert(charge.clone());
+        }
+        let body = Body::new(ChargedBody {
+            inner: body,
+            state: State::Head(BytesMut::new()),
+            layer: layer.clone(),
+            produce,
+            permit: None,
+            out: VecDeque::new(),
+        });
+        let req = http::Request::from_parts(parts, body);
+        Box::pin(async move {
+            let _slot = layer.slots.acquire_owned().await.expect("never closed");
+            let mut resp = inner.call(req).await?;
+            resource_exhausted_when_too_large(resp.headers_mut(), limit);
+            Ok(resp)
+        })
+    }
+}
+
+/// Bytes of a gRPC message header: a compression flag and a big-endian length.
+const HEADER: usize = 5;
+
+/// Memory one record and one header take once decoded, beside their wire bytes: the
+/// protobuf struct and the domain struct the broker converts it to.
+const RECORD_MEMORY: usize = 2 * 112;
+const HEADER_MEMORY: usize = 2 * 56;
+
+type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
+
+/// The produce path's charge to the writer's buffer budget, taken before the request is
+/// decoded and handed to the handler in the request's extensions.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeCharge(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl DecodeCharge {
+    /// The charge, once; `None` if the request was not charged (the broker then charges it).
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.0.lock().expect("poisoned").take()
+    }
+}
+
+enum State {
+    /// Reading the message header; what arrived so far.
+    Head(BytesMut),
+    /// Waiting for the message's bytes to be charged.
+    Charging(Acquire, BytesMut, usize),
+    /// A produce message: buffering it whole, to count its records before it is decoded.
+    Filling(BytesMut, usize),
+    /// Waiting for a produce message's decoded size to be charged to the writer's budget.
+    Pricing(Acquire, Bytes),
+    /// Charged (or nothing to charge): the body passes through.
+    Flowing,
+}
+
+/// A request body that charges its message's size to the byte budget before yielding any of
+/// it, and keeps the charge until it is dropped (once tonic has decoded it). A produce
+/// message is also counted and its decoded size charged to the writer's buffer budget.
+struct ChargedBody {
+    inner: Body,
+    state: State,
+    layer: AdmissionLayer,
+    produce: Option<DecodeCharge>,
+    /// The charge to the byte budget, held until the body is dropped.
+    permit: Option<OwnedSemaphorePermit>,
+    /// Frames to yield before reading on.
+    out: VecDeque<Frame<Bytes>>,
+}
+
+impl AdmissionLayer {
+    /// The bytes charged for a message whose header is `head`: twice its size (it is
+    /// buffered by tonic and, for produce messages, here), at most the whole budget.
+    fn charge(&self, len: usize) -> u32 {
+        let most = self.max_request_bytes;
+        (2 * (len + HEADER)).min(most).min(u32::MAX as usize) as u32
+    }
+
+    /// What a produce message takes once decoded; `None` when it is compressed, malformed or
+    /// over the record limits (the codec refuses it before decoding).
+    fn decoded_size(&self, message: &[u8]) -> Option<u32> {
+        let limits = streamhouse_proto::codec::RequestLimits::current();
+        let (records, headers) = streamhouse_proto::codec::count_produce_entries(message)?;
+        limits.check(records, headers).ok()?;
+        let size = message.len() + records * RECORD_MEMORY + headers * HEADER_MEMORY;
+        Some(size.min(self.max_buffered_bytes).min(u32::MAX as usize) as u32)
+    }
+}
+
+impl http_body::Body for ChargedBody {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+        let this = &mut *self;
+        loop {
+            if let Some(f) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(f)));
+            }
+            match &mut this.state {
+                State::Flowing => return Pin::new(&mut this.inner).poll_frame(cx),
+                State::Charging(acquire, _, _) => {
+                    this.permit = ready!(acquire.as_mut().poll(cx)).ok();
+                    let State::Charging(_, buf, len) =
+                        std::mem::replace(&mut this.state, State::Flowing)
+                    else {
+                        unreachable!("matched above");
+                    };
+                    if this.produce.is_some() && buf[0] == 0 {
+                        this.state = State::Filling(buf, len);
+                    } else {
+                        this.out.push_back(Frame::data(buf.freeze()));
+                    }
+                }
+                State::Pricing(acquire, _) => {
+                    let permit = ready!(acquire.as_mut().poll(cx)).ok();
+                    if let (Some(charge), Some(permit)) = (&this.produce, permit) {
+                        *charge.0.lock().expect("poisoned") = Some(permit);
+                    }
+                    let State::Pricing(_, message) =
+                        std::mem::replace(&mut this.state, State::Flowing)
+                    else {
+                        unreachable!("matched above");
+                    };
+                    this.out.push_back(Frame::data(message));
+                }
+                State::Head(buf) | State::Filling(buf, _) => {
+                    match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                        Some(Ok(frame)) => match frame.into_data() {
+                            Ok(data) => buf.extend_from_slice(&data),
+                            // Trailers: whatever was buffered goes first.
+                            Err(frame) => {
+                                let buf = std::mem::take(buf).freeze();
+                                this.out.push_back(Frame::data(buf));
+                                this.out.push_back(frame);
+                                this.state = State::Flowing;
+                                continue;
+                            }
+                        },
+                        Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                        None => {
+                            let buf = std::mem::take(buf).freeze();
+                            this.state = State::Flowing;
+                            if !buf.is_empty() {
+                                return Poll::Ready(Some(Ok(Frame::data(buf))));
+                            }
+                            return Poll::Ready(None);
+                        }
+                    }
+                    let next = match &mut this.state {
+                        State::Head(buf) if buf.len() >= HEADER => {
+                            let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+                            if len > this.layer.max_message_bytes {
+                                // tonic refuses it on reading the header.
+                                let buf = std::mem::take(buf).freeze();
+                                this.out.push_back(Frame::data(buf));
+                                State::Flowing
+                            } else {
+                                let n = this.layer.charge(len);
+                                let acquire =
+                                    Box::pin(this.layer.bytes.clone().acquire_many_owned(n));
+                                State::Charging(acquire, std::mem::take(buf), len)
+                            }
+                        }
+                        State::Filling(buf, len) if buf.len() >= HEADER + *len => {
+                            let len = *len;
+                            let message = std::mem::take(buf).freeze();
+                            match this.layer.decoded_size(&message[HEADER..HEADER + len]) {
+                                Some(n) => {
+                                    let acquire = Box::pin(
+                                        this.layer.writer_budget.clone().acquire_many_owned(n),
+                                    );
+                                    State::Pricing(acquire, message)
+                                }
+                                None => {
+                                    this.out.push_back(Frame::data(message));
+                                    State::Flowing
+                                }
+                            }
+                        }
+                        _ => continue,
+                    };
+                    this.state = next;
+                }
+            }
+        }
+    }
+}
+
+/// tonic refuses a request over the decoding limit with `OUT_OF_RANGE`; gRPC's convention
+/// (and what clients retry differently) is `RESOURCE_EXHAUSTED`, with the limit named.
+fn resource_exhausted_when_too_large(headers: &mut http::HeaderMap, limit: usize) {
+    const OUT_OF_RANGE: &str = "11";
+    const RESOURCE_EXHAUSTED: HeaderValue = HeaderValue::from_static("8");
+    if headers.get("grpc-status").is_none_or(|v| v != OUT_OF_RANGE) {
+        return;
+    }
+    let Some(message) = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    else {
+        return;
+    };
+    let Some(found) = message
+        .strip_prefix("Error, decoded message length too large: found ")
+        .and_then(|rest| rest.split(' ').next())
+    else {
+        return;
+    };
+    let text = format!(
+        "the request is {found} bytes; this agent accepts messages up to {limit} bytes \
+         (agent.max_message_bytes): split it"
+    );
+    let encoded = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    headers.insert("grpc-status", RESOURCE_EXHAUSTED);
+    if let Ok(v) = HeaderValue::from_str(&encoded) {
+        headers.insert("grpc-message", v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(status: &str, message: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-status", HeaderValue::from_str(status).unwrap());
+        let m = percent_encoding::utf8_percent_encode(message, percent_encoding::CONTROLS)
+            .to_string()
+            .replace(' ', "%20");
+        h.insert("grpc-message", HeaderValue::from_str(&m).unwrap());
+        h
+    }
+
+    #[test]
+    fn oversized_requests_become_resource_exhausted_with_the_limit() {
+        let mut h = headers(
+            "11",
+            "Error, decoded message length too large: found 70000000 bytes, the limit is: 67108864 bytes",
+        );
+        resource_exhausted_when_too_large(&mut h, 67108864);
+        assert_eq!(h["grpc-status"], "8");
+        let m = percent_encoding::percent_decode_str(h["grpc-message"].to_str().unwrap())
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        assert_eq!(
+            m,
+            "the request is 70000000 bytes; this agent accepts messages up to 67108864 bytes \
+             (agent.max_message_bytes): split it"
+        );
+    }
+
+    #[test]
+    fn other_statuses_are_left_alone() {
+        for (status, message) in [
+            ("11", "offset 9 is outside partition 0"),
+            (
+                "3",
+                "Error, decoded message length too large: found 1 bytes",
+            ),
+        ] {
+            let mut h = headers(status, message);
+            let before = h.clone();
+            resource_exhausted_when_too_large(&mut h, 10);
+            assert_eq!(h, before);
+        }
+    }
+}

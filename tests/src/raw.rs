@@ -1,0 +1,93 @@
+//! Requests built byte by byte, as a hostile client sends them: a produce request of millions
+//! of records costs the test process only its wire bytes, never the records' structs.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use streamhouse_client::proto::ProduceResponse;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+/// An encoded `ProduceRequest` to `topic` of `records` empty records (two bytes each), each
+/// with `headers` empty headers.
+pub fn empty_records_request(topic: &str, records: usize, headers: usize) -> Bytes {
+    let record_len = 2 * headers;
+    let mut b = BytesMut::with_capacity(topic.len() + 2 + records * (record_len + 4));
+    b.put_u8(0x0a);
+    put_varint(&mut b, topic.len() as u64);
+    b.put_slice(topic.as_bytes());
+    let mut record = BytesMut::with_capacity(record_len);
+    for _ in 0..headers {
+        record.put_slice(&[0x22, 0x00]);
+    }
+    for _ in 0..records {
+        b.put_u8(0x12);
+        put_varint(&mut b, record.len() as u64);
+        b.put_slice(&record);
+    }
+    b.freeze()
+}
+
+fn put_varint(b: &mut BytesMut, mut v: u64) {
+    while v >= 0x80 {
+        b.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    b.put_u8(v as u8);
+}
+
+/// Sends an encoded `ProduceRequest` as it is.
+pub async fn raw_produce(url: &str, wire: Bytes) -> Result<ProduceResponse, Status> {
+    let channel = Channel::from_shared(url.to_owned())
+        .map_err(|e| Status::internal(e.to_string()))?
+        .connect()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let path = http::uri::PathAndQuery::from_static("/streamhouse.v1.StreamHouse/Produce");
+    grpc.unary(Request::new(wire), path, RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Sends bytes as they are; decodes produce responses.
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ProduceResponse;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = ProduceResponse;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<ProduceResponse>, Status> {
+        use prost::Message;
+        ProduceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+}
