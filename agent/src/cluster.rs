@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use streamhouse_core::cluster::{AgentInfo, assign};
 use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
@@ -11,9 +11,12 @@ use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::error::{AgentError, AgentResult};
+use crate::ttl_cache::TtlCache;
 
 /// How long a tenant's group assignment is cached.
 const TENANT_GROUP_TTL: Duration = Duration::from_secs(5);
+/// Most tenants whose group is cached at once.
+const TENANT_GROUP_CAPACITY: usize = 10_000;
 
 /// A topic's owners, by partition, as indices into the peers.
 type Assignment = Arc<Vec<usize>>;
@@ -31,7 +34,8 @@ pub struct Cluster {
     /// Each topic's assignment over the current peers (indices into them), computed once per
     /// membership change; keyed by topic id and partition count.
     assignments: Mutex<HashMap<(TopicId, u32), Assignment>>,
-    tenant_groups: Mutex<HashMap<TenantId, (String, Instant)>>,
+    /// By tenant, as the client names it: capped, since any name can be sent.
+    tenant_groups: Mutex<TtlCache<TenantId, String>>,
     channels: Mutex<HashMap<String, Channel>>,
 }
 
@@ -44,7 +48,7 @@ impl Cluster {
             assignments: Mutex::new(HashMap::new()),
             me,
             ttl,
-            tenant_groups: Mutex::new(HashMap::new()),
+            tenant_groups: Mutex::new(TtlCache::new(TENANT_GROUP_TTL, TENANT_GROUP_CAPACITY)),
             channels: Mutex::new(HashMap::new()),
         }
     }
@@ -138,16 +142,14 @@ impl Cluster {
     }
 
     async fn tenant_group(&self, tenant: &TenantId) -> AgentResult<String> {
-        if let Some((g, at)) = self.tenant_groups.lock().expect("poisoned").get(tenant)
-            && at.elapsed() < TENANT_GROUP_TTL
-        {
+        if let Some(g) = self.tenant_groups.lock().expect("poisoned").get(tenant) {
             return Ok(g.clone());
         }
         let g = self.store.tenant_group(tenant).await?;
         self.tenant_groups
             .lock()
             .expect("poisoned")
-            .insert(tenant.clone(), (g.clone(), Instant::now()));
+            .insert(tenant.clone(), g.clone());
         Ok(g)
     }
 
@@ -162,8 +164,11 @@ impl Cluster {
                         AgentError::Internal(format!("agent address {addr:?} is not a URL: {e}"))
                     })?
                     .connect_timeout(Duration::from_secs(2))
-                    // A leader that does not answer within a lease TTL is as good as gone.
-                    .timeout(self.ttl)
+                    // A third of a lease TTL: a leader that does not answer by then is likely
+                    // frozen or gone, and the client's retry (after the lease moves) should
+                    // not wait behind it; a forwarded produce that does commit later is the
+                    // only duplicate this can cause.
+                    .timeout(self.ttl / 3)
                     .tcp_nodelay(true)
                     .connect_lazy();
                 channels.insert(addr.to_owned(), c.clone());

@@ -15,10 +15,13 @@ pub mod partitions;
 pub mod reader;
 pub mod retention;
 pub mod topics;
+pub mod ttl_cache;
 pub mod writer;
 
 pub mod backends;
 mod logging;
+#[cfg(test)]
+mod testing;
 
 pub use logging::init_logging;
 

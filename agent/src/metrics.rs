@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use anyhow::Context;
 use axum::routing::get;
@@ -23,6 +22,8 @@ use prometheus_client::registry::Registry;
 use streamhouse_core::MetadataStore;
 use streamhouse_core::metered::{MetadataUsage, ObjectStoreUsage, OpUsage, Operation, Usage};
 use tokio::sync::watch;
+
+use crate::ttl_cache::TtlCache;
 
 /// Latency buckets in seconds, dense around the deployment plan's 50 ms read and 100 ms write
 /// targets so that p99 against them is resolved.
@@ -119,14 +120,19 @@ pub struct Metrics {
     cache_lookups: AtomicU64,
     /// Per topic, the lag of its furthest-behind consumer group at its last commit.
     pub consumer_lag: Family<TopicLabels, Gauge>,
-    /// Each group's last lag, per topic, from which `consumer_lag` takes the largest.
-    group_lags: Mutex<HashMap<TopicLabels, HashMap<String, u64>>>,
-    /// When each (tenant, topic, group)'s lag was last computed.
-    lag_computed: Mutex<HashMap<(String, String, String), Instant>>,
+    /// Each group's last lag, per topic, from which `consumer_lag` takes the largest. Groups
+    /// that stop committing age out; at most `LAG_GROUPS` per topic.
+    group_lags: Mutex<HashMap<TopicLabels, TtlCache<String, u64>>>,
+    /// The (tenant, topic, group)s whose lag was computed in the last `LAG_INTERVAL`.
+    lag_computed: Mutex<TtlCache<(String, String, String), ()>>,
 }
 
 /// How often a group's lag is recomputed on its commits: each costs a metadata query.
 const LAG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a group's lag counts towards its topic's after its last commit.
+const LAG_GROUP_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// Most consumer groups tracked per topic (and lag computations remembered in all).
+const LAG_GROUPS: usize = 10_000;
 
 impl Metrics {
     /// Registers every metric, with the object-store counters read from `objects`, the
@@ -276,7 +282,7 @@ impl Metrics {
             cache_lookups: AtomicU64::new(0),
             consumer_lag,
             group_lags: Mutex::new(HashMap::new()),
-            lag_computed: Mutex::new(HashMap::new()),
+            lag_computed: Mutex::new(TtlCache::new(LAG_INTERVAL, LAG_GROUPS)),
         }
     }
 
@@ -285,14 +291,11 @@ impl Metrics {
     pub fn lag_due(&self, tenant: &str, topic: &str, group: &str) -> bool {
         let mut computed = self.lag_computed.lock().expect("poisoned");
         let key = (tenant.to_owned(), topic.to_owned(), group.to_owned());
-        let now = Instant::now();
-        match computed.get(&key) {
-            Some(at) if now.duration_since(*at) < LAG_INTERVAL => false,
-            _ => {
-                computed.insert(key, now);
-                true
-            }
+        if computed.get(&key).is_some() {
+            return false;
         }
+        computed.insert(key, ());
+        true
     }
 
     /// Records a consumer group's lag on a topic as of its latest commit. The exported value
@@ -303,7 +306,9 @@ impl Metrics {
             topic: topic.to_owned(),
         };
         let mut all = self.group_lags.lock().expect("poisoned");
-        let groups = all.entry(labels.clone()).or_default();
+        let groups = all
+            .entry(labels.clone())
+            .or_insert_with(|| TtlCache::new(LAG_GROUP_TTL, LAG_GROUPS));
         groups.insert(group.to_owned(), lag);
         let worst = groups.values().copied().max().unwrap_or(0);
         self.consumer_lag

@@ -338,12 +338,11 @@ impl Writer {
     }
 
     /// Commits a written object's live batches (fenced by their epochs), then acknowledges.
-    async fn commit_object(&self, w: Written) {
+    async fn commit_object(&self, mut w: Written) {
         let put_ms = w.started.elapsed().as_millis() as u64;
         // Batches whose partition was reset after they were assigned (an earlier flush
         // failed or the lease moved) must not be committed: their offsets are void.
-        let (live, stale): (Vec<_>, Vec<_>) = w
-            .batches
+        let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut w.batches)
             .into_iter()
             .partition(|(b, _)| b.generation == b.part.generation());
         for (b, _) in stale {
@@ -357,66 +356,105 @@ impl Writer {
         if live.is_empty() {
             return;
         }
-        let result = match w.put {
-            Err(e) => Err(e),
-            // If this commit fails the object is an orphan: nothing references it.
-            Ok(()) => self
-                .store
-                .commit_object(&ObjectCommit {
-                    tenant: w.tenant.clone(),
-                    object_key: w.key.clone(),
-                    object_size: w.object_size,
-                    holder: self.partitions.holder().to_owned(),
-                    batches: live.iter().map(|(_, c)| c.clone()).collect(),
-                })
-                .await
-                .map_err(|e| match e {
-                    MetadataError::Fenced(m) => FlushError::Fenced(m),
-                    other => FlushError::Commit(other),
-                }),
-        };
-        match result {
-            Ok(()) => {
-                debug!(object = %w.key, batches = live.len(), bytes = w.object_size, put_ms, total_ms = w.started.elapsed().as_millis() as u64, "flushed");
-                let mut per_part: HashMap<(i64, u32), (Arc<Partition>, Vec<BatchIndexEntry>)> =
-                    HashMap::new();
-                for (b, c) in &live {
-                    per_part
+        if let Err(e) = std::mem::replace(&mut w.put, Ok(())) {
+            return self.fail(&w.key, live, e).await;
+        }
+        // If no commit succeeds the object is an orphan: nothing references it.
+        match self.commit(&w, &live).await {
+            Ok(()) => self.acknowledge(&w, live, put_ms),
+            // A refusal is about some partitions (a moved lease, an out-of-order batch), and
+            // nothing was written: commit each partition's batches on their own, so only the
+            // refused partitions fail, and the others keep their lease and queue.
+            Err(e @ (FlushError::Fenced(_) | FlushError::Conflict(_))) => {
+                let mut by_partition: BTreeMap<(i64, u32), Vec<(Pending, CommitBatch)>> =
+                    BTreeMap::new();
+                for (b, c) in live {
+                    by_partition
                         .entry((c.topic_id, c.partition))
-                        .or_insert_with(|| (b.part.clone(), Vec::new()))
-                        .1
-                        .push(BatchIndexEntry {
-                            object_key: w.key.clone(),
-                            position: c.position,
-                            size: c.size,
-                            base_offset: c.base_offset,
-                            record_count: c.record_count,
-                            max_timestamp_ms: c.max_timestamp_ms,
-                        });
+                        .or_default()
+                        .push((b, c));
                 }
-                for (part, entries) in per_part.into_values() {
-                    part.committed(entries);
+                if by_partition.len() == 1 {
+                    let only = by_partition.into_values().flatten().collect();
+                    return self.fail(&w.key, only, e).await;
                 }
-                for (b, _) in live {
-                    let _ = b.ack.send(Ok(()));
+                for (_, group) in by_partition {
+                    match self.commit(&w, &group).await {
+                        Ok(()) => self.acknowledge(&w, group, put_ms),
+                        Err(e) => self.fail(&w.key, group, e).await,
+                    }
                 }
             }
-            Err(e) => {
-                warn!(object = %w.key, batches = live.len(), "flush failed: {e}");
-                let fenced = matches!(e, FlushError::Fenced(_));
-                let mut reset: HashMap<(i64, u32), Arc<Partition>> = HashMap::new();
-                for (b, _) in &live {
-                    let k = b.part.key();
-                    reset.insert((k.topic_id, k.partition), b.part.clone());
-                }
-                for part in reset.into_values() {
-                    part.reset(fenced).await;
-                }
-                let msg = e.to_string();
-                for (b, _) in live {
-                    let _ = b.ack.send(Err(AgentError::Unavailable(msg.clone())));
-                }
-            }
+            Err(e) => self.fail(&w.key, live, e).await,
+        }
+    }
+
+    /// Commits `batches` of a written object, fenced by their epochs.
+    async fn commit(
+        &self,
+        w: &Written,
+        batches: &[(Pending, CommitBatch)],
+    ) -> Result<(), FlushError> {
+        self.store
+            .commit_object(&ObjectCommit {
+                tenant: w.tenant.clone(),
+                object_key: w.key.clone(),
+                object_size: w.object_size,
+                holder: self.partitions.holder().to_owned(),
+                batches: batches.iter().map(|(_, c)| c.clone()).collect(),
+            })
+            .await
+            .map_err(|e| match e {
+                MetadataError::Fenced(m) => FlushError::Fenced(m),
+                MetadataError::Conflict(m) => FlushError::Conflict(m),
+                other => FlushError::Commit(other),
+            })
+    }
+
+    /// Publishes committed batches to their partitions and acknowledges them.
+    fn acknowledge(&self, w: &Written, live: Vec<(Pending, CommitBatch)>, put_ms: u64) {
+        debug!(object = %w.key, batches = live.len(), bytes = w.object_size, put_ms, total_ms = w.started.elapsed().as_millis() as u64, "flushed");
+        let mut per_part: HashMap<(i64, u32), (Arc<Partition>, Vec<BatchIndexEntry>)> =
+            HashMap::new();
+        for (b, c) in &live {
+            per_part
+                .entry((c.topic_id, c.partition))
+                .or_insert_with(|| (b.part.clone(), Vec::new()))
+                .1
+                .push(BatchIndexEntry {
+                    object_key: w.key.clone(),
+                    position: c.position,
+                    size: c.size,
+                    base_offset: c.base_offset,
+                    record_count: c.record_count,
+                    max_timestamp_ms: c.max_timestamp_ms,
+                });
+        }
+        for (part, entries) in per_part.into_values() {
+            part.committed(entries);
+        }
+        for (b, _) in live {
+            let _ = b.ack.send(Ok(()));
+        }
+    }
+
+    /// Fails batches that were not committed: their partitions drop their pending batches
+    /// and reload offsets (and drop the lease, when it was fenced), and the producers are
+    /// told to retry.
+    async fn fail(&self, key: &str, live: Vec<(Pending, CommitBatch)>, e: FlushError) {
+        warn!(object = %key, batches = live.len(), "flush failed: {e}");
+        let fenced = matches!(e, FlushError::Fenced(_));
+        let mut reset: HashMap<(i64, u32), Arc<Partition>> = HashMap::new();
+        for (b, _) in &live {
+            let k = b.part.key();
+            reset.insert((k.topic_id, k.partition), b.part.clone());
+        }
+        for part in reset.into_values() {
+            part.reset(fenced).await;
+        }
+        let msg = e.to_string();
+        for (b, _) in live {
+            let _ = b.ack.send(Err(AgentError::Unavailable(msg.clone())));
         }
     }
 }
@@ -438,6 +476,134 @@ enum FlushError {
     Object(#[source] ObjectStoreError),
     #[error("leadership moved while writing ({0}); nothing was acknowledged; retry")]
     Fenced(String),
+    #[error("the partition's offsets moved while writing ({0}); nothing was acknowledged; retry")]
+    Conflict(String),
     #[error("committing the index failed ({0}); nothing was acknowledged; retry")]
     Commit(#[source] MetadataError),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use streamhouse_core::LeaseKey;
+
+    use crate::error::AgentError;
+    use crate::testing::Harness;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn offsets_are_dense_across_pipelined_flushes() {
+        let h = Harness::new(1, Duration::from_millis(2)).await;
+        let appends = (0..40).map(|i| h.append(0, 1 + i % 5));
+        let mut ranges: Vec<(u64, u64)> = futures::future::join_all(appends)
+            .await
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let base = r.unwrap();
+                (base, base + 1 + (i % 5) as u64)
+            })
+            .collect();
+        ranges.sort();
+        let mut next = 0;
+        for (start, end) in ranges {
+            assert_eq!(start, next, "no gap, no overlap");
+            next = end;
+        }
+        let stored = h.meta.store.partition_offset(h.topic.id, 0).await.unwrap();
+        assert_eq!(stored.high_watermark, next);
+        let p = h.partitions.get(h.topic.id, 0).unwrap();
+        assert_eq!(p.high_watermark(), next);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fenced_partition_of_a_shared_object_fails_only_itself() {
+        // Long enough that both appends below land in one flush, hence one object.
+        let h = Harness::new(2, Duration::from_millis(300)).await;
+        assert_eq!(h.append(0, 1).await.unwrap(), 0);
+        assert_eq!(h.append(1, 1).await.unwrap(), 0);
+        // Another holder takes partition 1's lease behind this agent's back (its own lease
+        // still looks valid here).
+        let key = LeaseKey {
+            tenant: h.topic.spec.tenant.clone(),
+            topic_id: h.topic.id,
+            partition: 1,
+        };
+        let mine = h.meta.leases.get(&key).await.unwrap().unwrap();
+        h.meta.leases.release(&mine).await.unwrap();
+        let theirs = h
+            .meta
+            .leases
+            .acquire(&key, "thief", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(theirs.epoch, mine.epoch + 1);
+        let failovers = h.metrics.failover_total.get();
+
+        let (healthy, fenced) = tokio::join!(h.append(0, 3), h.append(1, 3));
+        assert_eq!(healthy.unwrap(), 1, "the healthy partition is acknowledged");
+        match fenced {
+            Err(AgentError::Unavailable(m)) => assert!(m.contains("leadership moved"), "{m}"),
+            other => panic!("expected the fenced partition to fail, got {other:?}"),
+        }
+        let p0 = h.partitions.get(h.topic.id, 0).unwrap();
+        let p1 = h.partitions.get(h.topic.id, 1).unwrap();
+        assert!(
+            p0.is_led() && p0.lease_valid(),
+            "the healthy partition keeps its lease"
+        );
+        assert!(!p1.is_led(), "the fenced partition gives its lease up");
+        assert_eq!(h.metrics.failover_total.get(), failovers);
+        // The healthy partition goes on where it was; the fenced one's records are nowhere.
+        assert_eq!(h.append(0, 1).await.unwrap(), 4);
+        let offsets = h.meta.store.partition_offsets(h.topic.id).await.unwrap();
+        assert_eq!(
+            offsets.iter().map(|p| p.high_watermark).collect::<Vec<_>>(),
+            vec![5, 1]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renewal_needs_no_write_lock_and_keeps_every_lease() {
+        let h = Harness::new(50, Duration::from_millis(2)).await;
+        for p in 0..50 {
+            h.append(p, 1).await.unwrap();
+        }
+        let busy = h.partitions.get(h.topic.id, 7).unwrap();
+        // An append holds partition 7's write lock for the whole renewal.
+        let guard = h.partitions.lock_for_append(&busy).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), h.partitions.renew_all())
+            .await
+            .expect("renewal does not wait for write locks");
+        drop(guard);
+        assert_eq!(h.partitions.led().len(), 50);
+        assert_eq!(h.metrics.lease_renewal_failures.get(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lease_lost_behind_the_agents_back_is_dropped_at_the_next_renewal() {
+        let h = Harness::new(2, Duration::from_millis(2)).await;
+        h.append(0, 1).await.unwrap();
+        h.append(1, 1).await.unwrap();
+        let key = LeaseKey {
+            tenant: h.topic.spec.tenant.clone(),
+            topic_id: h.topic.id,
+            partition: 0,
+        };
+        let mine = h.meta.leases.get(&key).await.unwrap().unwrap();
+        h.meta.leases.release(&mine).await.unwrap();
+        h.meta
+            .leases
+            .acquire(&key, "thief", Duration::from_secs(60))
+            .await
+            .unwrap();
+        let p0 = h.partitions.get(h.topic.id, 0).unwrap();
+        let generation = p0.generation();
+        h.partitions.renew_all().await;
+        // The reset runs in a task of its own.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!p0.is_led());
+        assert!(p0.generation() > generation, "its pending batches are void");
+        assert!(h.partitions.get(h.topic.id, 1).unwrap().lease_valid());
+    }
 }

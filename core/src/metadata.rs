@@ -233,6 +233,9 @@ pub trait IndexStore: Send + Sync {
     /// watermarks, in one transaction that first checks, for every batch, that the
     /// partition's lease is held by `commit.holder` at `leader_epoch` (else `Fenced`) and that
     /// `base_offset` is the high watermark (else `Conflict`). On any error nothing changes.
+    /// An object's batches may be committed in several calls (a writer whose commit was
+    /// refused commits each partition's batches on their own, so a fenced partition fails
+    /// only itself); the object is recorded once.
     async fn commit_object(&self, commit: &ObjectCommit) -> MetadataResult<()>;
 
     /// Up to `limit` index entries of a partition, in offset order, starting with the batch

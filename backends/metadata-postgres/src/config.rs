@@ -21,10 +21,14 @@ pub struct PostgresConfig {
     /// Longest wait for a free pooled connection before a request fails as unavailable.
     /// Default 5000 ms.
     pub acquire_timeout_ms: u64,
-    /// Longest a statement may run before the server cancels it; a transaction left idle for
-    /// twice this long (its agent frozen) has its session ended, releasing its locks.
-    /// Default 5000 ms.
+    /// Longest a statement may run before the server cancels it. Default 5000 ms.
     pub statement_timeout_ms: u64,
+    /// Longest a transaction may sit idle between its statements before the server ends its
+    /// session, releasing its row locks. An agent frozen mid-commit (a long pause, SIGSTOP)
+    /// would otherwise hold its partitions' lease rows and block the agent taking over; keep
+    /// it well below `lease.ttl_ms`. A healthy commit is idle for a network round trip at
+    /// a time. Default 2000 ms.
+    pub idle_in_transaction_timeout_ms: u64,
     /// Authenticate with RDS IAM tokens signed from the agent's AWS credentials (EKS IRSA,
     /// environment, profile) instead of a password in the URL; the URL names the user.
     /// Needs TLS (`?sslmode=require`). Default false.
@@ -45,6 +49,7 @@ impl Default for PostgresConfig {
             max_connections: 10,
             acquire_timeout_ms: 5000,
             statement_timeout_ms: 5000,
+            idle_in_transaction_timeout_ms: 2000,
             iam_auth: false,
             region: None,
             run_migrations: true,

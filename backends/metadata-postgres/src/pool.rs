@@ -53,12 +53,11 @@ fn connect_options(
     Ok(o)
 }
 
-/// How long the server lets a transaction sit idle before ending its session: twice the
-/// statement timeout. An agent frozen mid-commit (a long GC-like pause, SIGSTOP) would
-/// otherwise hold its partition and lease row locks, and so block the agent taking over,
-/// for as long as it stays frozen.
+/// How long the server lets a transaction sit idle before ending its session. An agent
+/// frozen mid-commit (a long GC-like pause, SIGSTOP) would otherwise hold its partition and
+/// lease row locks, and so block the agent taking over, for as long as it stays frozen.
 pub(crate) fn idle_in_transaction_ms(cfg: &PostgresConfig) -> u64 {
-    cfg.statement_timeout_ms.saturating_mul(2)
+    cfg.idle_in_transaction_timeout_ms
 }
 
 /// Opens a pool for `url`: with `iam_auth`, signs a token as the password and keeps the pool

@@ -1,0 +1,118 @@
+//! The agent's write side on real parts, for unit tests: the embedded SQLite store in a
+//! temporary directory and the in-memory object store, with a running writer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use streamhouse_core::cluster::AgentInfo;
+use streamhouse_core::config::Config;
+use streamhouse_core::metered::{MetadataUsage, ObjectStoreUsage};
+use streamhouse_core::registry::{self, MetadataParts};
+use streamhouse_core::{Codec, Record, TenantId, TopicInfo, TopicName, TopicSpec};
+
+use crate::cluster::Cluster;
+use crate::metrics::Metrics;
+use crate::partitions::Partitions;
+use crate::writer::{Writer, WriterConfig};
+
+/// One agent's write side, alone in its cluster.
+pub struct Harness {
+    pub meta: MetadataParts,
+    pub partitions: Arc<Partitions>,
+    pub writer: Arc<Writer>,
+    pub metrics: Arc<Metrics>,
+    pub topic: Arc<TopicInfo>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A topic of `partitions` partitions; flushes wait up to `flush_interval`.
+    pub async fn new(partitions: u32, flush_interval: Duration) -> Self {
+        crate::backends::link();
+        let dir = tempfile::tempdir().unwrap();
+        let env = vec![
+            (
+                "STREAMHOUSE_METADATA__PATH".to_owned(),
+                dir.path().join("meta.db").display().to_string(),
+            ),
+            (
+                "STREAMHOUSE_OBJECT_STORE__BACKEND".to_owned(),
+                "memory".to_owned(),
+            ),
+        ];
+        let config = Config::load(None, env).unwrap();
+        let meta = registry::build_metadata(config.metadata).await.unwrap();
+        let objects = registry::build_object_store(config.object_store)
+            .await
+            .unwrap();
+        let ttl = Duration::from_secs(10);
+        let cluster = Arc::new(Cluster::new(
+            meta.store.clone(),
+            AgentInfo {
+                holder: "test-agent/1".into(),
+                agent_id: "test-agent".into(),
+                group: "default".into(),
+                zone: String::new(),
+                addr: "http://127.0.0.1:1".into(),
+            },
+            ttl,
+        ));
+        let metrics = Arc::new(Metrics::new(
+            Arc::new(ObjectStoreUsage::default()),
+            Arc::new(MetadataUsage::default()),
+            meta.store.clone(),
+        ));
+        let parts = Arc::new(Partitions::new(
+            meta.store.clone(),
+            meta.leases.clone(),
+            cluster,
+            metrics.clone(),
+            ttl,
+        ));
+        let writer = Arc::new(Writer::new(
+            WriterConfig {
+                flush_interval,
+                flush_max_bytes: 8 << 20,
+                max_buffered_bytes: 64 << 20,
+            },
+            meta.store.clone(),
+            objects,
+            parts.clone(),
+            metrics.clone(),
+        ));
+        tokio::spawn(writer.clone().run());
+        let topic = Arc::new(
+            meta.store
+                .create_topic(&TopicSpec {
+                    tenant: TenantId::default_tenant(),
+                    name: TopicName::new("t").unwrap(),
+                    partitions,
+                    retention_ms: None,
+                    compression: Codec::None,
+                })
+                .await
+                .unwrap(),
+        );
+        Self {
+            meta,
+            partitions: parts,
+            writer,
+            metrics,
+            topic,
+            _dir: dir,
+        }
+    }
+
+    /// Appends `n` records to `partition`; resolves to the first one's offset.
+    pub async fn append(&self, partition: u32, n: usize) -> crate::error::AgentResult<u64> {
+        let p = self.partitions.get_or_insert(&self.topic, partition);
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                value: Some(format!("v{i}").into()),
+                timestamp_ms: 1,
+                ..Record::default()
+            })
+            .collect();
+        self.writer.append(p, &records).await
+    }
+}
