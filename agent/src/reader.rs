@@ -18,8 +18,12 @@ use crate::partitions::Partitions;
 
 /// Index entries read per lookup.
 const LOOKUP_ENTRIES: usize = 64;
-/// How often a long-poll re-reads the high watermark of a partition this agent does not lead.
+/// How soon a long-poll first re-reads the high watermark of a partition this agent does not
+/// lead; the interval doubles up to [`MAX_POLL_INTERVAL`] while nothing arrives, so idle
+/// long-polls cost the store two queries a second each, not ten.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest interval between those reads.
+const MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// The same for a partition this agent leads: its commits wake waiters, so the poll is only
 /// a safety net for a lease that moved during the wait.
 const LEADER_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -226,6 +230,7 @@ impl Reader {
         let deadline = Instant::now() + max_wait;
         let tracked = self.partitions.get(topic.id, partition);
         let mut rx = tracked.as_ref().map(|p| p.watch_high_watermark());
+        let mut backoff = POLL_INTERVAL;
         loop {
             let now = Instant::now();
             if now >= deadline {
@@ -237,7 +242,9 @@ impl Reader {
             let poll = if led {
                 LEADER_POLL_INTERVAL
             } else {
-                POLL_INTERVAL
+                let b = backoff;
+                backoff = (backoff * 2).min(MAX_POLL_INTERVAL);
+                b
             };
             let step = (deadline - now).min(poll);
             match rx.as_mut() {

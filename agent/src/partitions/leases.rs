@@ -136,7 +136,7 @@ impl Partitions {
                 }
                 *p.lease.lock().expect("poisoned") = Some(HeldLease {
                     lease,
-                    acquired_at: started,
+                    acquired_at: Instant::now(),
                     valid_until: started + self.ttl,
                 });
                 p.led.store(true, Ordering::SeqCst);
@@ -193,7 +193,8 @@ impl Partitions {
                             h.valid_until = h.valid_until.max(started + self.ttl);
                             false
                         }
-                        // Taken after the statement started: not a loss.
+                        // Taken while the statement ran, which may not have seen it: not a
+                        // loss.
                         _ => h.acquired_at < started,
                     },
                 }

@@ -39,7 +39,7 @@ struct WriteState {
 #[derive(Debug, Clone)]
 struct HeldLease {
     lease: Lease,
-    /// When the request that took it was sent.
+    /// When the request that took it was answered: a renewal that starts later sees it.
     acquired_at: Instant,
     /// Local deadline: the TTL from the start of the last request that took or renewed it,
     /// so this agent stops writing before the store's clock lets another agent in.

@@ -16,7 +16,9 @@ pub struct PostgresConfig {
     /// no named prepared statements and no session state (statement timeouts are then set
     /// per transaction, and reads rely on the role's `statement_timeout`). Default false.
     pub transaction_pooler: bool,
-    /// Connections per pool (the reader has its own pool). Default 10.
+    /// Connections per pool. Writes (commits, leases), reads of the primary and the replica
+    /// (`reader_url`) each have a pool, so readers never hold a commit's connection.
+    /// Default 10.
     pub max_connections: u32,
     /// Longest wait for a free pooled connection before a request fails as unavailable.
     /// Default 5000 ms.

@@ -111,15 +111,15 @@ impl IndexStore for PostgresMetadataStore {
         let mut rows = self
             .lookup_on(self.reader(), topic_id, partition, from, limit)
             .await?;
-        // A replica may lag the writer: if it does not have the batch holding the offset yet,
-        // ask the writer.
+        // A replica may lag the primary: if it does not have the batch holding the offset
+        // yet, ask the primary.
         let covered = match rows.first() {
             Some(r) => Row(r).int("base_offset")? <= from,
             None => false,
         };
         if !covered && self.reader.is_some() {
             rows = self
-                .lookup_on(&self.writer, topic_id, partition, from, limit)
+                .lookup_on(&self.reads, topic_id, partition, from, limit)
                 .await?;
         }
         rows.iter()
@@ -146,8 +146,8 @@ impl IndexStore for PostgresMetadataStore {
         topic_id: TopicId,
         partition: u32,
     ) -> MetadataResult<PartitionInfo> {
-        // From the writer: a new leader loads its next offset from this.
-        let mut c = self.conn(&self.writer).await?;
+        // From the primary: a new leader loads its next offset from this.
+        let mut c = self.conn(&self.reads).await?;
         let row = self
             .q(include_str!("../queries/index/partition_offset.sql"))
             .bind(topic_id)

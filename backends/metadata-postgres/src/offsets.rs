@@ -57,7 +57,7 @@ impl OffsetStore for PostgresMetadataStore {
         topic_id: TopicId,
     ) -> MetadataResult<Vec<(u32, u64)>> {
         // From the writer: a consumer reads back the offsets it just committed.
-        let mut c = self.conn(&self.writer).await?;
+        let mut c = self.conn(&self.reads).await?;
         let rows = self
             .q(include_str!("../queries/offsets/fetch.sql"))
             .bind(tenant.as_str())

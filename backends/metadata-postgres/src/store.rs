@@ -16,9 +16,16 @@ use crate::migrate::migrate;
 use crate::pool::{idle_in_transaction_ms, open_pool};
 
 /// Metadata and leases in PostgreSQL, with an optional read-only replica endpoint.
+///
+/// Writes (commits, leases, membership) and reads have pools of their own, so that no number
+/// of readers can take the connections a commit or a lease renewal needs.
 #[derive(Debug, Clone)]
 pub struct PostgresMetadataStore {
+    /// Commits, leases, membership and other writes.
     pub(crate) writer: PgPool,
+    /// Reads that must see the primary (a new leader's high watermark, a topic created a
+    /// moment ago): on `url`, with connections of their own.
+    pub(crate) reads: PgPool,
     /// The reader endpoint's pool (Aurora), if configured.
     pub(crate) reader: Option<PgPool>,
     /// Named (cached, prepared) statements; off behind a transaction pooler.
@@ -58,12 +65,14 @@ impl PostgresMetadataStore {
         if cfg.run_migrations {
             migrate(&writer).await?;
         }
+        let reads = open_pool(&cfg.url, "url", cfg).await?;
         let reader = match &cfg.reader_url {
             Some(url) => Some(open_pool(url, "reader_url", cfg).await?),
             None => None,
         };
         Ok(Self {
             writer,
+            reads,
             reader,
             persistent: !cfg.transaction_pooler,
             // The one statement not in queries/: it carries configured numbers and goes out
@@ -98,7 +107,7 @@ impl PostgresMetadataStore {
 
     /// The pool for read-only queries that tolerate a replica's lag.
     pub(crate) fn reader(&self) -> &PgPool {
-        self.reader.as_ref().unwrap_or(&self.writer)
+        self.reader.as_ref().unwrap_or(&self.reads)
     }
 
     /// A statement, named (prepared once per connection) unless behind a pooler.

@@ -45,8 +45,8 @@ impl TopicStore for PostgresMetadataStore {
     }
 
     async fn get_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo> {
-        // From the writer: a topic created a moment ago through another agent must be found.
-        let mut c = self.conn(&self.writer).await?;
+        // From the primary: a topic created a moment ago through another agent must be found.
+        let mut c = self.conn(&self.reads).await?;
         let row = self
             .q(include_str!("../queries/topics/get.sql"))
             .bind(tenant.as_str())

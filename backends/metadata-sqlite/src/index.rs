@@ -84,7 +84,7 @@ impl IndexStore for SqliteMetadataStore {
             .bind(i64::from(partition))
             .bind(stored_i64(from_offset, "offset")?)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(meta)?;
         rows.iter()
@@ -100,7 +100,7 @@ impl IndexStore for SqliteMetadataStore {
         let row = sqlx::query(include_str!("../queries/index/partition_offset.sql"))
             .bind(topic_id)
             .bind(i64::from(partition))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(meta)?;
         PartitionInfo::decode(&Row(
@@ -111,7 +111,7 @@ impl IndexStore for SqliteMetadataStore {
     async fn partition_offsets(&self, topic_id: TopicId) -> MetadataResult<Vec<PartitionInfo>> {
         let rows = sqlx::query(include_str!("../queries/index/partition_offsets.sql"))
             .bind(topic_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(meta)?;
         rows.iter()

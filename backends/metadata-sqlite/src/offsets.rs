@@ -56,7 +56,7 @@ impl OffsetStore for SqliteMetadataStore {
             .bind(tenant.as_str())
             .bind(group)
             .bind(topic_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(meta)?;
         rows.iter().map(|r| committed_offset(&Row(r))).collect()

@@ -11,10 +11,10 @@ use streamhouse_core::registry::BuildError;
 
 use crate::config::{SqliteConfig, Synchronous};
 
-/// Takes the database's lock file and opens its pool.
-pub(crate) async fn open_pool(
+/// Takes the database's lock file and opens its two pools: writes, and reads.
+pub(crate) async fn open_pools(
     cfg: &SqliteConfig,
-) -> Result<(SqlitePool, std::fs::File), BuildError> {
+) -> Result<(SqlitePool, SqlitePool, std::fs::File), BuildError> {
     if let Some(dir) = cfg.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| BuildError(format!("cannot create directory {}: {e}", dir.display())))?;
@@ -30,17 +30,21 @@ pub(crate) async fn open_pool(
         })
         .busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(cfg.max_connections.max(1))
-        .connect_with(opts)
-        .await
-        .map_err(|e| {
-            BuildError(format!(
-                "cannot open SQLite database {}: {e}",
-                cfg.path.display()
-            ))
-        })?;
-    Ok((pool, lock))
+    let open = |opts: SqliteConnectOptions| async {
+        SqlitePoolOptions::new()
+            .max_connections(cfg.max_connections.max(1))
+            .connect_with(opts)
+            .await
+            .map_err(|e| {
+                BuildError(format!(
+                    "cannot open SQLite database {}: {e}",
+                    cfg.path.display()
+                ))
+            })
+    };
+    let writes = open(opts.clone()).await?;
+    let reads = open(opts).await?;
+    Ok((writes, reads, lock))
 }
 
 /// Takes the exclusive lock file of the database at `path`.

@@ -12,12 +12,18 @@ use streamhouse_core::stored::StoredRow;
 use crate::config::SqliteConfig;
 use crate::error::meta;
 use crate::migrate::migrate;
-use crate::pool::open_pool;
+use crate::pool::open_pools;
 
 /// Metadata and leases in one SQLite database.
+///
+/// Writes (commits, leases, membership) and reads have pools of their own, so that no number
+/// of readers can take the connections a commit or a lease renewal needs.
 #[derive(Debug, Clone)]
 pub struct SqliteMetadataStore {
+    /// Commits, leases, membership and other writes.
     pub(crate) pool: SqlitePool,
+    /// Index lookups, offsets and topic reads.
+    pub(crate) reads: SqlitePool,
     /// An exclusive lock on `<path>.lock`, held while the store is open: one agent process
     /// per database. The OS drops it when the process dies, even by `kill -9`.
     _lock: Arc<std::fs::File>,
@@ -26,10 +32,11 @@ pub struct SqliteMetadataStore {
 impl SqliteMetadataStore {
     /// Opens (creating if needed) the database at `cfg.path` and runs the migrations.
     pub async fn open(cfg: &SqliteConfig) -> Result<Self, BuildError> {
-        let (pool, lock) = open_pool(cfg).await?;
+        let (pool, reads, lock) = open_pools(cfg).await?;
         migrate(&pool, &cfg.path).await?;
         Ok(Self {
             pool,
+            reads,
             _lock: Arc::new(lock),
         })
     }

@@ -47,7 +47,7 @@ impl TopicStore for SqliteMetadataStore {
         let row = sqlx::query(include_str!("../queries/topics/get.sql"))
             .bind(tenant.as_str())
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(meta)?;
         match row {
@@ -59,7 +59,7 @@ impl TopicStore for SqliteMetadataStore {
     async fn list_topics(&self, tenant: Option<&TenantId>) -> MetadataResult<Vec<TopicInfo>> {
         let rows = sqlx::query(include_str!("../queries/topics/list.sql"))
             .bind(tenant.map(TenantId::as_str))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(meta)?;
         rows.iter().map(|r| TopicInfo::decode(&Row(r))).collect()

@@ -9,6 +9,7 @@ mod faults;
 mod fencing;
 mod grpcurl;
 mod hostile;
+mod leases;
 mod lifecycle;
 mod metrics;
 mod object_store_faults;
