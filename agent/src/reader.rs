@@ -118,7 +118,10 @@ impl Reader {
                     if o < next {
                         continue;
                     }
-                    if wire >= max_bytes && !records.is_empty() {
+                    // Never past the high watermark this fetch reports (batches committed
+                    // since it was read come with the next fetch), and never across a gap in
+                    // the index: the next fetch starts at the gap and reports it.
+                    if o > next || o >= hw || (wire >= max_bytes && !records.is_empty()) {
                         break 'read;
                     }
                     wire += streamhouse_proto::fetch_record_len(o, &r);
@@ -210,13 +213,29 @@ impl Reader {
             })
             .map_or(entries.len(), |i| i + 1);
         entries.truncate(keep);
-        if entries.first().is_none_or(|e| e.base_offset > offset) {
-            return Err(AgentError::DataLoss(format!(
-                "the index of partition {partition} of topic {:?} has no batch for offset {offset}",
-                topic.spec.name.as_str()
-            )));
+        match entries.first() {
+            Some(e) if e.base_offset <= offset => Ok(entries),
+            next => {
+                // Retention may have removed the batch since the offsets were read.
+                let (log_start, _) = self.offsets(topic, partition).await?;
+                let name = topic.spec.name.as_str();
+                if offset < log_start {
+                    return Err(AgentError::OutOfRange(format!(
+                        "offset {offset} of partition {partition} of topic {name:?} was removed \
+                         by retention; the log now starts at {log_start}"
+                    )));
+                }
+                let missing = match next {
+                    Some(e) => format!("offsets {offset}..{} are missing", e.base_offset),
+                    None => "no batch follows".to_owned(),
+                };
+                Err(AgentError::DataLoss(format!(
+                    "the index of partition {partition} of topic {name:?} has no batch for \
+                     offset {offset} ({missing}); move consumers past the gap with \
+                     `streamhouse offsets set`"
+                )))
+            }
         }
-        Ok(entries)
     }
 
     /// Waits until the high watermark passes `offset` or `max_wait` elapses; returns it.
@@ -335,4 +354,98 @@ fn read_batch(
         )));
     }
     Ok(batch.records)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::error::AgentError;
+    use crate::testing::Harness;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fetches_are_dense_and_stop_at_the_high_watermark_and_the_byte_budget() {
+        let h = Harness::new(1, Duration::from_millis(2)).await;
+        for _ in 0..20 {
+            h.append(0, 10).await.unwrap();
+        }
+        let mut offset = 0;
+        while offset < 200 {
+            let f = h
+                .reader
+                .fetch(&h.topic, 0, offset, 300, Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(f.high_watermark, 200);
+            assert!(!f.records.is_empty());
+            // A small budget: one record past it at most.
+            let wire: usize = f
+                .records
+                .iter()
+                .map(|(o, r)| streamhouse_proto::fetch_record_len(*o, r))
+                .sum();
+            let last = f.records.last().unwrap();
+            assert!(wire - streamhouse_proto::fetch_record_len(last.0, &last.1) < 300);
+            for (o, _) in &f.records {
+                assert_eq!(*o, offset);
+                offset += 1;
+            }
+            assert_eq!(f.next_offset, offset);
+        }
+        let at_end = h
+            .reader
+            .fetch(&h.topic, 0, 200, 1 << 20, Duration::from_millis(50))
+            .await
+            .unwrap();
+        assert!(at_end.records.is_empty());
+        assert_eq!(at_end.next_offset, 200);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn offsets_removed_by_retention_are_out_of_range_with_the_new_log_start() {
+        let h = Harness::new(1, Duration::from_millis(2)).await;
+        h.append_at(0, 5, 1_000).await.unwrap();
+        h.append_at(0, 5, 2_000).await.unwrap();
+        let start = h
+            .meta
+            .store
+            .expire_before(h.topic.id, 0, 1_500)
+            .await
+            .unwrap();
+        assert_eq!(start, 5);
+        match h
+            .reader
+            .fetch(&h.topic, 0, 2, 1 << 20, Duration::ZERO)
+            .await
+        {
+            Err(AgentError::OutOfRange(m)) => assert!(m.contains("5..10"), "{m}"),
+            other => panic!("expected OUT_OF_RANGE, got {other:?}"),
+        }
+        let f = h
+            .reader
+            .fetch(&h.topic, 0, 5, 1 << 20, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(f.records.len(), 5);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_poll_wakes_when_the_leader_commits() {
+        let h = Harness::new(1, Duration::from_millis(2)).await;
+        h.append(0, 1).await.unwrap();
+        let poll = h
+            .reader
+            .fetch(&h.topic, 0, 1, 1 << 20, Duration::from_secs(20));
+        let started = std::time::Instant::now();
+        let (f, _) = tokio::join!(poll, async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            h.append(0, 2).await.unwrap();
+        });
+        let f = f.unwrap();
+        assert_eq!(f.records.len(), 2);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "woken by the commit"
+        );
+    }
 }

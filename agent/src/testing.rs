@@ -13,6 +13,7 @@ use streamhouse_core::{Codec, Record, TenantId, TopicInfo, TopicName, TopicSpec}
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::partitions::Partitions;
+use crate::reader::Reader;
 use crate::writer::{Writer, WriterConfig};
 
 /// One agent's write side, alone in its cluster.
@@ -21,6 +22,7 @@ pub struct Harness {
     pub partitions: Arc<Partitions>,
     pub writer: Arc<Writer>,
     pub metrics: Arc<Metrics>,
+    pub reader: Reader,
     pub topic: Arc<TopicInfo>,
     _dir: tempfile::TempDir,
 }
@@ -76,11 +78,17 @@ impl Harness {
                 max_buffered_bytes: 64 << 20,
             },
             meta.store.clone(),
-            objects,
+            objects.clone(),
             parts.clone(),
             metrics.clone(),
         ));
         tokio::spawn(writer.clone().run());
+        let reader = Reader::new(
+            meta.store.clone(),
+            objects.clone(),
+            parts.clone(),
+            metrics.clone(),
+        );
         let topic = Arc::new(
             meta.store
                 .create_topic(&TopicSpec {
@@ -98,6 +106,7 @@ impl Harness {
             partitions: parts,
             writer,
             metrics,
+            reader,
             topic,
             _dir: dir,
         }
@@ -105,11 +114,21 @@ impl Harness {
 
     /// Appends `n` records to `partition`; resolves to the first one's offset.
     pub async fn append(&self, partition: u32, n: usize) -> crate::error::AgentResult<u64> {
+        self.append_at(partition, n, 1).await
+    }
+
+    /// Appends `n` records stamped `timestamp_ms` to `partition`.
+    pub async fn append_at(
+        &self,
+        partition: u32,
+        n: usize,
+        timestamp_ms: i64,
+    ) -> crate::error::AgentResult<u64> {
         let p = self.partitions.get_or_insert(&self.topic, partition);
         let records: Vec<Record> = (0..n)
             .map(|i| Record {
                 value: Some(format!("v{i}").into()),
-                timestamp_ms: 1,
+                timestamp_ms,
                 ..Record::default()
             })
             .collect();

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::bail;
 use clap::Args;
 use futures::StreamExt;
-use streamhouse_client::{Client, ConsumedRecord};
+use streamhouse_client::{Client, ClientError, ConsumedRecord};
 
 /// Where a consumer starts when its group has no committed offset.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -101,11 +101,13 @@ pub async fn run(client: &Client, args: ConsumeArgs, out: &mut impl Write) -> an
     if args.follow {
         let mut streams = Vec::new();
         for (p, start, _) in &plan {
-            streams.push(client.subscribe(&args.topic, *p, *start, 0).await?);
+            let s = client.subscribe(&args.topic, *p, *start, 0).await?;
+            let p = *p;
+            streams.push(s.map(move |m| (p, m)));
         }
         let mut merged = futures::stream::select_all(streams);
-        while let Some(msg) = merged.next().await {
-            let msg = msg?;
+        while let Some((p, msg)) = merged.next().await {
+            let msg = msg.map_err(|e| explain(e, &args, p))?;
             let n = emit(
                 out,
                 msg.partition,
@@ -123,7 +125,10 @@ pub async fn run(client: &Client, args: ConsumeArgs, out: &mut impl Write) -> an
     }
     for (p, mut offset, end) in plan {
         while offset < end && remaining > 0 {
-            let f = client.fetch(&args.topic, p, offset, 4 << 20, 0).await?;
+            let f = client
+                .fetch(&args.topic, p, offset, 4 << 20, 0)
+                .await
+                .map_err(|e| explain(e, &args, p))?;
             if f.records.is_empty() {
                 break;
             }
@@ -134,6 +139,29 @@ pub async fn run(client: &Client, args: ConsumeArgs, out: &mut impl Write) -> an
     }
     out.flush()?;
     Ok(())
+}
+
+/// The error, with how to skip past a corrupt batch when it is one (`DATA_LOSS`): the
+/// agent never serves it, so a consumer must be moved past its end offset on purpose.
+fn explain(e: ClientError, args: &ConsumeArgs, partition: u32) -> anyhow::Error {
+    if e.code() != Some(tonic::Code::DataLoss) {
+        return e.into();
+    }
+    let how = match &args.group {
+        Some(g) => format!(
+            "streamhouse offsets set {g} {} {partition} <the batch's end offset, named above>",
+            args.topic
+        ),
+        None => format!(
+            "streamhouse consume {} --partition {partition} --offset <the batch's end offset, \
+             named above>",
+            args.topic
+        ),
+    };
+    anyhow::anyhow!(
+        "{e}\nThe records of that batch cannot be read. To skip them (they are lost to this \
+         consumer), run: {how}"
+    )
 }
 
 /// Prints records; returns the next offset after the last one printed.

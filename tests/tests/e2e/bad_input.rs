@@ -222,6 +222,56 @@ async fn corrupt_object_is_data_loss_not_data() {
     } else {
         expect_status(sub.map(|_| ()), Code::DataLoss, "is corrupt");
     }
+    // The CLI says how to move a consumer group past the batch, and the operator can.
+    client
+        .produce("victim", vec![ProduceRecord::new("after")])
+        .await
+        .unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin("streamhouse"))
+            .arg("--addr")
+            .arg(&agent.url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["consume", "victim", "--group", "g"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("offsets 0..1") && err.contains("streamhouse offsets set g victim 0"),
+        "{err}"
+    );
+    assert!(
+        cli(&["offsets", "set", "g", "victim", "0", "1"])
+            .status
+            .success()
+    );
+    let out = cli(&["consume", "victim", "--group", "g"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "after\n");
+    still_serving(&agent, &client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_far_in_the_future_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), &[]).await;
+    let client = agent.client().await;
+    client.create_topic("good", 2, None, "none").await.unwrap();
+    let now = streamhouse_core::clock::now_ms();
+    let mut late = ProduceRecord::new("from the future");
+    late.timestamp_ms = now + 2 * 3_600_000;
+    expect_status(
+        client
+            .produce("good", vec![ProduceRecord::new("fine"), late])
+            .await,
+        Code::InvalidArgument,
+        "agent.max_timestamp_skew_ms",
+    );
+    let mut soon = ProduceRecord::new("a little ahead");
+    soon.timestamp_ms = now + 60_000;
+    client.produce("good", vec![soon]).await.unwrap();
     still_serving(&agent, &client).await;
 }
 
