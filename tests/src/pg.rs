@@ -120,6 +120,49 @@ impl PgCluster {
         self.pg_ctl("stop");
     }
 
+    /// Freezes the server (SIGSTOP on the postmaster and every backend): connections stay
+    /// open and nothing answers, as with a server stalled on its disk.
+    pub fn pause(&self) {
+        self.signal_all(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Lets a frozen server run again.
+    pub fn resume(&self) {
+        self.signal_all(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    /// Sends `sig` to the postmaster and its children.
+    fn signal_all(&self, sig: nix::sys::signal::Signal) {
+        use nix::unistd::Pid;
+        let pid_file = self.dir.path().join("data/postmaster.pid");
+        let pid: i32 = std::fs::read_to_string(pid_file)
+            .expect("postmaster.pid")
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("a pid");
+        let mut pids = vec![pid];
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...: the command may hold spaces, the fields after ')'
+            // do not.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(pid)
+                && let Some(child) = entry.file_name().to_str().and_then(|s| s.parse().ok())
+            {
+                pids.push(child);
+            }
+        }
+        for p in pids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p), sig);
+        }
+    }
+
     /// Starts the stopped server again.
     pub fn start_again(&self) {
         self.pg_ctl("start");

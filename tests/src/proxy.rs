@@ -12,6 +12,8 @@ pub enum Fault {
     /// Refuse this share of new connections and cut this share of open ones after a random
     /// delay of up to 200 ms: a flaky network or an overloaded service.
     Share(f64),
+    /// Forward everything, each chunk of bytes this much late: a slow service.
+    Slow(Duration),
 }
 
 /// A TCP proxy in front of a real service that injects faults on demand.
@@ -38,7 +40,7 @@ impl FaultyProxy {
                 let mut watch = watch.clone();
                 let current = *watch.borrow();
                 let cut_after = match current {
-                    Fault::None => None,
+                    Fault::None | Fault::Slow(_) => None,
                     Fault::All => continue,
                     Fault::Share(p) => {
                         if rand::random::<f64>() < p {
@@ -48,6 +50,7 @@ impl FaultyProxy {
                             .then(|| Duration::from_millis(rand::random::<u64>() % 200))
                     }
                 };
+                let (slow_in, slow_out) = (watch.clone(), watch.clone());
                 tokio::spawn(async move {
                     let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
                         return;
@@ -60,8 +63,11 @@ impl FaultyProxy {
                             }
                         }
                     };
+                    let (client_read, client_write) = client.split();
+                    let (upstream_read, upstream_write) = upstream.split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                        _ = pipe(client_read, upstream_write, slow_in) => {}
+                        _ = pipe(upstream_read, client_write, slow_out) => {}
                         _ = cut => {}
                     }
                 });
@@ -73,5 +79,32 @@ impl FaultyProxy {
     /// Changes the fault; `Fault::All` also cuts every open connection.
     pub fn set(&self, fault: Fault) {
         self.fault.send_replace(fault);
+    }
+}
+
+/// Copies `from` to `to` until either side closes, holding each chunk back while the fault
+/// is [`Fault::Slow`].
+async fn pipe(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    fault: tokio::sync::watch::Receiver<Fault>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let delay = match *fault.borrow() {
+            Fault::Slow(d) => Some(d),
+            _ => None,
+        };
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
