@@ -57,6 +57,10 @@ pub struct ProduceBench {
     /// Target rate in MB/s (0: as fast as acknowledgements allow).
     #[arg(long, default_value_t = 0.0)]
     rate_mb: f64,
+    /// Readers tailing the topic meanwhile, each long-polling one partition (`max_wait_ms`
+    /// 5000) from its high watermark, over at most 20 connections: what reads cost producers.
+    #[arg(long, default_value_t = 0)]
+    long_pollers: usize,
 }
 
 /// Arguments of `bench consume` (defaults: workload W5).
@@ -123,6 +127,7 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
     rand::thread_rng().fill_bytes(&mut pool);
     let pool = Bytes::from(pool);
     let total_records = (a.total_mb * 1_000_000).div_ceil(a.record_size as u64);
+    let pollers = long_pollers(target, &a).await?;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -185,7 +190,55 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
         started.elapsed(),
         &h,
     );
+    if let Some((read, tasks)) = pollers {
+        for t in &tasks {
+            t.abort();
+        }
+        println!(
+            "  {} long-polling readers read {} records meanwhile",
+            a.long_pollers,
+            read.load(Ordering::Relaxed)
+        );
+    }
     Ok(())
+}
+
+type Pollers = (Arc<AtomicU64>, Vec<tokio::task::JoinHandle<()>>);
+
+/// Starts `--long-pollers` readers at the tail of the topic; they run until aborted.
+async fn long_pollers(target: &Target, a: &ProduceBench) -> anyhow::Result<Option<Pollers>> {
+    if a.long_pollers == 0 {
+        return Ok(None);
+    }
+    let admin = target.connect().await?;
+    let (_, parts) = admin.describe_topic(&a.topic).await?;
+    let mut clients = Vec::new();
+    for _ in 0..a.long_pollers.min(20) {
+        clients.push(target.connect().await?);
+    }
+    let read = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..a.long_pollers {
+        let p = &parts[i % parts.len()];
+        let (client, topic, read) = (
+            clients[i % clients.len()].clone(),
+            a.topic.clone(),
+            read.clone(),
+        );
+        let (partition, mut offset) = (p.partition, p.high_watermark);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match client.fetch(&topic, partition, offset, 1 << 20, 5000).await {
+                    Ok(f) => {
+                        read.fetch_add(f.records.len() as u64, Ordering::Relaxed);
+                        offset = f.next_offset;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }));
+    }
+    Ok(Some((read, tasks)))
 }
 
 async fn consume(target: &Target, a: ConsumeBench) -> anyhow::Result<()> {
