@@ -8,8 +8,10 @@
 //! is buffered: requests never hold part of the budget while waiting for the rest, so they
 //! cannot deadlock. The charge lasts until the request is decoded; the broker then charges
 //! produced records to the writer's buffer budget. Health checks and reflection bypass both,
-//! so a busy agent still answers its probes. A subscription holds a slot only until its
-//! stream starts; the broker limits streams separately (`agent.max_subscriptions`).
+//! so a busy agent still answers its probes. Fetches have `agent.max_concurrent_requests`
+//! slots of their own, so long-polls waiting at the end of the log never keep produces out. A
+//! subscription holds a slot only until its stream starts; the broker limits streams
+//! separately (`agent.max_subscriptions`).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -28,11 +30,16 @@ use tower::{Layer, Service};
 const API_PREFIX: &str = "/streamhouse.v1.";
 /// Path of the produce method, whose decoded size is charged before decoding.
 const PRODUCE_PATH: &str = "/streamhouse.v1.StreamHouse/Produce";
+/// Path of the fetch method, which has slots of its own.
+const FETCH_PATH: &str = "/streamhouse.v1.StreamHouse/Fetch";
 
 /// Adds [`Admission`] to a server.
 #[derive(Debug, Clone)]
 pub struct AdmissionLayer {
     slots: Arc<Semaphore>,
+    /// Fetches have slots of their own: long-polls waiting at the end of the log must not
+    /// keep produces out.
+    fetch_slots: Arc<Semaphore>,
     bytes: Arc<Semaphore>,
     max_request_bytes: usize,
     max_message_bytes: usize,
@@ -61,6 +68,7 @@ impl AdmissionLayer {
     ) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            fetch_slots: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             bytes: Arc::new(Semaphore::new(limits.max_request_bytes_in_flight)),
             max_request_bytes: limits.max_request_bytes_in_flight,
             max_message_bytes: limits.max_message_bytes,
@@ -111,6 +119,7 @@ where
         }
         let layer = self.layer.clone();
         let produce = (req.uri().path() == PRODUCE_PATH).then(DecodeCharge::default);
+        let fetch = req.uri().path() == FETCH_PATH;
         let (mut parts, body) = req.into_parts();
         if let Some(charge) = &produce {
             parts.extensions.insert(charge.clone());
@@ -125,7 +134,12 @@ where
         });
         let req = http::Request::from_parts(parts, body);
         Box::pin(async move {
-            let _slot = layer.slots.acquire_owned().await.expect("never closed");
+            let slots = if fetch {
+                &layer.fetch_slots
+            } else {
+                &layer.slots
+            };
+            let _slot = slots.clone().acquire_owned().await.expect("never closed");
             let mut resp = inner.call(req).await?;
             resource_exhausted_when_too_large(resp.headers_mut(), limit);
             Ok(resp)

@@ -95,7 +95,8 @@ pub struct AgentConfig {
     /// Default 400000.
     pub max_headers_per_request: usize,
     /// Most requests the agent serves at once (unary calls and subscriptions opening); more
-    /// wait for a slot. Default 1000.
+    /// wait for a slot. Fetches have as many slots of their own, so long-polls never keep
+    /// produces out. Default 1000.
     pub max_concurrent_requests: usize,
     /// Most bytes of request messages the agent receives and decodes at once; a request
     /// waits (and HTTP/2 flow control holds its sender back) until its whole message fits.
