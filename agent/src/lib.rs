@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod partitions;
 pub mod reader;
+pub mod recent;
 pub mod retention;
 pub mod topics;
 pub mod ttl_cache;
@@ -49,6 +50,7 @@ use crate::grpc::GrpcService;
 use crate::metrics::Metrics;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
+use crate::recent::RecentObjects;
 use crate::retention::Retention;
 use crate::writer::{Writer, WriterConfig};
 
@@ -153,6 +155,7 @@ impl Agent {
             metrics.clone(),
             ttl,
         ));
+        let recent = Arc::new(RecentObjects::new(config.write.recent_objects_bytes));
         let writer = Arc::new(Writer::new(
             WriterConfig {
                 flush_interval: Duration::from_millis(flush_interval_ms),
@@ -163,12 +166,14 @@ impl Agent {
             objects.clone(),
             partitions.clone(),
             metrics.clone(),
+            recent.clone(),
         ));
         let reader = Arc::new(Reader::new(
             meta.store.clone(),
             objects.clone(),
             partitions.clone(),
             metrics.clone(),
+            recent,
         ));
         let retention = Retention::new(
             meta.store.clone(),

@@ -15,6 +15,7 @@ use streamhouse_core::{
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
 use crate::partitions::Partitions;
+use crate::recent::RecentObjects;
 
 /// Index entries read per lookup.
 const LOOKUP_ENTRIES: usize = 64;
@@ -35,21 +36,24 @@ pub struct Reader {
     objects: Arc<dyn ObjectStore>,
     partitions: Arc<Partitions>,
     metrics: Arc<Metrics>,
+    recent: Arc<RecentObjects>,
 }
 
 impl Reader {
-    /// A reader over the given stores.
+    /// A reader over the given stores; objects this agent wrote lately come from `recent`.
     pub fn new(
         store: Arc<dyn MetadataStore>,
         objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
         metrics: Arc<Metrics>,
+        recent: Arc<RecentObjects>,
     ) -> Self {
         Self {
             store,
             objects,
             partitions,
             metrics,
+            recent,
         }
     }
 
@@ -159,13 +163,13 @@ impl Reader {
     ) -> AgentResult<Bytes> {
         let first = group[0];
         let last = group[group.len() - 1];
+        let range = first.position..last.position + u64::from(last.size);
+        if let Some(kept) = self.recent.get(key, range.clone()) {
+            return Ok(kept);
+        }
         let okey = ObjectKey::new(key.to_owned())
             .map_err(|e| AgentError::Internal(format!("bad key in the index: {e}")))?;
-        match self
-            .objects
-            .get_range(&okey, first.position..last.position + u64::from(last.size))
-            .await
-        {
+        match self.objects.get_range(&okey, range).await {
             Ok(d) => Ok(d),
             // Retention may have deleted the object since the index was read.
             Err(ObjectStoreError::NotFound(m)) => {

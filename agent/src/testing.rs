@@ -14,6 +14,7 @@ use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
+use crate::recent::RecentObjects;
 use crate::writer::{Writer, WriterConfig};
 
 /// One agent's write side, alone in its cluster.
@@ -71,6 +72,7 @@ impl Harness {
             metrics.clone(),
             ttl,
         ));
+        let recent = Arc::new(RecentObjects::new(8 << 20));
         let writer = Arc::new(Writer::new(
             WriterConfig {
                 flush_interval,
@@ -81,6 +83,7 @@ impl Harness {
             objects.clone(),
             parts.clone(),
             metrics.clone(),
+            recent.clone(),
         ));
         tokio::spawn(writer.clone().run());
         let reader = Reader::new(
@@ -88,6 +91,7 @@ impl Harness {
             objects.clone(),
             parts.clone(),
             metrics.clone(),
+            recent,
         );
         let topic = Arc::new(
             meta.store

@@ -23,6 +23,7 @@ use tracing::{debug, warn};
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
 use crate::partitions::{Partition, Partitions};
+use crate::recent::RecentObjects;
 
 /// Objects being written at once; their commits still run one after another, in order.
 pub const MAX_CONCURRENT_FLUSHES: usize = 4;
@@ -66,6 +67,8 @@ pub struct Writer {
     wake: Notify,
     budget: Arc<Semaphore>,
     closed: AtomicBool,
+    /// Where written objects are kept for tail reads.
+    recent: Arc<RecentObjects>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -82,6 +85,7 @@ impl Writer {
         objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
         metrics: Arc<Metrics>,
+        recent: Arc<RecentObjects>,
     ) -> Self {
         let budget = Arc::new(Semaphore::new(cfg.max_buffered_bytes));
         Self {
@@ -94,6 +98,7 @@ impl Writer {
             wake: Notify::new(),
             budget,
             closed: AtomicBool::new(false),
+            recent,
         }
     }
 
@@ -320,10 +325,13 @@ impl Writer {
         let upload = Instant::now();
         let key = format!("tenants/{tenant}/objects/{}.sho", uuid::Uuid::now_v7());
         let put = match ObjectKey::new(key.clone()) {
-            Ok(k) => self.objects.put(&k, bytes, PutMode::Create).await,
+            Ok(k) => self.objects.put(&k, bytes.clone(), PutMode::Create).await,
             Err(e) => Err(e),
         }
         .map_err(FlushError::Object);
+        if put.is_ok() {
+            self.recent.insert(&key, bytes);
+        }
         metrics
             .flush_seconds
             .observe(upload.elapsed().as_secs_f64());

@@ -139,6 +139,9 @@ pub struct WriteConfig {
     /// Produces wait (backpressure) while this many bytes are buffered or in flight.
     /// Default 64 MiB.
     pub max_buffered_bytes: usize,
+    /// The objects this agent wrote last are kept in memory up to this many bytes, so that
+    /// readers tailing the partitions it leads need no GET. 0 keeps none. Default 64 MiB.
+    pub recent_objects_bytes: usize,
 }
 
 /// `[retention]`: deleting expired records and the objects nothing references.
@@ -291,6 +294,7 @@ impl Default for Config {
                 flush_interval_ms: None,
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
+                recent_objects_bytes: 64 << 20,
             },
             retention: RetentionConfig {
                 check_interval_ms: 60_000,

@@ -125,7 +125,9 @@ impl Broker {
     /// `max_record_bytes`), so the response always fits.
     fn fetch_bytes(&self, requested: u32) -> usize {
         // Room for the response's own fields.
-        let cap = (self.limits.max_message_bytes / 2).saturating_sub(1024).max(1);
+        let cap = (self.limits.max_message_bytes / 2)
+            .saturating_sub(1024)
+            .max(1);
         match requested as usize {
             0 => DEFAULT_FETCH_BYTES.min(cap),
             n => n.min(cap),

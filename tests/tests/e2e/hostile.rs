@@ -17,8 +17,9 @@ use tonic::Code;
 const MIB: u64 = 1 << 20;
 /// The agent's peak RSS bound under this test's attack. Its parts, as configured below:
 /// 128 MiB of request messages in flight, the writer's 64 MiB buffer budget (which also
-/// covers produce requests while they are decoded), 1,000 subscriptions of at most three
-/// 64 KiB messages each (192 MiB), and the process itself (about 60 MiB). Before requests
+/// covers produce requests while they are decoded), 64 MiB of recently written objects,
+/// 1,000 subscriptions of at most three 64 KiB messages each (192 MiB), and the process
+/// itself (about 60 MiB). Before requests
 /// were bounded, one 64 MiB request of empty records took 6.1 GB.
 const RSS_BOUND: u64 = 768 * MIB;
 
