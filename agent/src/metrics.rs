@@ -116,6 +116,8 @@ pub struct Metrics {
     pub flush_seconds: Histogram,
     /// The fraction of index lookups answered from the agent's cache.
     pub segment_cache_hit_ratio: Gauge<f64, AtomicU64>,
+    /// Reads answered from the objects this agent wrote last, without a GET.
+    pub recent_object_reads: Counter,
     cache_hits: AtomicU64,
     cache_lookups: AtomicU64,
     /// Per topic, the lag of its furthest-behind consumer group at its last commit.
@@ -226,6 +228,12 @@ impl Metrics {
             "Fraction of index lookups answered from the agent's cache",
             segment_cache_hit_ratio.clone(),
         );
+        let recent_object_reads = Counter::default();
+        r.register(
+            "recent_object_reads",
+            "Reads answered from the objects this agent wrote last, without a GET",
+            recent_object_reads.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -278,6 +286,7 @@ impl Metrics {
             flush_bytes,
             flush_seconds,
             segment_cache_hit_ratio,
+            recent_object_reads,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
             consumer_lag,

@@ -165,6 +165,7 @@ impl Reader {
         let last = group[group.len() - 1];
         let range = first.position..last.position + u64::from(last.size);
         if let Some(kept) = self.recent.get(key, range.clone()) {
+            self.metrics.recent_object_reads.inc();
             return Ok(kept);
         }
         let okey = ObjectKey::new(key.to_owned())
