@@ -281,12 +281,14 @@ impl Partitions {
     }
 
     /// Runs each acquisition and handover of `work` in a task of its own, so none delays
-    /// the heartbeat or a renewal.
+    /// the heartbeat or a renewal; at most a few acquisitions query the store at once.
     pub fn spawn_work(self: &Arc<Self>, work: LeaseWork) {
         for p in work.acquire {
             let this = self.clone();
             tokio::spawn(async move {
+                let slot = this.acquisitions.clone().acquire_owned().await;
                 this.keep(&p).await;
+                drop(slot);
                 p.acquiring.store(false, Ordering::SeqCst);
             });
         }

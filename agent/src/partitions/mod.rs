@@ -225,7 +225,13 @@ pub struct Partitions {
     holder: String,
     ttl: Duration,
     map: Mutex<HashMap<(TopicId, u32), Arc<Partition>>>,
+    /// Lease acquisitions the lease loop runs at once: an agent taking thousands of
+    /// partitions must leave the write pool's other connections to commits and renewals.
+    acquisitions: Arc<tokio::sync::Semaphore>,
 }
+
+/// See [`Partitions`]' `acquisitions`.
+const CONCURRENT_ACQUISITIONS: usize = 4;
 
 impl Partitions {
     /// An empty set.
@@ -244,6 +250,7 @@ impl Partitions {
             metrics,
             ttl,
             map: Mutex::new(HashMap::new()),
+            acquisitions: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_ACQUISITIONS)),
         }
     }
 
