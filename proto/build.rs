@@ -9,8 +9,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Record payloads as `Bytes`: decoded without copying, shared with the agent's batches.
     config.bytes(["."]);
     tonic_prost_build::configure()
-        // Checks produce requests against the agent's limits before decoding them.
-        .codec_path("crate::codec::StreamHouseCodec")
         .file_descriptor_set_path(out.join("streamhouse_descriptor.bin"))
         .compile_with_config(config, &["streamhouse/v1/streamhouse.proto"], &["."])?;
     println!("cargo:rerun-if-changed=streamhouse");

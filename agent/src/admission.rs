@@ -45,6 +45,37 @@ pub struct AdmissionLayer {
     max_message_bytes: usize,
     writer_budget: Arc<Semaphore>,
     max_buffered_bytes: usize,
+    request: RequestLimits,
+}
+
+/// How many records and headers one produce request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Records per produce request.
+    pub max_records_per_request: usize,
+    /// Headers per produce request, over all its records.
+    pub max_headers_per_request: usize,
+}
+
+impl RequestLimits {
+    /// Refuses counts over the limits, naming the setting to raise.
+    pub fn check(&self, records: usize, headers: usize) -> Result<(), String> {
+        if records > self.max_records_per_request {
+            return Err(format!(
+                "the request carries {records} records; the limit is {} \
+                 (agent.max_records_per_request): split it",
+                self.max_records_per_request
+            ));
+        }
+        if headers > self.max_headers_per_request {
+            return Err(format!(
+                "the request carries {headers} record headers; the limit is {} \
+                 (agent.max_headers_per_request): split it",
+                self.max_headers_per_request
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What admission limits.
@@ -56,6 +87,8 @@ pub struct AdmissionLimits {
     pub max_request_bytes_in_flight: usize,
     /// The size limit the server decodes with, named in the status of a request over it.
     pub max_message_bytes: usize,
+    /// Records and headers of a produce request, counted before it is decoded.
+    pub request: RequestLimits,
 }
 
 impl AdmissionLayer {
@@ -74,6 +107,7 @@ impl AdmissionLayer {
             max_message_bytes: limits.max_message_bytes,
             writer_budget,
             max_buffered_bytes,
+            request: limits.request,
         }
     }
 }
@@ -204,14 +238,20 @@ impl AdmissionLayer {
         (2 * (len + HEADER)).min(most).min(u32::MAX as usize) as u32
     }
 
-    /// What a produce message takes once decoded; `None` when it is compressed, malformed or
-    /// over the record limits (the codec refuses it before decoding).
-    fn decoded_size(&self, message: &[u8]) -> Option<u32> {
-        let limits = streamhouse_proto::codec::RequestLimits::current();
-        let (records, headers) = streamhouse_proto::codec::count_produce_entries(message)?;
-        limits.check(records, headers).ok()?;
+    /// What a produce message takes once decoded: `Ok(None)` when it is malformed (prost's
+    /// decode then says how), `INVALID_ARGUMENT` when it is over the record limits.
+    fn decoded_size(&self, message: &[u8]) -> Result<Option<u32>, tonic::Status> {
+        let Some((records, headers)) = streamhouse_proto::wire::count_produce_entries(message)
+        else {
+            return Ok(None);
+        };
+        self.request
+            .check(records, headers)
+            .map_err(tonic::Status::invalid_argument)?;
         let size = message.len() + records * RECORD_MEMORY + headers * HEADER_MEMORY;
-        Some(size.min(self.max_buffered_bytes).min(u32::MAX as usize) as u32)
+        Ok(Some(
+            size.min(self.max_buffered_bytes).min(u32::MAX as usize) as u32,
+        ))
     }
 }
 
@@ -297,15 +337,21 @@ impl http_body::Body for ChargedBody {
                             let len = *len;
                             let message = std::mem::take(buf).freeze();
                             match this.layer.decoded_size(&message[HEADER..HEADER + len]) {
-                                Some(n) => {
+                                Ok(Some(n)) => {
                                     let acquire = Box::pin(
                                         this.layer.writer_budget.clone().acquire_many_owned(n),
                                     );
                                     State::Pricing(acquire, message)
                                 }
-                                None => {
+                                Ok(None) => {
                                     this.out.push_back(Frame::data(message));
                                     State::Flowing
+                                }
+                                // tonic answers a request whose body fails with the body's
+                                // status: nothing of it is decoded.
+                                Err(refused) => {
+                                    this.state = State::Flowing;
+                                    return Poll::Ready(Some(Err(refused)));
                                 }
                             }
                         }
@@ -385,6 +431,27 @@ mod tests {
             m,
             "the request is 70000000 bytes; this agent accepts messages up to 67108864 bytes \
              (agent.max_message_bytes): split it"
+        );
+    }
+
+    #[test]
+    fn request_limits_name_the_setting() {
+        let limits = RequestLimits {
+            max_records_per_request: 10,
+            max_headers_per_request: 20,
+        };
+        assert!(limits.check(10, 20).is_ok());
+        assert!(
+            limits
+                .check(11, 0)
+                .unwrap_err()
+                .contains("agent.max_records_per_request")
+        );
+        assert!(
+            limits
+                .check(1, 21)
+                .unwrap_err()
+                .contains("agent.max_headers_per_request")
         );
     }
 

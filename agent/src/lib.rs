@@ -43,7 +43,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use crate::admission::{AdmissionLayer, AdmissionLimits};
+use crate::admission::{AdmissionLayer, AdmissionLimits, RequestLimits};
 use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
@@ -188,6 +188,10 @@ impl Agent {
             shutdown_rx.clone(),
         )
         .await?;
+        let request_limits = RequestLimits {
+            max_records_per_request: config.agent.max_records_per_request,
+            max_headers_per_request: config.agent.max_headers_per_request,
+        };
         let broker = Broker::new(
             BrokerParts {
                 store: meta.store.clone(),
@@ -198,11 +202,10 @@ impl Agent {
                 metrics: metrics.clone(),
             },
             Limits {
+                request: request_limits,
                 max_record_bytes: config.agent.max_record_bytes,
                 max_partitions_per_topic: config.agent.max_partitions_per_topic,
                 max_message_bytes: config.agent.max_message_bytes,
-                max_records_per_request: config.agent.max_records_per_request,
-                max_headers_per_request: config.agent.max_headers_per_request,
                 max_timestamp_skew_ms: config.agent.max_timestamp_skew_ms,
                 max_subscriptions: config.agent.max_subscriptions,
                 subscribe_buffer_bytes: config.agent.subscribe_buffer_bytes,
@@ -224,12 +227,6 @@ impl Agent {
         let reflection_v1 = reflection().build_v1().context("gRPC reflection")?;
         let reflection_v1alpha = reflection().build_v1alpha().context("gRPC reflection")?;
         let max = config.agent.max_message_bytes;
-        // Checked in the wire bytes, before a produce request is decoded.
-        streamhouse_proto::codec::RequestLimits {
-            max_records_per_request: config.agent.max_records_per_request,
-            max_headers_per_request: config.agent.max_headers_per_request,
-        }
-        .install();
         let api = StreamHouseServer::new(service)
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
@@ -242,6 +239,7 @@ impl Agent {
                         max_concurrent_requests: config.agent.max_concurrent_requests,
                         max_request_bytes_in_flight: config.agent.max_request_bytes_in_flight,
                         max_message_bytes: max,
+                        request: request_limits,
                     },
                     writer.budget(),
                     config.write.max_buffered_bytes,

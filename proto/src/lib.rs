@@ -3,9 +3,9 @@
 
 use bytes::Bytes;
 
-pub mod codec;
 #[cfg(feature = "domain")]
 mod domain;
+pub mod wire;
 #[cfg(feature = "domain")]
 pub use domain::fetch_record_len;
 

@@ -19,6 +19,7 @@ use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::{MetadataStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSpec};
 use tokio::sync::{Semaphore, watch};
 
+use crate::admission::RequestLimits;
 use crate::cluster::Cluster;
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
@@ -36,10 +37,8 @@ pub struct Limits {
     pub max_partitions_per_topic: u32,
     /// Largest gRPC message; fetches stay below it.
     pub max_message_bytes: usize,
-    /// Most records per produce request.
-    pub max_records_per_request: usize,
-    /// Most record headers per produce request.
-    pub max_headers_per_request: usize,
+    /// Records and headers per produce request.
+    pub request: RequestLimits,
     /// How far in the future a record's timestamp may be, in ms.
     pub max_timestamp_skew_ms: i64,
     /// Most subscriptions streaming at once.

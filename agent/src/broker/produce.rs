@@ -76,13 +76,11 @@ impl Broker {
                 "a produce request needs at least one record".into(),
             ));
         }
-        let max = self.limits.max_records_per_request;
-        if total > max {
-            return Err(AgentError::InvalidArgument(format!(
-                "the request carries {total} records; the limit is {max} \
-                 (agent.max_records_per_request): split it"
-            )));
-        }
+        // Counted again here for listeners that decode before admission can count.
+        self.limits
+            .request
+            .check(total, 0)
+            .map_err(AgentError::InvalidArgument)?;
         let topic = self.topic(tenant, topic).await?;
         let _budget = match charge {
             Some(permit) => permit,
@@ -151,13 +149,10 @@ impl Broker {
                 )));
             }
             headers += record.headers.len();
-            if headers > self.limits.max_headers_per_request {
-                return Err(AgentError::InvalidArgument(format!(
-                    "the request carries more than {} record headers \
-                     (agent.max_headers_per_request): split it",
-                    self.limits.max_headers_per_request
-                )));
-            }
+            self.limits
+                .request
+                .check(0, headers)
+                .map_err(AgentError::InvalidArgument)?;
             placed.push(partition);
             shares.entry(partition).or_default().push(record);
         }
