@@ -98,6 +98,12 @@ impl LeaseKey {
 }
 
 impl Lease {
+    /// A lease with its key, from the columns `tenant, topic_id, partition, holder, epoch,
+    /// expires_at_ms`.
+    pub fn decode_keyed(row: &impl StoredRow) -> MetadataResult<Self> {
+        Self::decode(&LeaseKey::decode(row)?, row)
+    }
+
     /// The lease of `key` from the columns `holder, epoch, expires_at_ms`.
     pub fn decode(key: &LeaseKey, row: &impl StoredRow) -> MetadataResult<Self> {
         Ok(Self {

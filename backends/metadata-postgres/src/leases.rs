@@ -61,12 +61,10 @@ impl LeaseManager for PostgresMetadataStore {
             .await
             .map_err(lease_err)?;
         c.done().await?;
-        rows.iter()
-            .map(|r| {
-                let row = Row(r);
-                Ok(Lease::decode(&LeaseKey::decode(&row)?, &row)?)
-            })
-            .collect()
+        Ok(rows
+            .iter()
+            .map(|r| Lease::decode_keyed(&Row(r)))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn release_all(&self, holder: &str) -> LeaseResult<u64> {

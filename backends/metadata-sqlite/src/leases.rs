@@ -67,12 +67,10 @@ impl LeaseManager for SqliteMetadataStore {
             .fetch_all(&self.pool)
             .await
             .map_err(lease_err)?;
-        rows.iter()
-            .map(|r| {
-                let row = Row(r);
-                Ok(Lease::decode(&LeaseKey::decode(&row)?, &row)?)
-            })
-            .collect()
+        Ok(rows
+            .iter()
+            .map(|r| Lease::decode_keyed(&Row(r)))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn release_all(&self, holder: &str) -> LeaseResult<u64> {

@@ -21,6 +21,16 @@ fn expect_status<T: std::fmt::Debug>(r: Result<T, ClientError>, code: Code, need
     }
 }
 
+/// Runs the CLI against `agent`.
+fn cli(agent: &AgentProcess, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin("streamhouse"))
+        .arg("--addr")
+        .arg(&agent.url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// The agent still answers health checks and a normal produce + fetch.
 async fn still_serving(agent: &AgentProcess, client: &Client) {
     assert!(health_serving(&agent.url).await);
@@ -232,14 +242,7 @@ async fn corrupt_object_is_data_loss_not_data() {
         .produce("victim", vec![ProduceRecord::new("after")])
         .await
         .unwrap();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin("streamhouse"))
-            .arg("--addr")
-            .arg(&agent.url)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let cli = |args: &[&str]| cli(&agent, args);
     let out = cli(&["consume", "victim", "--group", "g"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -284,14 +287,7 @@ async fn timestamps_far_in_the_future_are_refused() {
 async fn cli_reports_errors_in_one_line_with_a_failing_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let agent = AgentProcess::start(dir.path(), &[]).await;
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin("streamhouse"))
-            .arg("--addr")
-            .arg(&agent.url)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let cli = |args: &[&str]| cli(&agent, args);
     let ok = cli(&["topic", "create", "t", "--partitions", "2"]);
     assert!(ok.status.success(), "{ok:?}");
     let bad = cli(&["consume", "nope"]);
