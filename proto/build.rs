@@ -1,4 +1,5 @@
-//! Generates the gRPC code from `streamhouse/v1/*.proto` with a vendored `protoc`, so no
+//! Generates the gRPC code from `streamhouse/v1/*.proto` (the API) and
+//! `streamhouse/internal/v1/*.proto` (agent to agent) with a vendored `protoc`, so no
 //! system protoc is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -10,7 +11,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.bytes(["."]);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out.join("streamhouse_descriptor.bin"))
-        .compile_with_config(config, &["streamhouse/v1/streamhouse.proto"], &["."])?;
+        .compile_with_config(
+            config,
+            &[
+                "streamhouse/v1/streamhouse.proto",
+                "streamhouse/internal/v1/internal.proto",
+            ],
+            &["."],
+        )?;
     println!("cargo:rerun-if-changed=streamhouse");
     Ok(())
 }

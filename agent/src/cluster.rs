@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use streamhouse_core::cluster::{AgentInfo, assign};
 use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
+use streamhouse_proto::internal::v1::agent_internal_client::AgentInternalClient;
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -155,6 +156,17 @@ impl Cluster {
 
     /// A client for another agent, over a channel shared by all requests to it.
     pub fn client(&self, addr: &str) -> AgentResult<StreamHouseClient<Channel>> {
+        Ok(StreamHouseClient::new(self.channel(addr)?)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX))
+    }
+
+    /// A client for another agent's internal API, over the same shared channel.
+    pub fn internal_client(&self, addr: &str) -> AgentResult<AgentInternalClient<Channel>> {
+        Ok(AgentInternalClient::new(self.channel(addr)?).max_decoding_message_size(usize::MAX))
+    }
+
+    fn channel(&self, addr: &str) -> AgentResult<Channel> {
         let mut channels = self.channels.lock().expect("poisoned");
         let channel = match channels.get(addr) {
             Some(c) => c.clone(),
@@ -175,8 +187,6 @@ impl Cluster {
                 c
             }
         };
-        Ok(StreamHouseClient::new(channel)
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX))
+        Ok(channel)
     }
 }

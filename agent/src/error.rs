@@ -4,6 +4,8 @@ use streamhouse_core::format::FormatError;
 use streamhouse_core::{LeaseError, MetadataError, ObjectStoreError, ValidationError};
 use tonic::Status;
 
+use crate::cache::LoadError;
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -59,6 +61,12 @@ impl From<MetadataError> for AgentError {
 
 impl From<ObjectStoreError> for AgentError {
     fn from(e: ObjectStoreError) -> Self {
+        AgentError::from(&e)
+    }
+}
+
+impl From<&ObjectStoreError> for AgentError {
+    fn from(e: &ObjectStoreError) -> Self {
         match e {
             // An indexed object that is gone is lost data, not a missing topic.
             ObjectStoreError::NotFound(m) => AgentError::DataLoss(format!(
@@ -67,6 +75,12 @@ impl From<ObjectStoreError> for AgentError {
             e if e.is_retriable() => AgentError::Unavailable(format!("{e}; retry")),
             e => AgentError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<LoadError> for AgentError {
+    fn from(e: LoadError) -> Self {
+        AgentError::from(&*e.0)
     }
 }
 

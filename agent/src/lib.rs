@@ -7,13 +7,15 @@
 
 pub mod admission;
 pub mod broker;
+pub mod cache;
 pub mod cluster;
 pub mod error;
 pub mod grpc;
+pub mod internal;
 pub mod metrics;
+pub mod object_reader;
 pub mod partitions;
 pub mod reader;
-pub mod recent;
 pub mod retention;
 pub mod topics;
 pub mod ttl_cache;
@@ -38,6 +40,7 @@ use streamhouse_core::metered::{
     MetadataUsage, MeteredMetadataStore, MeteredObjectStore, ObjectStoreUsage,
 };
 use streamhouse_core::registry;
+use streamhouse_proto::internal::v1::agent_internal_server::AgentInternalServer;
 use streamhouse_proto::v1::stream_house_server::StreamHouseServer;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -45,12 +48,15 @@ use tracing::info;
 
 use crate::admission::{AdmissionLayer, AdmissionLimits, RequestLimits};
 use crate::broker::{Broker, BrokerParts, Limits};
+use crate::cache::ChunkCache;
+use crate::cache::disk::DiskTier;
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
+use crate::internal::InternalService;
 use crate::metrics::Metrics;
+use crate::object_reader::ObjectReader;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
-use crate::recent::RecentObjects;
 use crate::retention::Retention;
 use crate::writer::{Writer, WriterConfig};
 
@@ -155,7 +161,32 @@ impl Agent {
             metrics.clone(),
             ttl,
         ));
-        let recent = Arc::new(RecentObjects::new(config.write.recent_objects_bytes));
+        let read = &config.read;
+        let disk = match read.disk_cache_bytes {
+            0 => None,
+            bytes => Some(Arc::new(
+                DiskTier::open(
+                    std::path::Path::new(&read.disk_cache_dir),
+                    bytes,
+                    metrics.read_cache.clone(),
+                )
+                .with_context(|| format!("read.disk_cache_dir {:?}", read.disk_cache_dir))?,
+            )),
+        };
+        let cache = Arc::new(ChunkCache::new(
+            read.chunk_bytes as u64,
+            read.cache_bytes,
+            disk,
+            metrics.read_cache.clone(),
+        ));
+        let object_reader = Arc::new(ObjectReader::new(
+            objects.clone(),
+            cache.clone(),
+            read.zone_cache.then(|| cluster.clone()),
+            Duration::from_millis(read.peer_timeout_ms),
+            read.coalesce_gap_bytes as u64,
+            metrics.clone(),
+        ));
         let writer = Arc::new(Writer::new(
             WriterConfig {
                 flush_interval: Duration::from_millis(flush_interval_ms),
@@ -166,14 +197,13 @@ impl Agent {
             objects.clone(),
             partitions.clone(),
             metrics.clone(),
-            recent.clone(),
+            read.cache_written_objects.then_some(cache),
         ));
         let reader = Arc::new(Reader::new(
             meta.store.clone(),
-            objects.clone(),
+            object_reader.clone(),
             partitions.clone(),
             metrics.clone(),
-            recent,
         ));
         let retention = Retention::new(
             meta.store.clone(),
@@ -230,6 +260,9 @@ impl Agent {
         let api = StreamHouseServer::new(service)
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
+        // Its answers are chunks, up to `read.chunk_bytes` each.
+        let internal = AgentInternalServer::new(InternalService::new(object_reader))
+            .max_encoding_message_size(config.read.chunk_bytes + 1024);
 
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(
@@ -248,6 +281,7 @@ impl Agent {
                 .add_service(reflection_v1)
                 .add_service(reflection_v1alpha)
                 .add_service(api)
+                .add_service(internal)
                 .serve_with_incoming_shutdown(
                     // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to
                     // small responses.

@@ -76,6 +76,76 @@ struct BuildLabels {
     version: &'static str,
 }
 
+/// Where a chunk read was answered from.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheResultLabels {
+    /// `memory`, `disk` (the cache's tiers), `joined` (another reader's load of the same
+    /// chunk), `peer` (the zone's owner of the chunk) or `store` (a GET).
+    pub result: &'static str,
+}
+
+/// A tier of the read cache.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TierLabels {
+    /// `memory` or `disk`.
+    pub tier: &'static str,
+}
+
+/// The read cache's metrics.
+#[derive(Debug, Clone)]
+pub struct ReadCacheMetrics {
+    /// Chunk reads by where they were answered from.
+    pub requests: Family<CacheResultLabels, Counter>,
+    /// Bytes held, by tier.
+    pub bytes: Family<TierLabels, Gauge>,
+    /// Chunks dropped from memory to stay within the budget.
+    pub evictions: Counter,
+    /// Asks to the zone's owner of a chunk that failed or timed out (the chunk was then read
+    /// from the object store).
+    pub peer_failures: Counter,
+}
+
+impl ReadCacheMetrics {
+    /// Registers the read cache's metrics with `r`.
+    pub(crate) fn register(r: &mut Registry) -> Self {
+        let m = Self {
+            requests: Family::default(),
+            bytes: Family::default(),
+            evictions: Counter::default(),
+            peer_failures: Counter::default(),
+        };
+        r.register(
+            "read_cache_requests",
+            "Chunk reads by where they were answered from: memory, disk, joined (another \
+             reader's load), peer (the zone's owner) or store (a GET)",
+            m.requests.clone(),
+        );
+        r.register(
+            "read_cache_bytes",
+            "Bytes the read cache holds, by tier",
+            m.bytes.clone(),
+        );
+        r.register(
+            "read_cache_evictions",
+            "Chunks evicted from the read cache's memory",
+            m.evictions.clone(),
+        );
+        r.register(
+            "read_cache_peer_failures",
+            "Chunk asks to the zone's owner that failed or timed out",
+            m.peer_failures.clone(),
+        );
+        m
+    }
+
+    /// Counts one chunk read answered from `result`.
+    pub fn answered(&self, result: &'static str) {
+        self.requests
+            .get_or_create(&CacheResultLabels { result })
+            .inc();
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -116,8 +186,8 @@ pub struct Metrics {
     pub flush_seconds: Histogram,
     /// The fraction of index lookups answered from the agent's cache.
     pub segment_cache_hit_ratio: Gauge<f64, AtomicU64>,
-    /// Reads answered from the objects this agent wrote last, without a GET.
-    pub recent_object_reads: Counter,
+    /// The shared read cache of object chunks.
+    pub read_cache: ReadCacheMetrics,
     cache_hits: AtomicU64,
     cache_lookups: AtomicU64,
     /// Per topic, the lag of its furthest-behind consumer group at its last commit.
@@ -228,12 +298,7 @@ impl Metrics {
             "Fraction of index lookups answered from the agent's cache",
             segment_cache_hit_ratio.clone(),
         );
-        let recent_object_reads = Counter::default();
-        r.register(
-            "recent_object_reads",
-            "Reads answered from the objects this agent wrote last, without a GET",
-            recent_object_reads.clone(),
-        );
+        let read_cache = ReadCacheMetrics::register(&mut r);
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -286,7 +351,7 @@ impl Metrics {
             flush_bytes,
             flush_seconds,
             segment_cache_hit_ratio,
-            recent_object_reads,
+            read_cache,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
             consumer_lag,

@@ -1,5 +1,6 @@
-//! The read path: find the batches in the offset index, read their byte ranges from the object
-//! store (adjacent batches of one object in one ranged GET), check and decode them.
+//! The read path: find the batches in the offset index, read their byte ranges (through the
+//! [`ObjectReader`]: the shared read cache, the zone's owners, the object store), check and
+//! decode them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,14 +9,13 @@ use bytes::Bytes;
 use streamhouse_core::format::decode_batch;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
-    Fetched, MetadataError, MetadataStore, ObjectKey, ObjectStore, ObjectStoreError, Record,
-    TopicInfo,
+    Fetched, MetadataError, MetadataStore, ObjectStoreError, Record, TopicInfo,
 };
 
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
+use crate::object_reader::{ObjectReader, ObjectView};
 use crate::partitions::Partitions;
-use crate::recent::RecentObjects;
 
 /// Index entries read per lookup.
 const LOOKUP_ENTRIES: usize = 64;
@@ -33,27 +33,24 @@ const LEADER_POLL_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct Reader {
     store: Arc<dyn MetadataStore>,
-    objects: Arc<dyn ObjectStore>,
+    objects: Arc<ObjectReader>,
     partitions: Arc<Partitions>,
     metrics: Arc<Metrics>,
-    recent: Arc<RecentObjects>,
 }
 
 impl Reader {
-    /// A reader over the given stores; objects this agent wrote lately come from `recent`.
+    /// A reader of the index in `store` and of objects through `objects`.
     pub fn new(
         store: Arc<dyn MetadataStore>,
-        objects: Arc<dyn ObjectStore>,
+        objects: Arc<ObjectReader>,
         partitions: Arc<Partitions>,
         metrics: Arc<Metrics>,
-        recent: Arc<RecentObjects>,
     ) -> Self {
         Self {
             store,
             objects,
             partitions,
             metrics,
-            recent,
         }
     }
 
@@ -106,18 +103,20 @@ impl Reader {
         // they are stored (for the egress metrics).
         let (mut wire, mut bytes) = (0usize, 0usize);
         let mut next = offset;
-        // The byte ranges are read concurrently: on S3 a GET costs tens of milliseconds, and
-        // one partition's batches are spread over as many objects as flushes.
-        let groups = group_by_object(&entries);
-        let reads = groups
+        // The objects are read concurrently: on S3 a GET costs tens of milliseconds, and one
+        // partition's batches are spread over as many objects as flushes.
+        let objects = group_by_object(&entries);
+        let reads = objects
             .iter()
-            .map(|(key, group)| self.read_group(topic, partition, offset, key, group));
-        let data = futures::future::try_join_all(reads).await?;
-        'read: for ((key, group), data) in groups.iter().zip(data) {
-            let first = group[0];
-            for e in group {
-                let start = (e.position - first.position) as usize;
-                let batch = read_batch(&data, start, e, topic, partition, key)?;
+            .map(|o| self.read_object(topic, partition, offset, o));
+        let views = futures::future::try_join_all(reads).await?;
+        'read: for (o, view) in objects.iter().zip(&views) {
+            for e in &o.entries {
+                let batch = read_batch(view, e, topic, partition).inspect_err(|_| {
+                    // The damage may be in the copy (a disk tier, a peer): the next read
+                    // fetches the object again.
+                    self.objects.cache().invalidate(&e.object_key);
+                })?;
                 for (o, r) in batch {
                     if o < next {
                         continue;
@@ -152,37 +151,32 @@ impl Reader {
         })
     }
 
-    /// Reads the bytes of adjacent batches of one object with one ranged GET.
-    async fn read_group(
+    /// Reads the batches a fetch needs of one object.
+    async fn read_object(
         &self,
         topic: &TopicInfo,
         partition: u32,
         offset: u64,
-        key: &str,
-        group: &[&BatchIndexEntry],
-    ) -> AgentResult<Bytes> {
-        let first = group[0];
-        let last = group[group.len() - 1];
-        let range = first.position..last.position + u64::from(last.size);
-        if let Some(kept) = self.recent.get(key, range.clone()) {
-            self.metrics.recent_object_reads.inc();
-            return Ok(kept);
-        }
-        let okey = ObjectKey::new(key.to_owned())
-            .map_err(|e| AgentError::Internal(format!("bad key in the index: {e}")))?;
-        match self.objects.get_range(&okey, range).await {
-            Ok(d) => Ok(d),
+        o: &ObjectBatches<'_>,
+    ) -> AgentResult<ObjectView> {
+        let ranges: Vec<_> = o
+            .entries
+            .iter()
+            .map(|e| e.position..e.position + u64::from(e.size))
+            .collect();
+        match self.objects.read(o.key, o.size, &ranges).await {
+            Ok(view) => Ok(view),
             // Retention may have deleted the object since the index was read.
-            Err(ObjectStoreError::NotFound(m)) => {
+            Err(e) if matches!(*e.0, ObjectStoreError::NotFound(_)) => {
                 let (log_start, _) = self.offsets(topic, partition).await?;
-                if first.base_offset < log_start {
+                if o.entries[0].base_offset < log_start {
                     return Err(AgentError::OutOfRange(format!(
                         "offset {offset} of partition {partition} of topic {:?} was removed by \
                          retention; the log now starts at {log_start}",
                         topic.spec.name.as_str()
                     )));
                 }
-                Err(ObjectStoreError::NotFound(m).into())
+                Err(e.into())
             }
             Err(e) => Err(e.into()),
         }
@@ -299,19 +293,25 @@ pub fn check_partition(topic: &TopicInfo, partition: u32) -> AgentResult<()> {
     Ok(())
 }
 
-/// Consecutive entries stored back to back in the same object, read with one GET.
-fn group_by_object(entries: &[BatchIndexEntry]) -> Vec<(&str, Vec<&BatchIndexEntry>)> {
-    let mut out: Vec<(&str, Vec<&BatchIndexEntry>)> = Vec::new();
+/// The batches a fetch needs of one object.
+struct ObjectBatches<'a> {
+    key: &'a str,
+    size: u64,
+    entries: Vec<&'a BatchIndexEntry>,
+}
+
+/// Consecutive entries in the same object (a flush writes each partition's batches of an
+/// object back to back, so that is all of one object's batches a fetch needs).
+fn group_by_object(entries: &[BatchIndexEntry]) -> Vec<ObjectBatches<'_>> {
+    let mut out: Vec<ObjectBatches<'_>> = Vec::new();
     for e in entries {
         match out.last_mut() {
-            Some((k, g))
-                if *k == e.object_key
-                    && g.last()
-                        .is_some_and(|l| l.position + u64::from(l.size) == e.position) =>
-            {
-                g.push(e);
-            }
-            _ => out.push((e.object_key.as_str(), vec![e])),
+            Some(o) if o.key == e.object_key => o.entries.push(e),
+            _ => out.push(ObjectBatches {
+                key: &e.object_key,
+                size: e.object_size,
+                entries: vec![e],
+            }),
         }
     }
     out
@@ -319,13 +319,12 @@ fn group_by_object(entries: &[BatchIndexEntry]) -> Vec<(&str, Vec<&BatchIndexEnt
 
 /// Decodes one batch and checks it is the one the index points at.
 fn read_batch(
-    data: &Bytes,
-    start: usize,
+    view: &ObjectView,
     e: &BatchIndexEntry,
     topic: &TopicInfo,
     partition: u32,
-    key: &str,
 ) -> AgentResult<Vec<(u64, Record)>> {
+    let key = &e.object_key;
     let what = || {
         format!(
             "the batch at offsets {}..{} of partition {partition} of topic {:?} (object {key}, \
@@ -337,12 +336,11 @@ fn read_batch(
             e.size
         )
     };
-    let end = start + e.size as usize;
-    if end > data.len() {
+    let Some(data) = view.range(e.position..e.position + u64::from(e.size)) else {
         return Err(AgentError::DataLoss(format!("{} is truncated", what())));
-    }
-    let batch =
-        decode_batch(&data.slice(start..end)).map_err(|err| AgentError::corrupt(what(), err))?;
+    };
+    let batch: Bytes = data;
+    let batch = decode_batch(&batch).map_err(|err| AgentError::corrupt(what(), err))?;
     let h = &batch.header;
     if h.topic_id != topic.id
         || h.partition != partition
@@ -452,5 +450,88 @@ mod tests {
             started.elapsed() < Duration::from_secs(5),
             "woken by the commit"
         );
+    }
+
+    /// Six partitions' batches, interleaved as produces arrive, in one flush.
+    async fn six_partitions_in_one_object(h: &Harness) {
+        let appends = (0..60).map(|i| h.append(i % 6, 5));
+        for r in futures::future::join_all(appends).await {
+            r.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_of_every_partition_share_one_get_per_chunk() {
+        let h = Harness::new(6, Duration::from_millis(300)).await;
+        six_partitions_in_one_object(&h).await;
+        let entries = h.meta.store.lookup(h.topic.id, 0, 0, 100).await.unwrap();
+        let size = entries[0].object_size;
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.object_key == entries[0].object_key),
+            "one object"
+        );
+        // Each partition's batches are back to back in it.
+        for w in entries.windows(2) {
+            assert_eq!(w[0].position + u64::from(w[0].size), w[1].position);
+        }
+        assert!(
+            size > 2 * crate::testing::CHUNK_BYTES,
+            "several chunks ({size} bytes)"
+        );
+        // The chunks holding batches (not those holding only the object's header or footer).
+        let mut last_end = 0;
+        for p in 0..6 {
+            for e in h.meta.store.lookup(h.topic.id, p, 0, 100).await.unwrap() {
+                last_end = last_end.max(e.position + u64::from(e.size));
+            }
+        }
+        let chunks = last_end.div_ceil(crate::testing::CHUNK_BYTES);
+        let cold = h.cold_reader(1 << 20, 0);
+        let before = h.get_ranges();
+        // Every partition read at once, twice over: each chunk is read from the store once.
+        let fetches = (0..12).map(|p| cold.fetch(&h.topic, p % 6, 0, 1 << 20, Duration::ZERO));
+        for f in futures::future::join_all(fetches).await {
+            assert_eq!(f.unwrap().records.len(), 50);
+        }
+        assert_eq!(h.get_ranges() - before, chunks);
+        // Readers on the writing agent need no GET at all.
+        let before = h.get_ranges();
+        for p in 0..6 {
+            let f = h
+                .reader
+                .fetch(&h.topic, p, 0, 1 << 20, Duration::ZERO)
+                .await;
+            assert_eq!(f.unwrap().records.len(), 50);
+        }
+        assert_eq!(h.get_ranges(), before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_the_cache_a_fetch_reads_its_ranges_coalesced_and_split_into_chunks() {
+        let h = Harness::new(6, Duration::from_millis(300)).await;
+        six_partitions_in_one_object(&h).await;
+        let entries = h.meta.store.lookup(h.topic.id, 2, 0, 100).await.unwrap();
+        let span = entries.last().unwrap().position + u64::from(entries.last().unwrap().size)
+            - entries[0].position;
+        let uncached = h.cold_reader(0, 0);
+        let before = h.get_ranges();
+        let f = uncached
+            .fetch(&h.topic, 2, 0, 1 << 20, Duration::ZERO)
+            .await;
+        assert_eq!(f.unwrap().records.len(), 50);
+        assert_eq!(
+            h.get_ranges() - before,
+            span.div_ceil(crate::testing::CHUNK_BYTES),
+            "one partition's part of the object, in chunk-sized GETs"
+        );
+        // Twice: nothing was cached.
+        let before = h.get_ranges();
+        uncached
+            .fetch(&h.topic, 2, 0, 1 << 20, Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(h.get_ranges() > before);
     }
 }

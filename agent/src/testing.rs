@@ -6,16 +6,20 @@ use std::time::Duration;
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::config::Config;
-use streamhouse_core::metered::{MetadataUsage, ObjectStoreUsage};
+use streamhouse_core::metered::{MetadataUsage, MeteredObjectStore, ObjectStoreUsage};
 use streamhouse_core::registry::{self, MetadataParts};
-use streamhouse_core::{Codec, Record, TenantId, TopicInfo, TopicName, TopicSpec};
+use streamhouse_core::{Codec, ObjectStore, Record, TenantId, TopicInfo, TopicName, TopicSpec};
 
+use crate::cache::ChunkCache;
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
+use crate::object_reader::ObjectReader;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
-use crate::recent::RecentObjects;
 use crate::writer::{Writer, WriterConfig};
+
+/// The harness's read chunks: small, so that reads span several.
+pub const CHUNK_BYTES: u64 = 1024;
 
 /// One agent's write side, alone in its cluster.
 pub struct Harness {
@@ -25,6 +29,9 @@ pub struct Harness {
     pub metrics: Arc<Metrics>,
     pub reader: Reader,
     pub topic: Arc<TopicInfo>,
+    /// The object store, counting its calls in `usage`.
+    pub objects: Arc<dyn ObjectStore>,
+    pub usage: Arc<ObjectStoreUsage>,
     _dir: tempfile::TempDir,
 }
 
@@ -45,9 +52,13 @@ impl Harness {
         ];
         let config = Config::load(None, env).unwrap();
         let meta = registry::build_metadata(config.metadata).await.unwrap();
-        let objects = registry::build_object_store(config.object_store)
-            .await
-            .unwrap();
+        let usage = Arc::new(ObjectStoreUsage::default());
+        let objects: Arc<dyn ObjectStore> = Arc::new(MeteredObjectStore::new(
+            registry::build_object_store(config.object_store)
+                .await
+                .unwrap(),
+            usage.clone(),
+        ));
         let ttl = Duration::from_secs(10);
         let cluster = Arc::new(Cluster::new(
             meta.store.clone(),
@@ -61,7 +72,7 @@ impl Harness {
             ttl,
         ));
         let metrics = Arc::new(Metrics::new(
-            Arc::new(ObjectStoreUsage::default()),
+            usage.clone(),
             Arc::new(MetadataUsage::default()),
             meta.store.clone(),
         ));
@@ -72,7 +83,12 @@ impl Harness {
             metrics.clone(),
             ttl,
         ));
-        let recent = Arc::new(RecentObjects::new(8 << 20));
+        let cache = Arc::new(ChunkCache::new(
+            CHUNK_BYTES,
+            1 << 20,
+            None,
+            metrics.read_cache.clone(),
+        ));
         let writer = Arc::new(Writer::new(
             WriterConfig {
                 flush_interval,
@@ -83,15 +99,21 @@ impl Harness {
             objects.clone(),
             parts.clone(),
             metrics.clone(),
-            recent.clone(),
+            Some(cache.clone()),
         ));
         tokio::spawn(writer.clone().run());
         let reader = Reader::new(
             meta.store.clone(),
-            objects.clone(),
+            Arc::new(ObjectReader::new(
+                objects.clone(),
+                cache,
+                None,
+                Duration::from_secs(1),
+                0,
+                metrics.clone(),
+            )),
             parts.clone(),
             metrics.clone(),
-            recent,
         );
         let topic = Arc::new(
             meta.store
@@ -112,8 +134,41 @@ impl Harness {
             metrics,
             reader,
             topic,
+            objects,
+            usage,
             _dir: dir,
         }
+    }
+
+    /// A reader of this harness's store with a cache of its own (`cache_bytes` of memory,
+    /// 0 for none), which the writer does not fill.
+    pub fn cold_reader(&self, cache_bytes: usize, coalesce_gap: u64) -> Reader {
+        let cache = Arc::new(ChunkCache::new(
+            CHUNK_BYTES,
+            cache_bytes,
+            None,
+            self.metrics.read_cache.clone(),
+        ));
+        Reader::new(
+            self.meta.store.clone(),
+            Arc::new(ObjectReader::new(
+                self.objects.clone(),
+                cache,
+                None,
+                Duration::from_secs(1),
+                coalesce_gap,
+                self.metrics.clone(),
+            )),
+            self.partitions.clone(),
+            self.metrics.clone(),
+        )
+    }
+
+    /// Range GETs made so far.
+    pub fn get_ranges(&self) -> u64 {
+        self.usage
+            .get(streamhouse_core::metered::ObjectOp::GetRange)
+            .requests
     }
 
     /// Appends `n` records to `partition`; resolves to the first one's offset.

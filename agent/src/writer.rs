@@ -20,10 +20,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::Instrument;
 use tracing::{debug, warn};
 
+use crate::cache::ChunkCache;
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
 use crate::partitions::{Partition, Partitions};
-use crate::recent::RecentObjects;
 
 /// Objects being written at once; their commits still run one after another, in order.
 pub const MAX_CONCURRENT_FLUSHES: usize = 4;
@@ -67,8 +67,8 @@ pub struct Writer {
     wake: Notify,
     budget: Arc<Semaphore>,
     closed: AtomicBool,
-    /// Where written objects are kept for tail reads.
-    recent: Arc<RecentObjects>,
+    /// The read cache written objects go into, so tail reads cost no GET.
+    cache: Option<Arc<ChunkCache>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -85,7 +85,7 @@ impl Writer {
         objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
         metrics: Arc<Metrics>,
-        recent: Arc<RecentObjects>,
+        cache: Option<Arc<ChunkCache>>,
     ) -> Self {
         let budget = Arc::new(Semaphore::new(cfg.max_buffered_bytes));
         Self {
@@ -98,7 +98,7 @@ impl Writer {
             wake: Notify::new(),
             budget,
             closed: AtomicBool::new(false),
-            recent,
+            cache,
         }
     }
 
@@ -299,8 +299,11 @@ impl Writer {
     }
 
     /// Encodes and uploads one tenant's object.
-    async fn write_object(&self, tenant: TenantId, batches: Vec<Pending>) -> Written {
+    async fn write_object(&self, tenant: TenantId, mut batches: Vec<Pending>) -> Written {
         let started = Instant::now();
+        // Each partition's batches back to back (in offset order: the sort is stable), so
+        // that a reader of one partition reads one range of the object.
+        batches.sort_by_key(|b| (b.batch.header.topic_id, b.batch.header.partition));
         let size: usize = batches.iter().map(|b| b.batch.bytes.len()).sum();
         let mut object = ObjectWriter::new(&tenant, self.partitions.holder(), now_ms(), size);
         let mut entries = Vec::with_capacity(batches.len());
@@ -329,8 +332,8 @@ impl Writer {
             Err(e) => Err(e),
         }
         .map_err(FlushError::Object);
-        if put.is_ok() {
-            self.recent.insert(&key, bytes);
+        if let (Ok(()), Some(cache)) = (&put, &self.cache) {
+            cache.insert_object(&key, &bytes);
         }
         metrics
             .flush_seconds
@@ -431,6 +434,7 @@ impl Writer {
                 .1
                 .push(BatchIndexEntry {
                     object_key: w.key.clone(),
+                    object_size: w.object_size,
                     position: c.position,
                     size: c.size,
                     base_offset: c.base_offset,

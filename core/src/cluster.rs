@@ -84,18 +84,46 @@ pub fn assign(agents: &[AgentInfo], topic_id: TopicId, partitions: u32) -> Vec<u
         .collect()
 }
 
-/// Rendezvous weight: 64-bit FNV-1a of the agent id and the partition, finished with a
-/// splitmix64 step so nearby partitions spread evenly. Stable across processes and
-/// versions (std's hasher is not).
+/// Rendezvous weight of an agent for one partition.
 fn weight(agent_id: &str, topic_id: TopicId, partition: u32) -> u64 {
+    stable_hash(
+        agent_id
+            .as_bytes()
+            .iter()
+            .copied()
+            .chain([0xff])
+            .chain(topic_id.to_le_bytes())
+            .chain(partition.to_le_bytes()),
+    )
+}
+
+/// The agent of `zone` among `agents` that fetches and caches chunk `index` of object `key`
+/// for its whole zone (rendezvous hashing: when an agent leaves, only its chunks move), or
+/// `None` when no agent is in that zone.
+pub fn chunk_owner<'a>(
+    agents: &'a [AgentInfo],
+    zone: &str,
+    key: &str,
+    index: u64,
+) -> Option<&'a AgentInfo> {
+    agents.iter().filter(|a| a.zone == zone).max_by_key(|a| {
+        let w = stable_hash(
+            a.agent_id
+                .as_bytes()
+                .iter()
+                .copied()
+                .chain([0xff])
+                .chain(key.as_bytes().iter().copied())
+                .chain(index.to_le_bytes()),
+        );
+        (w, &a.holder)
+    })
+}
+
+/// 64-bit FNV-1a, finished with a splitmix64 step so nearby inputs spread evenly. Stable
+/// across processes and versions (std's hasher is not), so agents agree on it.
+fn stable_hash(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let bytes = agent_id
-        .as_bytes()
-        .iter()
-        .copied()
-        .chain([0xff])
-        .chain(topic_id.to_le_bytes())
-        .chain(partition.to_le_bytes());
     for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
@@ -169,5 +197,32 @@ mod tests {
             moved <= 1000 * 13 / 10,
             "{moved} of {n} moved when one agent left"
         );
+    }
+
+    #[test]
+    fn chunks_have_one_owner_per_zone_and_spread_over_its_agents() {
+        let mut a = agents(&["a", "b", "c", "d"]);
+        a[3].zone = "z2".into();
+        let mut count = std::collections::HashMap::new();
+        for i in 0..3000u64 {
+            let owner = chunk_owner(&a, "", "tenants/t/objects/x.sho", i).unwrap();
+            assert_eq!(owner.zone, "", "owned within the zone asked for");
+            *count.entry(owner.agent_id.clone()).or_insert(0) += 1;
+            let z2 = chunk_owner(&a, "z2", "tenants/t/objects/x.sho", i).unwrap();
+            assert_eq!(z2.agent_id, "d");
+        }
+        for id in ["a", "b", "c"] {
+            assert!((800..1200).contains(&count[id]), "{id} owns {}", count[id]);
+        }
+        assert!(chunk_owner(&a, "z3", "k", 0).is_none());
+        // When an agent leaves, only its chunks move.
+        let left: Vec<_> = a.iter().filter(|x| x.agent_id != "b").cloned().collect();
+        for i in 0..300u64 {
+            let before = chunk_owner(&a, "", "k", i).unwrap();
+            let after = chunk_owner(&left, "", "k", i).unwrap();
+            if before.agent_id != "b" {
+                assert_eq!(before.agent_id, after.agent_id);
+            }
+        }
     }
 }

@@ -206,6 +206,8 @@ impl ObjectCommit {
 pub struct BatchIndexEntry {
     /// Object key.
     pub object_key: String,
+    /// Size of the whole object, so a reader can read it in aligned chunks.
+    pub object_size: u64,
     /// Position of the batch in the object.
     pub position: u64,
     /// Size of the batch in bytes.

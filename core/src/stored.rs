@@ -55,12 +55,13 @@ impl PartitionInfo {
 }
 
 impl BatchIndexEntry {
-    /// An index entry from the columns `key, position, size, base_offset, end_offset
-    /// (exclusive), max_timestamp_ms`.
+    /// An index entry from the columns `key, object_size, position, size, base_offset,
+    /// end_offset (exclusive), max_timestamp_ms`.
     pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
         let base = row.int("base_offset")?;
         Ok(Self {
             object_key: row.text("key")?,
+            object_size: row.num("object_size")?,
             position: row.num("position")?,
             size: row.num("size")?,
             base_offset: from_stored(base, "base_offset")?,
@@ -168,6 +169,7 @@ mod tests {
     fn index_rows_decode_and_corrupt_ones_name_the_column() {
         let cells = [
             ("key", "o"),
+            ("object_size", "4096"),
             ("position", "100"),
             ("size", "50"),
             ("base_offset", "10"),
@@ -176,8 +178,9 @@ mod tests {
         ];
         let e = BatchIndexEntry::decode(&row(&cells)).unwrap();
         assert_eq!((e.base_offset, e.record_count, e.end_offset()), (10, 5, 15));
+        assert_eq!(e.object_size, 4096);
         let mut bad = cells;
-        bad[1] = ("position", "-1");
+        bad[2] = ("position", "-1");
         let err = BatchIndexEntry::decode(&row(&bad)).unwrap_err();
         assert!(err.to_string().contains("position is -1"), "{err}");
     }

@@ -15,6 +15,15 @@ pub mod v1 {
     tonic::include_proto!("streamhouse.v1");
 }
 
+/// Package `streamhouse.internal.v1`: calls between the agents of a cluster.
+pub mod internal {
+    /// Version 1.
+    pub mod v1 {
+        #![allow(missing_docs, clippy::all)]
+        tonic::include_proto!("streamhouse.internal.v1");
+    }
+}
+
 /// The encoded file descriptor set, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("streamhouse_descriptor");

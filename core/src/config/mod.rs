@@ -43,6 +43,8 @@ pub struct Config {
     pub lease: LeaseConfig,
     /// The write path.
     pub write: WriteConfig,
+    /// The read path and its cache.
+    pub read: ReadConfig,
     /// Retention and object garbage collection.
     pub retention: RetentionConfig,
     /// Logging.
@@ -139,9 +141,36 @@ pub struct WriteConfig {
     /// Produces wait (backpressure) while this many bytes are buffered or in flight.
     /// Default 64 MiB.
     pub max_buffered_bytes: usize,
-    /// The objects this agent wrote last are kept in memory up to this many bytes, so that
-    /// readers tailing the partitions it leads need no GET. 0 keeps none. Default 64 MiB.
-    pub recent_objects_bytes: usize,
+}
+
+/// `[read]`: how fetches read objects, and the read cache all consumers of an agent share.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadConfig {
+    /// Objects are read in aligned chunks of this size: one GET reads every batch in a chunk,
+    /// and the chunks of a large range are read in parallel. Default 8 MiB.
+    pub chunk_bytes: usize,
+    /// Memory the read cache of object chunks may take. 0 turns the cache off: each fetch
+    /// then reads only the byte ranges it needs. Default 256 MiB.
+    pub cache_bytes: usize,
+    /// Without the cache, ranges of one object at most this far apart are read with one GET
+    /// (reading the bytes between costs less than another request). Default 1 MiB.
+    pub coalesce_gap_bytes: usize,
+    /// Objects this agent writes go into the cache, so tail reads on it cost no GET.
+    /// Default true.
+    pub cache_written_objects: bool,
+    /// A directory for the cache's disk tier, which takes chunks evicted from memory; empty
+    /// for none. It only ever holds copies: it is emptied when the agent starts.
+    pub disk_cache_dir: String,
+    /// Bytes the disk tier may take. Default 0 (no disk tier).
+    pub disk_cache_bytes: u64,
+    /// The agents of a zone share their caches: each chunk is read from the object store by
+    /// one agent of the zone (chosen by rendezvous hashing on the object key), which the
+    /// others ask for it. Default true.
+    pub zone_cache: bool,
+    /// How long an agent waits for the zone's owner of a chunk before reading it from the
+    /// object store itself. Default 1000.
+    pub peer_timeout_ms: u64,
 }
 
 /// `[retention]`: deleting expired records and the objects nothing references.
@@ -294,7 +323,16 @@ impl Default for Config {
                 flush_interval_ms: None,
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
-                recent_objects_bytes: 64 << 20,
+            },
+            read: ReadConfig {
+                chunk_bytes: 8 << 20,
+                cache_bytes: 256 << 20,
+                coalesce_gap_bytes: 1 << 20,
+                cache_written_objects: true,
+                disk_cache_dir: String::new(),
+                disk_cache_bytes: 0,
+                zone_cache: true,
+                peer_timeout_ms: 1000,
             },
             retention: RetentionConfig {
                 check_interval_ms: 60_000,
@@ -444,6 +482,19 @@ impl Config {
         }
         if a.max_timestamp_skew_ms < 0 {
             return bad("agent.max_timestamp_skew_ms must not be negative".into());
+        }
+        let r = &self.read;
+        if !(64 << 10..=64 << 20).contains(&r.chunk_bytes) {
+            return bad(format!(
+                "read.chunk_bytes = {} must be between 64 KiB and 64 MiB",
+                r.chunk_bytes
+            ));
+        }
+        if r.disk_cache_bytes > 0 && r.disk_cache_dir.is_empty() {
+            return bad("read.disk_cache_bytes needs read.disk_cache_dir".into());
+        }
+        if r.peer_timeout_ms == 0 {
+            return bad("read.peer_timeout_ms must be at least 1".into());
         }
         if self.retention.check_interval_ms < 100 {
             return bad("retention.check_interval_ms must be at least 100".into());

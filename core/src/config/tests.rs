@@ -174,3 +174,25 @@ fn limits_that_would_acknowledge_unreadable_batches_are_refused() {
     .unwrap();
     assert_eq!(c.agent.max_records_per_request, 100_000);
 }
+
+#[test]
+fn read_cache_settings_are_checked() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("STREAMHOUSE_READ__CACHE_BYTES", "0"),
+            ("STREAMHOUSE_READ__ZONE_CACHE", "false"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!((c.read.cache_bytes, c.read.zone_cache), (0, false));
+    assert_eq!(c.read.chunk_bytes, 8 << 20);
+    let e = Config::load(None, env(&[("STREAMHOUSE_READ__CHUNK_BYTES", "1000")])).unwrap_err();
+    assert!(e.to_string().contains("read.chunk_bytes = 1000"), "{e}");
+    let e = Config::load(
+        None,
+        env(&[("STREAMHOUSE_READ__DISK_CACHE_BYTES", "1048576")]),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("needs read.disk_cache_dir"), "{e}");
+}

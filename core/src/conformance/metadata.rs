@@ -364,6 +364,7 @@ pub async fn lookup_finds_the_containing_batch(m: &MetadataParts) {
         ("o2", 2000, 1000, 10)
     );
     assert_eq!(e.max_timestamp_ms, 1_020);
+    assert_eq!(e.object_size, 1 << 20, "the committed object's size");
     assert_eq!(e.end_offset(), 30);
 }
 

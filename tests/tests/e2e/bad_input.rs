@@ -189,12 +189,8 @@ async fn bad_requests_get_clear_statuses_and_the_agent_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_object_is_data_loss_not_data() {
     let dir = tempfile::tempdir().unwrap();
-    // Reads from the store: the agent's copy of the objects it wrote would hide the damage.
-    let agent = AgentProcess::start(
-        dir.path(),
-        &[("STREAMHOUSE_WRITE__RECENT_OBJECTS_BYTES", "0")],
-    )
-    .await;
+    // Reads from the store: a cached copy of the object would hide the damage.
+    let agent = AgentProcess::start(dir.path(), &[("STREAMHOUSE_READ__CACHE_BYTES", "0")]).await;
     let client = agent.client().await;
     client.create_topic("good", 1, None, "none").await.unwrap();
     client

@@ -16,4 +16,5 @@ mod object_store_faults;
 mod observability;
 mod postgres;
 mod produce_consume;
+mod read_cache;
 mod retention;

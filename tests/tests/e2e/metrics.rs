@@ -77,8 +77,11 @@ async fn metrics_follow_produce_fetch_flush_and_object_store_traffic() {
         10.0
     );
     // The fetch read the objects the agent had just written (one per produce, as each waited
-    // for its own flush) from memory, not from the store.
-    assert_eq!(m("streamhouse_recent_object_reads_total").await, 5.0);
+    // for its own flush) from the read cache, not from the store.
+    assert_eq!(
+        m(r#"streamhouse_read_cache_requests_total{result="memory"}"#).await,
+        5.0
+    );
     assert_eq!(
         m(r#"streamhouse_object_store_requests_total{op="get_range"}"#).await,
         0.0

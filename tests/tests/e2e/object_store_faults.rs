@@ -58,8 +58,8 @@ async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
             ("STREAMHOUSE_OBJECT_STORE__ATTEMPT_TIMEOUT_MS", "1000"),
             ("STREAMHOUSE_OBJECT_STORE__OPERATION_TIMEOUT_MS", "3000"),
             // Reads go to the store, whose failures this test is about, not to the agent's
-            // copy of the objects it wrote.
-            ("STREAMHOUSE_WRITE__RECENT_OBJECTS_BYTES", "0"),
+            // read cache.
+            ("STREAMHOUSE_READ__CACHE_BYTES", "0"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );

@@ -1,5 +1,5 @@
 -- Index entries of a partition from the batch containing $3, in offset order.
-SELECT o.key, b.position, b.size, b.base_offset, b.end_offset, b.max_timestamp_ms
+SELECT o.key, o.size AS object_size, b.position, b.size, b.base_offset, b.end_offset, b.max_timestamp_ms
 FROM batches b
 JOIN objects o ON o.id = b.object_id
 WHERE b.topic_id = $1

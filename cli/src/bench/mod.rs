@@ -1,5 +1,9 @@
 //! `streamhouse bench`: the standard workloads of docs/BENCHMARKS.md against a running agent.
-//! Prints records/s, MB/s (10^6 bytes of record value per second) and latency percentiles.
+//! Prints records/s, MB/s (10^6 bytes of record value per second), latency percentiles, and
+//! what the run cost in object-store requests.
+
+mod cost;
+mod fanout;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +17,8 @@ use rand::{RngCore, SeedableRng};
 use streamhouse_client::{ClientError, ProduceRecord};
 
 use crate::target::Target;
+use cost::{Cost, CostArgs};
+use fanout::Groups;
 use tonic::Code;
 
 /// Benchmarks.
@@ -61,6 +67,12 @@ pub struct ProduceBench {
     /// 5000) from its high watermark, over at most 20 connections: what reads cost producers.
     #[arg(long, default_value_t = 0)]
     long_pollers: usize,
+    /// Consumer groups reading the topic live meanwhile (the fan-out workload), each
+    /// subscribed to every partition from its high watermark; reports end-to-end latency.
+    #[arg(long, default_value_t = 0)]
+    consumer_groups: usize,
+    #[command(flatten)]
+    cost: CostArgs,
 }
 
 /// Arguments of `bench consume` (defaults: workload W5).
@@ -75,6 +87,8 @@ pub struct ConsumeBench {
     /// `max_bytes` of each fetch.
     #[arg(long, default_value_t = 4 << 20)]
     fetch_bytes: u32,
+    #[command(flatten)]
+    cost: CostArgs,
 }
 
 /// Runs a benchmark.
@@ -128,6 +142,11 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
     let pool = Bytes::from(pool);
     let total_records = (a.total_mb * 1_000_000).div_ceil(a.record_size as u64);
     let pollers = long_pollers(target, &a).await?;
+    let groups = match a.consumer_groups {
+        0 => None,
+        n => Some(Groups::start(target, &a.topic, n).await?),
+    };
+    let cost = Cost::start(&a.cost).await;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -157,12 +176,18 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
                         break;
                     }
                     let n = batch.min(total_records - first);
+                    // Stamped at send, so consumers can measure end-to-end latency.
+                    let sent_ms = fanout::now_ms();
                     let records: Vec<_> = (0..n)
                         .map(|_| {
                             let at =
                                 (rng.next_u32() as usize) % (pool.len() - record_size - key_size);
-                            ProduceRecord::new(pool.slice(at..at + record_size))
-                                .with_key(pool.slice(at + record_size..at + record_size + key_size))
+                            let mut r = ProduceRecord::new(pool.slice(at..at + record_size))
+                                .with_key(
+                                    pool.slice(at + record_size..at + record_size + key_size),
+                                );
+                            r.timestamp_ms = sent_ms;
+                            r
                         })
                         .collect();
                     if per_stream_rate > 0.0 {
@@ -200,6 +225,12 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
             read.load(Ordering::Relaxed)
         );
     }
+    let read = match groups {
+        Some(g) => g.finish(total_records).await,
+        None => 0,
+    };
+    cost.report(total_records * a.record_size as u64, read)
+        .await;
     Ok(())
 }
 
@@ -245,6 +276,7 @@ async fn consume(target: &Target, a: ConsumeBench) -> anyhow::Result<()> {
     anyhow::ensure!(a.consumers > 0, "--consumers must be positive");
     let admin = target.connect().await?;
     let (_, parts) = admin.describe_topic(&a.topic).await?;
+    let cost = Cost::start(&a.cost).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..a.consumers {
@@ -284,5 +316,6 @@ async fn consume(target: &Target, a: ConsumeBench) -> anyhow::Result<()> {
         bytes += b;
     }
     report("bench consume", records, bytes, started.elapsed(), &h);
+    cost.report(0, bytes).await;
     Ok(())
 }
