@@ -17,8 +17,9 @@ use crate::metrics::Metrics;
 use crate::object_reader::{ObjectReader, ObjectView};
 use crate::partitions::Partitions;
 
-/// Index entries read per lookup.
-const LOOKUP_ENTRIES: usize = 64;
+/// Index entries read per lookup: enough for a fetch of a few MiB of small batches to span
+/// several objects, which are then read in parallel.
+const LOOKUP_ENTRIES: usize = 256;
 /// How soon a long-poll first re-reads the high watermark of a partition this agent does not
 /// lead; the interval doubles up to [`MAX_POLL_INTERVAL`] while nothing arrives, so idle
 /// long-polls cost the store two queries a second each, not ten.
@@ -193,7 +194,7 @@ impl Reader {
         let cached = self
             .partitions
             .get(topic.id, partition)
-            .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES));
+            .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES, max_bytes));
         self.metrics.index_lookup(cached.is_some());
         let mut entries = match cached {
             Some(e) => e,

@@ -162,15 +162,31 @@ impl Partition {
         self.log_start.fetch_max(log_start, Ordering::SeqCst);
     }
 
-    /// Cached index entries from the one containing `offset`, if the cache covers it.
-    pub fn cached_entries(&self, offset: u64, limit: usize) -> Option<Vec<BatchIndexEntry>> {
+    /// Cached index entries from the one containing `offset` (at most `limit`, and no more
+    /// than reach `max_bytes`), if the cache covers it.
+    pub fn cached_entries(
+        &self,
+        offset: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Option<Vec<BatchIndexEntry>> {
         let idx = self.index.lock().expect("poisoned");
         let first = idx.front()?;
         if offset < first.base_offset || offset >= idx.back()?.end_offset() {
             return None;
         }
         let start = idx.partition_point(|e| e.end_offset() <= offset);
-        Some(idx.iter().skip(start).take(limit).cloned().collect())
+        // Up to the first entry that reaches `max_bytes`, as the reader would cut them.
+        let mut total = 0usize;
+        let mut out = Vec::new();
+        for e in idx.iter().skip(start).take(limit) {
+            out.push(e.clone());
+            total += e.size as usize;
+            if total >= max_bytes {
+                break;
+            }
+        }
+        Some(out)
     }
 
     /// Whether this agent currently holds the partition's lease.

@@ -1,6 +1,8 @@
 //! [`IndexStore`] on SQLite: the fenced commit, lookups, offsets, retention and the objects
 //! garbage collection may delete.
 
+use std::fmt::Write as _;
+
 use async_trait::async_trait;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::fencing::{LockedPartition, check_commit};
@@ -43,28 +45,46 @@ impl IndexStore for SqliteMetadataStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(meta)?;
-        for b in &c.batches {
-            sqlx::query(include_str!("../queries/index/insert_batch.sql"))
-                .bind(b.topic_id)
-                .bind(i64::from(b.partition))
-                .bind(stored_i64(b.base_offset, "offset")?)
-                .bind(stored_i64(
-                    b.base_offset + u64::from(b.record_count),
-                    "offset",
-                )?)
-                .bind(object_id)
-                .bind(stored_i64(b.position, "position")?)
-                .bind(i64::from(b.size))
-                .bind(b.max_timestamp_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(meta)?;
+        // Numbers only, so the JSON is built without an encoder.
+        let mut rows = String::with_capacity(c.batches.len() * 64);
+        for (i, b) in c.batches.iter().enumerate() {
+            let sep = if i == 0 { '[' } else { ',' };
+            write!(
+                rows,
+                "{sep}[{},{},{},{},{},{},{}]",
+                b.topic_id,
+                b.partition,
+                stored_i64(b.base_offset, "offset")?,
+                stored_i64(b.base_offset + u64::from(b.record_count), "offset")?,
+                stored_i64(b.position, "position")?,
+                b.size,
+                b.max_timestamp_ms
+            )
+            .expect("writing to a String");
         }
-        for a in &advances {
-            sqlx::query(include_str!("../queries/index/advance_high_watermark.sql"))
-                .bind(a.topic_id)
-                .bind(i64::from(a.partition))
-                .bind(stored_i64(a.high_watermark, "offset")?)
+        rows.push(']');
+        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(rows)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        if !advances.is_empty() {
+            let mut hws = String::with_capacity(advances.len() * 32);
+            for (i, a) in advances.iter().enumerate() {
+                let sep = if i == 0 { '[' } else { ',' };
+                write!(
+                    hws,
+                    "{sep}[{},{},{}]",
+                    a.topic_id,
+                    a.partition,
+                    stored_i64(a.high_watermark, "offset")?
+                )
+                .expect("writing to a String");
+            }
+            hws.push(']');
+            sqlx::query(include_str!("../queries/index/advance_high_watermarks.sql"))
+                .bind(hws)
                 .execute(&mut *tx)
                 .await
                 .map_err(meta)?;

@@ -2,14 +2,17 @@
 //! and process memory (`memory`), both on the `object_store` crate through the shared
 //! adapter (`streamhouse-object-adapter`).
 //!
-//! The local store writes each object to a staging file and links it into place, so a
-//! reader never sees a partial object and `PutMode::Create` is atomic. It does not fsync:
-//! objects survive a killed process, not a power cut (use a cloud store for that).
+//! The local store writes each object to a staging file (with `O_DIRECT` where it can) and
+//! links it into place, so a reader never sees a partial object and `PutMode::Create` is
+//! atomic. It does not fsync: objects survive a killed process, not a power cut (use a cloud
+//! store for that).
 
 mod config;
+pub mod direct;
 mod store;
 
 pub use config::LocalConfig;
+pub use direct::LocalStore;
 pub use store::{local, memory};
 
 use std::sync::Arc;
@@ -25,7 +28,7 @@ inventory::submit! {
         default_flush_interval_ms: 10,
         build: |section: BackendSection| Box::pin(async move {
             let cfg: LocalConfig = section.options()?;
-            Ok(Arc::new(local(&cfg.root)?) as Arc<dyn ObjectStore>)
+            Ok(Arc::new(local(&cfg.root, cfg.direct_io)?) as Arc<dyn ObjectStore>)
         }),
     }
 }
