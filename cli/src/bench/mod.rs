@@ -176,24 +176,23 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
                         break;
                     }
                     let n = batch.min(total_records - first);
-                    // Stamped at send, so consumers can measure end-to-end latency.
-                    let sent_ms = fanout::now_ms();
-                    let records: Vec<_> = (0..n)
+                    let mut records: Vec<_> = (0..n)
                         .map(|_| {
                             let at =
                                 (rng.next_u32() as usize) % (pool.len() - record_size - key_size);
-                            let mut r = ProduceRecord::new(pool.slice(at..at + record_size))
-                                .with_key(
-                                    pool.slice(at + record_size..at + record_size + key_size),
-                                );
-                            r.timestamp_ms = sent_ms;
-                            r
+                            ProduceRecord::new(pool.slice(at..at + record_size))
+                                .with_key(pool.slice(at + record_size..at + record_size + key_size))
                         })
                         .collect();
                     if per_stream_rate > 0.0 {
                         let due =
                             begin + Duration::from_secs_f64(sent_bytes as f64 / per_stream_rate);
                         tokio::time::sleep_until(due.into()).await;
+                    }
+                    // Stamped at send, so consumers can measure end-to-end latency.
+                    let sent_ms = fanout::now_ms();
+                    for r in &mut records {
+                        r.timestamp_ms = sent_ms;
                     }
                     let t = Instant::now();
                     client.produce(&topic, records).await?;
