@@ -305,7 +305,13 @@ impl Writer {
         // that a reader of one partition reads one range of the object.
         batches.sort_by_key(|b| (b.batch.header.topic_id, b.batch.header.partition));
         let size: usize = batches.iter().map(|b| b.batch.bytes.len()).sum();
-        let mut object = ObjectWriter::new(&tenant, self.partitions.holder(), now_ms(), size);
+        let mut object = ObjectWriter::new(
+            &tenant,
+            self.partitions.holder(),
+            now_ms(),
+            size,
+            batches.len(),
+        );
         let mut entries = Vec::with_capacity(batches.len());
         for b in &batches {
             let (position, size) = object.push(&b.batch);

@@ -3,8 +3,9 @@
 //!
 //! A buffered write copies every byte into the page cache, and on the virtual machines this
 //! project runs on that copy costs the kernel about 2.7 CPU-seconds per GB, most of a
-//! produce's cost. An `O_DIRECT` write hands the device the process's buffer instead (about
-//! 0.1 CPU-seconds per GB: one copy into a block-aligned buffer). Objects are written, as
+//! produce's cost. An `O_DIRECT` write hands the device the process's buffer instead: the
+//! agent builds each object starting on a block boundary, so only its last partial block is
+//! copied (into a block-aligned buffer); other data is copied whole. Objects are written, as
 //! `object_store` writes them, to a staging file named `<key>#d<n>` (which listings skip)
 //! and linked or renamed into place, so a reader never sees a partial object and
 //! `PutMode::Create` is atomic. A file system that refuses `O_DIRECT` (tmpfs, some overlay
@@ -184,14 +185,26 @@ fn staging_file(path: &Path) -> Result<(File, PathBuf), DirectError> {
     }
 }
 
-/// Writes `data` padded to whole blocks from a block-aligned buffer (the file is cut back to
-/// `data`'s length afterwards).
+/// Writes `data` padded to whole blocks. A `data` that starts on a block boundary (the agent
+/// builds objects so) is handed to the device as it is, but for its last partial block; any
+/// other is copied into a block-aligned buffer first. The file is cut back to `data`'s length
+/// afterwards.
 fn write_aligned(
     file: &mut File,
     data: &[u8],
     buffers: &Mutex<Vec<Vec<u8>>>,
 ) -> std::io::Result<()> {
-    let padded = data.len().div_ceil(ALIGN) * ALIGN;
+    let (whole, tail) = if data.as_ptr().align_offset(ALIGN) == 0 {
+        let whole = data.len() / ALIGN * ALIGN;
+        file.write_all(&data[..whole])?;
+        (whole, &data[whole..])
+    } else {
+        (0, data)
+    };
+    if tail.is_empty() {
+        return Ok(());
+    }
+    let padded = tail.len().div_ceil(ALIGN) * ALIGN;
     let mut buf = buffers
         .lock()
         .expect("poisoned")
@@ -202,8 +215,9 @@ fn write_aligned(
     // aligned window.
     let at = buf.as_ptr().align_offset(ALIGN);
     let window = &mut buf[at..at + padded];
-    window[..data.len()].copy_from_slice(data);
-    window[data.len()..].fill(0);
+    window[..tail.len()].copy_from_slice(tail);
+    window[tail.len()..].fill(0);
+    debug_assert_eq!(whole % ALIGN, 0);
     let result = file.write_all(window);
     let mut pool = buffers.lock().expect("poisoned");
     if pool.len() < POOLED_BUFFERS && buf.len() <= MAX_POOLED_BYTES {

@@ -121,17 +121,36 @@ fn write_records(buf: &mut Vec<u8>, records: &[Record], first_timestamp_ms: i64)
     }
 }
 
+/// Where an object's first byte lies in memory: on a 4 KiB boundary, so that a store writing
+/// with direct I/O (which needs block-aligned buffers) can hand the buffer to the device
+/// without copying it.
+pub const OBJECT_ALIGN: usize = 4096;
+
 /// Assembles one object from encoded batches.
 #[derive(Debug)]
 pub struct ObjectWriter {
     buf: Vec<u8>,
+    /// Unused bytes before the object in `buf`, to align its start.
+    pad: usize,
     batches: Vec<(u64, u32)>,
 }
 
 impl ObjectWriter {
-    /// Starts an object of `tenant`, written by `writer` (an agent's lease holder id).
-    pub fn new(tenant: &TenantId, writer: &str, created_at_ms: i64, capacity: usize) -> Self {
-        let mut buf = Vec::with_capacity(capacity + 64);
+    /// Starts an object of `tenant`, written by `writer` (an agent's lease holder id), with
+    /// room for `batches` batches of `batch_bytes` bytes in all (more makes the buffer grow,
+    /// and lose its alignment).
+    pub fn new(
+        tenant: &TenantId,
+        writer: &str,
+        created_at_ms: i64,
+        batch_bytes: usize,
+        batches: usize,
+    ) -> Self {
+        let header = 16 + tenant.as_str().len() + writer.len();
+        let footer = 16 + 12 * batches;
+        let mut buf: Vec<u8> = Vec::with_capacity(OBJECT_ALIGN + header + batch_bytes + footer);
+        let pad = buf.as_ptr().align_offset(OBJECT_ALIGN);
+        buf.resize(pad, 0);
         buf.extend_from_slice(&MAGIC);
         buf.push(VERSION);
         buf.push(0);
@@ -143,13 +162,14 @@ impl ObjectWriter {
         buf.extend_from_slice(&created_at_ms.to_le_bytes());
         Self {
             buf,
-            batches: Vec::new(),
+            pad,
+            batches: Vec::with_capacity(batches),
         }
     }
 
     /// Appends a batch; returns its byte range in the object as (position, size).
     pub fn push(&mut self, batch: &EncodedBatch) -> (u64, u32) {
-        let pos = self.buf.len() as u64;
+        let pos = (self.buf.len() - self.pad) as u64;
         let size = batch.bytes.len() as u32;
         self.buf.extend_from_slice(&batch.bytes);
         self.batches.push((pos, size));
@@ -158,7 +178,7 @@ impl ObjectWriter {
 
     /// Bytes written so far.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.pad
     }
 
     /// Whether no batch was pushed yet.
@@ -180,6 +200,6 @@ impl ObjectWriter {
         let footer_len = (self.buf.len() - start) as u32;
         self.buf.extend_from_slice(&footer_len.to_le_bytes());
         self.buf.extend_from_slice(&MAGIC);
-        Bytes::from(self.buf)
+        Bytes::from(self.buf).slice(self.pad..)
     }
 }

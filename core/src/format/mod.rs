@@ -28,7 +28,7 @@ mod decode;
 mod encode;
 
 pub use decode::{DecodedBatch, ObjectContents, decode_batch, decode_object};
-pub use encode::{EncodedBatch, ObjectWriter, encode_batch, record_encoded_len};
+pub use encode::{EncodedBatch, OBJECT_ALIGN, ObjectWriter, encode_batch, record_encoded_len};
 
 use crate::types::{Codec, TopicId};
 

@@ -36,7 +36,7 @@ fn records(n: usize) -> Vec<Record> {
 
 fn object(codec: Codec) -> (Bytes, Vec<(u64, u32)>, Vec<Vec<Record>>) {
     let tenant = TenantId::new("acme").unwrap();
-    let mut w = ObjectWriter::new(&tenant, "agent-1/abc", 42, 0);
+    let mut w = ObjectWriter::new(&tenant, "agent-1/abc", 42, 0, 0);
     let mut ranges = Vec::new();
     let mut all = Vec::new();
     for p in 0..4u32 {
@@ -178,4 +178,20 @@ proptest! {
         let got: Vec<Record> = d.records.into_iter().map(|(_, r)| r).collect();
         prop_assert_eq!(got, recs);
     }
+}
+
+#[test]
+fn an_object_sized_in_advance_starts_on_a_block_boundary() {
+    let tenant = TenantId::new("acme").unwrap();
+    let batches: Vec<_> = (0..3u32)
+        .map(|p| encode_batch(header(Codec::None, p, 0), &records(50)))
+        .collect();
+    let size = batches.iter().map(|b| b.bytes.len()).sum();
+    let mut w = ObjectWriter::new(&tenant, "agent-1/abc", 42, size, batches.len());
+    for b in &batches {
+        w.push(b);
+    }
+    let bytes = w.finish();
+    assert_eq!(bytes.as_ptr().align_offset(crate::format::OBJECT_ALIGN), 0);
+    assert_eq!(decode_object(&bytes).unwrap().batches.len(), 3);
 }
