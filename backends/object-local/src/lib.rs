@@ -24,8 +24,10 @@ use streamhouse_core::registry::ObjectStoreBackend;
 inventory::submit! {
     ObjectStoreBackend {
         kind: "local",
-        // Local writes cost nothing per request: flush often for low latency.
-        default_flush_interval_ms: 10,
+        // Local writes cost nothing per request: flush often for low latency (and, as a
+        // producer keeps a fixed amount of data in flight, for throughput: W1 ran at 190 MB/s
+        // with 10 ms and 265 MB/s with 5 ms, at the same CPU per GB).
+        default_flush_interval_ms: 5,
         build: |section: BackendSection| Box::pin(async move {
             let cfg: LocalConfig = section.options()?;
             Ok(Arc::new(local(&cfg.root, cfg.direct_io)?) as Arc<dyn ObjectStore>)
@@ -36,7 +38,7 @@ inventory::submit! {
 inventory::submit! {
     ObjectStoreBackend {
         kind: "memory",
-        default_flush_interval_ms: 10,
+        default_flush_interval_ms: 5,
         build: |section: BackendSection| Box::pin(async move {
             // No options: parsing an empty struct still rejects unknown keys.
             section.options::<config::MemoryConfig>()?;

@@ -133,7 +133,7 @@ pub struct LeaseConfig {
 #[serde(deny_unknown_fields)]
 pub struct WriteConfig {
     /// Longest a record waits before its object is written. Default: chosen by the object
-    /// store backend (10 ms for `local` and `memory`, where requests cost nothing).
+    /// store backend (5 ms for `local` and `memory`, where requests cost nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flush_interval_ms: Option<u64>,
     /// A flush starts early when this many bytes are buffered. Default 8 MiB.
