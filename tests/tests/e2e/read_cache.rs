@@ -1,7 +1,7 @@
-//! The zone-wide read cache: three agents of one zone each read every record, and each chunk
-//! of each object is read from the object store once in the zone (the other agents ask its
-//! owner for it); when an owner is frozen, the others read from the store after the peer
-//! timeout and lose nothing.
+//! The read cache: three agents of one zone each read every record, and each chunk of each
+//! object is read from the object store once in the zone (the other agents ask its owner for
+//! it); when an owner is frozen, the others read from the store after the peer timeout and
+//! lose nothing. Chunks evicted from memory come back from the disk tier without a GET.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -112,4 +112,48 @@ async fn each_chunk_is_read_from_the_store_once_per_zone() {
     agents[2].resume();
     assert!(failures > 0.0, "some chunks were the frozen agent's");
     assert_acked_readable(&agents[2].client().await, "t", &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_evicted_from_memory_are_read_again_from_the_disk_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("chunk-cache");
+    let disk = disk.to_str().unwrap();
+    let agent = AgentProcess::start(
+        dir.path(),
+        &[
+            ("STREAMHOUSE_READ__CACHE_WRITTEN_OBJECTS", "false"),
+            ("STREAMHOUSE_READ__CHUNK_BYTES", "65536"),
+            // Two chunks in memory; the rest goes to disk when evicted.
+            ("STREAMHOUSE_READ__CACHE_BYTES", "131072"),
+            ("STREAMHOUSE_READ__DISK_CACHE_DIR", disk),
+            ("STREAMHOUSE_READ__DISK_CACHE_BYTES", "67108864"),
+        ],
+    )
+    .await;
+    let client = agent.client().await;
+    client.create_topic("t", 6, None, "none").await.unwrap();
+    let mut acked = BTreeMap::new();
+    produce(&client, "v", 600, &mut acked).await;
+    assert_acked_readable(&client, "t", &acked).await;
+    let gets = counter(&agent, GETS).await;
+    assert!(gets > 2.0, "more chunks than memory holds");
+    // Evictions are written to disk in the background: wait until the files stop changing.
+    let files = || std::fs::read_dir(disk).unwrap().count();
+    let (mut last, mut stable) = (files(), 0);
+    while stable < 5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = files();
+        stable = if now == last { stable + 1 } else { 0 };
+        last = now;
+    }
+    assert!(last > 0, "evicted chunks reach the disk");
+    assert_acked_readable(&client, "t", &acked).await;
+    let from_disk = counter(
+        &agent,
+        r#"streamhouse_read_cache_requests_total{result="disk"}"#,
+    )
+    .await;
+    assert!(from_disk > 0.0, "evicted chunks came back from disk");
+    assert_eq!(counter(&agent, GETS).await, gets, "and cost no GET");
 }
