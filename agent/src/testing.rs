@@ -191,6 +191,6 @@ impl Harness {
                 ..Record::default()
             })
             .collect();
-        self.writer.append(p, &records).await
+        self.writer.append(p, records).await
     }
 }

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::format::{
-    BatchHeader, EncodedBatch, MAX_PAYLOAD_BYTES, ObjectWriter, encode_batch,
-};
+use streamhouse_core::format::{BatchHeader, MAX_PAYLOAD_BYTES, ObjectWriter, batch_encoded_len};
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
     CommitBatch, MetadataError, MetadataStore, ObjectCommit, ObjectKey, ObjectStore,
@@ -39,11 +37,15 @@ pub struct WriterConfig {
     pub max_buffered_bytes: usize,
 }
 
-/// A batch waiting for its flush.
+/// A batch waiting for its flush: its records stay slices of the request's buffer until the
+/// flush encodes them straight into the object.
 struct Pending {
     part: Arc<Partition>,
     generation: u64,
-    batch: EncodedBatch,
+    header: BatchHeader,
+    records: Vec<Record>,
+    /// Upper bound of its encoded size.
+    size: usize,
     ack: oneshot::Sender<AgentResult<()>>,
     /// The produce request's span, which the flush that writes this batch links to.
     span: tracing::Span,
@@ -130,7 +132,7 @@ impl Writer {
     /// Appends `records` to partition `p`; resolves to the first record's offset once they
     /// are durable and indexed. The caller has charged their memory with
     /// [`Writer::reserve`].
-    pub async fn append(&self, p: Arc<Partition>, records: &[Record]) -> AgentResult<u64> {
+    pub async fn append(&self, p: Arc<Partition>, records: Vec<Record>) -> AgentResult<u64> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(AgentError::ShuttingDown);
         }
@@ -145,23 +147,22 @@ impl Writer {
         }
         let (tx, rx) = oneshot::channel();
         let (topic, key) = (p.topic(), p.key());
+        let count = records.len();
         let base = {
             let mut slot = self.partitions.lock_for_append(&p).await?;
             let base = slot.next_offset();
-            let batch = encode_batch(
-                BatchHeader {
-                    topic: topic.spec.name.to_string(),
-                    topic_id: topic.id,
-                    partition: key.partition,
-                    base_offset: base,
-                    record_count: 0,
-                    first_timestamp_ms: 0,
-                    max_timestamp_ms: 0,
-                    leader_epoch: slot.epoch(),
-                    codec: topic.spec.compression,
-                },
-                records,
-            );
+            let header = BatchHeader {
+                topic: topic.spec.name.to_string(),
+                topic_id: topic.id,
+                partition: key.partition,
+                base_offset: base,
+                record_count: 0,
+                first_timestamp_ms: 0,
+                max_timestamp_ms: 0,
+                leader_epoch: slot.epoch(),
+                codec: topic.spec.compression,
+            };
+            let size = batch_encoded_len(&header, &records);
             // Pushed under the partition lock, so one partition's batches are in offset order.
             let mut buf = self.buffer.lock().expect("poisoned");
             // Checked under the buffer lock, which the flush loop holds when it decides the
@@ -170,8 +171,8 @@ impl Writer {
             if self.closed.load(Ordering::SeqCst) {
                 return Err(AgentError::ShuttingDown);
             }
-            slot.advance(records.len() as u64);
-            buf.bytes += batch.bytes.len();
+            slot.advance(count as u64);
+            buf.bytes += size;
             if buf.first_at.is_none() {
                 buf.first_at = Some(Instant::now());
                 self.wake.notify_one();
@@ -182,7 +183,9 @@ impl Writer {
             buf.batches.push(Pending {
                 part: p.clone(),
                 generation: slot.generation(),
-                batch,
+                header,
+                records,
+                size,
                 ack: tx,
                 span: tracing::Span::current(),
             });
@@ -194,7 +197,7 @@ impl Writer {
                     true,
                     key.tenant.as_str(),
                     topic.spec.name.as_str(),
-                    records.len() as u64,
+                    count as u64,
                     record_bytes as u64,
                 );
                 Ok(base)
@@ -303,8 +306,8 @@ impl Writer {
         let started = Instant::now();
         // Each partition's batches back to back (in offset order: the sort is stable), so
         // that a reader of one partition reads one range of the object.
-        batches.sort_by_key(|b| (b.batch.header.topic_id, b.batch.header.partition));
-        let size: usize = batches.iter().map(|b| b.batch.bytes.len()).sum();
+        batches.sort_by_key(|b| (b.header.topic_id, b.header.partition));
+        let size: usize = batches.iter().map(|b| b.size).sum();
         let mut object = ObjectWriter::new(
             &tenant,
             self.partitions.holder(),
@@ -313,9 +316,10 @@ impl Writer {
             batches.len(),
         );
         let mut entries = Vec::with_capacity(batches.len());
-        for b in &batches {
-            let (position, size) = object.push(&b.batch);
-            let h = &b.batch.header;
+        for b in &mut batches {
+            let (h, position, size) = object.push_records(b.header.clone(), &b.records);
+            // The records are in the object now: their request buffers can go.
+            b.records = Vec::new();
             entries.push(CommitBatch {
                 topic_id: h.topic_id,
                 partition: h.partition,

@@ -190,7 +190,7 @@ impl Broker {
         match self.cluster.leader_elsewhere(topic, partition) {
             None => {
                 let p = self.partitions.get_or_insert(topic, partition);
-                self.writer.append(p, &records).await
+                self.writer.append(p, records).await
             }
             // One hop only: views of the membership disagree for a moment.
             Some(owner) if forwarded => Err(AgentError::Unavailable(format!(

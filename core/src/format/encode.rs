@@ -5,7 +5,9 @@ use bytes::Bytes;
 use super::{BATCH_FIXED, BatchHeader, MAGIC, VERSION, put_uvarint, uvarint_len, zigzag};
 use crate::types::{Codec, Record, TenantId};
 
-/// A batch encoded with its CRC, ready to be placed in any object.
+/// A batch encoded on its own with its CRC (the agent encodes batches straight into their
+/// object with [`ObjectWriter::push_records`]; this is for checking the decoder).
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct EncodedBatch {
     /// The batch's header fields.
@@ -50,7 +52,33 @@ fn put_opt_bytes(buf: &mut Vec<u8>, b: Option<&[u8]>) {
 ///
 /// # Panics
 /// If `records` is empty or holds more than `u32::MAX` records: callers validate that.
-pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch {
+#[cfg(test)]
+pub fn encode_batch(header: BatchHeader, records: &[Record]) -> EncodedBatch {
+    let mut buf = Vec::with_capacity(batch_encoded_len(&header, records));
+    let header = encode_batch_into(&mut buf, header, records);
+    EncodedBatch {
+        header,
+        bytes: Bytes::from(buf),
+    }
+}
+
+/// An upper bound of the bytes a batch of `records` takes (uncompressed).
+pub fn batch_encoded_len(header: &BatchHeader, records: &[Record]) -> usize {
+    4 + BATCH_FIXED + header.topic.len() + records.iter().map(record_encoded_len).sum::<usize>()
+}
+
+/// Encodes `records` as one batch of `header.topic`/`header.partition` starting at
+/// `header.base_offset`, appended to `buf` (the record bytes are copied once, from wherever
+/// they are into `buf`); `record_count` and both timestamps are taken from the records.
+/// Returns the header as completed.
+///
+/// # Panics
+/// If `records` is empty or holds more than `u32::MAX` records: callers validate that.
+pub fn encode_batch_into(
+    buf: &mut Vec<u8>,
+    mut header: BatchHeader,
+    records: &[Record],
+) -> BatchHeader {
     assert!(
         !records.is_empty() && records.len() <= u32::MAX as usize,
         "a batch holds 1..=u32::MAX records"
@@ -59,10 +87,9 @@ pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch
     header.first_timestamp_ms = records[0].timestamp_ms;
     header.max_timestamp_ms = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
 
+    let start = buf.len();
     let topic = header.topic.as_bytes();
     let header_len = 4 + BATCH_FIXED + topic.len();
-    let records_len: usize = records.iter().map(record_encoded_len).sum();
-    let mut buf = Vec::with_capacity(header_len + records_len);
     buf.extend_from_slice(&[0u8; 8]); // batch_len and CRC, filled below
     buf.extend_from_slice(&(topic.len() as u16).to_le_bytes());
     buf.extend_from_slice(topic);
@@ -75,14 +102,15 @@ pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch
     buf.extend_from_slice(&header.leader_epoch.to_le_bytes());
     buf.push(header.codec.id());
     buf.extend_from_slice(&[0u8; 4]); // uncompressed_len, filled below
-    debug_assert_eq!(buf.len(), header_len);
+    debug_assert_eq!(buf.len() - start, header_len);
     // Uncompressed batches are written in place: one copy of the record bytes.
     let uncompressed_len = match header.codec {
         Codec::None => {
-            write_records(&mut buf, records, header.first_timestamp_ms);
-            buf.len() - header_len
+            write_records(buf, records, header.first_timestamp_ms);
+            buf.len() - start - header_len
         }
         codec => {
+            let records_len: usize = records.iter().map(record_encoded_len).sum();
             let mut payload = Vec::with_capacity(records_len);
             write_records(&mut payload, records, header.first_timestamp_ms);
             match codec {
@@ -95,15 +123,13 @@ pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch
             payload.len()
         }
     };
-    let batch_len = (buf.len() - 4) as u32;
-    buf[0..4].copy_from_slice(&batch_len.to_le_bytes());
-    buf[header_len - 4..header_len].copy_from_slice(&(uncompressed_len as u32).to_le_bytes());
-    let crc = crc32c::crc32c(&buf[8..]);
-    buf[4..8].copy_from_slice(&crc.to_le_bytes());
-    EncodedBatch {
-        header,
-        bytes: Bytes::from(buf),
-    }
+    let batch = &mut buf[start..];
+    let batch_len = (batch.len() - 4) as u32;
+    batch[0..4].copy_from_slice(&batch_len.to_le_bytes());
+    batch[header_len - 4..header_len].copy_from_slice(&(uncompressed_len as u32).to_le_bytes());
+    let crc = crc32c::crc32c(&batch[8..]);
+    batch[4..8].copy_from_slice(&crc.to_le_bytes());
+    header
 }
 
 fn write_records(buf: &mut Vec<u8>, records: &[Record], first_timestamp_ms: i64) {
@@ -167,13 +193,18 @@ impl ObjectWriter {
         }
     }
 
-    /// Appends a batch; returns its byte range in the object as (position, size).
-    pub fn push(&mut self, batch: &EncodedBatch) -> (u64, u32) {
-        let pos = (self.buf.len() - self.pad) as u64;
-        let size = batch.bytes.len() as u32;
-        self.buf.extend_from_slice(&batch.bytes);
-        self.batches.push((pos, size));
-        (pos, size)
+    /// Encodes `records` as a batch straight into the object (one copy of their bytes);
+    /// returns the completed header and the batch's byte range as (position, size).
+    pub fn push_records(
+        &mut self,
+        header: BatchHeader,
+        records: &[Record],
+    ) -> (BatchHeader, u64, u32) {
+        let pos = self.buf.len();
+        let header = encode_batch_into(&mut self.buf, header, records);
+        let size = (self.buf.len() - pos) as u32;
+        self.batches.push(((pos - self.pad) as u64, size));
+        (header, (pos - self.pad) as u64, size)
     }
 
     /// Bytes written so far.

@@ -28,7 +28,11 @@ mod decode;
 mod encode;
 
 pub use decode::{DecodedBatch, ObjectContents, decode_batch, decode_object};
-pub use encode::{EncodedBatch, OBJECT_ALIGN, ObjectWriter, encode_batch, record_encoded_len};
+#[cfg(test)]
+pub use encode::{EncodedBatch, encode_batch};
+pub use encode::{
+    OBJECT_ALIGN, ObjectWriter, batch_encoded_len, encode_batch_into, record_encoded_len,
+};
 
 use crate::types::{Codec, TopicId};
 

@@ -41,8 +41,8 @@ fn object(codec: Codec) -> (Bytes, Vec<(u64, u32)>, Vec<Vec<Record>>) {
     let mut all = Vec::new();
     for p in 0..4u32 {
         let recs = records(10 + p as usize * 20);
-        let b = encode_batch(header(codec, p, 100 * u64::from(p)), &recs);
-        ranges.push(w.push(&b));
+        let (_, pos, size) = w.push_records(header(codec, p, 100 * u64::from(p)), &recs);
+        ranges.push((pos, size));
         all.push(recs);
     }
     (w.finish(), ranges, all)
@@ -184,12 +184,16 @@ proptest! {
 fn an_object_sized_in_advance_starts_on_a_block_boundary() {
     let tenant = TenantId::new("acme").unwrap();
     let batches: Vec<_> = (0..3u32)
-        .map(|p| encode_batch(header(Codec::None, p, 0), &records(50)))
+        .map(|p| (header(Codec::None, p, 0), records(50)))
         .collect();
-    let size = batches.iter().map(|b| b.bytes.len()).sum();
+    let size = batches
+        .iter()
+        .map(|(h, r)| crate::format::batch_encoded_len(h, r))
+        .sum();
     let mut w = ObjectWriter::new(&tenant, "agent-1/abc", 42, size, batches.len());
-    for b in &batches {
-        w.push(b);
+    for (h, r) in batches {
+        let (done, _, _) = w.push_records(h, &r);
+        assert_eq!(done.record_count, 50);
     }
     let bytes = w.finish();
     assert_eq!(bytes.as_ptr().align_offset(crate::format::OBJECT_ALIGN), 0);
