@@ -189,11 +189,16 @@ impl ChunkCache {
                     this.loaded(key, &result);
                     result
                 });
+                let (this, key) = (self.clone(), id.clone());
                 let shared = async move {
                     task.await.unwrap_or_else(|e| {
-                        Err(LoadError::from(ObjectStoreError::other(format!(
+                        // The task ended without `loaded`: end the load here, or every later
+                        // reader would join this failed one.
+                        let failed = Err(LoadError::from(ObjectStoreError::other(format!(
                             "a chunk load ended abnormally: {e}"
-                        ))))
+                        ))));
+                        this.loaded(key, &failed);
+                        failed
                     })
                 }
                 .boxed()
@@ -348,6 +353,21 @@ mod tests {
             })
             .await;
         assert_eq!(&ok.unwrap()[..], b"xy");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_load_that_panics_fails_its_readers_and_not_the_next_ones() {
+        let c = cache(4, 100);
+        let failed = c
+            .get_or_load(id("k", 0), || async { panic!("a bug in a loader") })
+            .await;
+        assert!(failed.unwrap_err().to_string().contains("abnormally"));
+        let ok = c
+            .get_or_load(id("k", 0), || async {
+                (Ok(Bytes::from_static(b"ok")), "store")
+            })
+            .await;
+        assert_eq!(&ok.unwrap()[..], b"ok");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
