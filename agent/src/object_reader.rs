@@ -92,7 +92,7 @@ impl ObjectReader {
         }
     }
 
-    /// The cache, for the writer to put the objects it writes in.
+    /// The cache, from which the reader drops the chunks of an object that failed its checksum.
     pub fn cache(&self) -> &Arc<ChunkCache> {
         &self.cache
     }
