@@ -17,14 +17,10 @@ use crate::store::{Row, SqliteMetadataStore};
 #[async_trait]
 impl IndexStore for SqliteMetadataStore {
     async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
-        let keys: Vec<String> = c
-            .partitions()
-            .iter()
-            .map(|(t, p)| format!("[{t},{p}]"))
-            .collect();
+        let keys = c.partitions().into_iter().map(|(t, p)| [t, i64::from(p)]);
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(include_str!("../queries/index/commit_lock.sql"))
-            .bind(format!("[{}]", keys.join(",")))
+            .bind(json_rows(keys))
             .fetch_all(&mut *tx)
             .await
             .map_err(meta)?;
@@ -45,50 +41,42 @@ impl IndexStore for SqliteMetadataStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(meta)?;
-        // Numbers only, so the JSON is built without an encoder.
-        let mut rows = String::with_capacity(c.batches.len() * 64);
-        for (i, b) in c.batches.iter().enumerate() {
-            let sep = if i == 0 { '[' } else { ',' };
-            write!(
-                rows,
-                "{sep}[{},{},{},{},{},{},{}]",
-                b.topic_id,
-                b.partition,
-                stored_i64(b.base_offset, "offset")?,
-                stored_i64(b.base_offset + u64::from(b.record_count), "offset")?,
-                stored_i64(b.position, "position")?,
-                b.size,
-                b.max_timestamp_ms
-            )
-            .expect("writing to a String");
-        }
-        rows.push(']');
+        let rows = c
+            .batches
+            .iter()
+            .map(|b| {
+                Ok([
+                    b.topic_id,
+                    i64::from(b.partition),
+                    stored_i64(b.base_offset, "offset")?,
+                    stored_i64(b.base_offset + u64::from(b.record_count), "offset")?,
+                    stored_i64(b.position, "position")?,
+                    i64::from(b.size),
+                    b.max_timestamp_ms,
+                ])
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
         sqlx::query(include_str!("../queries/index/insert_batches.sql"))
             .bind(object_id)
-            .bind(rows)
+            .bind(json_rows(rows))
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
-        if !advances.is_empty() {
-            let mut hws = String::with_capacity(advances.len() * 32);
-            for (i, a) in advances.iter().enumerate() {
-                let sep = if i == 0 { '[' } else { ',' };
-                write!(
-                    hws,
-                    "{sep}[{},{},{}]",
+        let hws = advances
+            .iter()
+            .map(|a| {
+                Ok([
                     a.topic_id,
-                    a.partition,
-                    stored_i64(a.high_watermark, "offset")?
-                )
-                .expect("writing to a String");
-            }
-            hws.push(']');
-            sqlx::query(include_str!("../queries/index/advance_high_watermarks.sql"))
-                .bind(hws)
-                .execute(&mut *tx)
-                .await
-                .map_err(meta)?;
-        }
+                    i64::from(a.partition),
+                    stored_i64(a.high_watermark, "offset")?,
+                ])
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        sqlx::query(include_str!("../queries/index/advance_high_watermarks.sql"))
+            .bind(json_rows(hws))
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
         tx.commit().await.map_err(meta)
     }
 
@@ -189,5 +177,33 @@ impl IndexStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         Ok(())
+    }
+}
+
+/// Rows of numbers as a JSON array of arrays, which a statement reads with `json_each`: one
+/// statement (one hand-off to SQLite's worker thread) for any number of rows. Numbers need no
+/// escaping, so no encoder is needed.
+fn json_rows<const N: usize>(rows: impl IntoIterator<Item = [i64; N]>) -> String {
+    let mut out = String::from("[");
+    for (i, row) in rows.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, v) in row.iter().enumerate() {
+            out.push(if j == 0 { '[' } else { ',' });
+            write!(out, "{v}").expect("writing to a String");
+        }
+        out.push(']');
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_rows_are_arrays_of_numbers() {
+        assert_eq!(super::json_rows(Vec::<[i64; 2]>::new()), "[]");
+        assert_eq!(super::json_rows([[1, -2], [3, 4]]), "[[1,-2],[3,4]]");
     }
 }
