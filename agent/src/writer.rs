@@ -317,7 +317,8 @@ impl Writer {
         );
         let mut entries = Vec::with_capacity(batches.len());
         for b in &mut batches {
-            let (h, position, size) = object.push_records(b.header.clone(), &b.records);
+            let (position, size) = object.push_records(&mut b.header, &b.records);
+            let h = &b.header;
             // The records are in the object now: their request buffers can go.
             b.records = Vec::new();
             entries.push(CommitBatch {

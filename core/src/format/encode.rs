@@ -53,9 +53,9 @@ fn put_opt_bytes(buf: &mut Vec<u8>, b: Option<&[u8]>) {
 /// # Panics
 /// If `records` is empty or holds more than `u32::MAX` records: callers validate that.
 #[cfg(test)]
-pub fn encode_batch(header: BatchHeader, records: &[Record]) -> EncodedBatch {
+pub fn encode_batch(mut header: BatchHeader, records: &[Record]) -> EncodedBatch {
     let mut buf = Vec::with_capacity(batch_encoded_len(&header, records));
-    let header = encode_batch_into(&mut buf, header, records);
+    encode_batch_into(&mut buf, &mut header, records);
     EncodedBatch {
         header,
         bytes: Bytes::from(buf),
@@ -69,16 +69,12 @@ pub fn batch_encoded_len(header: &BatchHeader, records: &[Record]) -> usize {
 
 /// Encodes `records` as one batch of `header.topic`/`header.partition` starting at
 /// `header.base_offset`, appended to `buf` (the record bytes are copied once, from wherever
-/// they are into `buf`); `record_count` and both timestamps are taken from the records.
-/// Returns the header as completed.
+/// they are into `buf`); `record_count` and both timestamps are taken from the records and
+/// set in `header`.
 ///
 /// # Panics
 /// If `records` is empty or holds more than `u32::MAX` records: callers validate that.
-pub fn encode_batch_into(
-    buf: &mut Vec<u8>,
-    mut header: BatchHeader,
-    records: &[Record],
-) -> BatchHeader {
+pub fn encode_batch_into(buf: &mut Vec<u8>, header: &mut BatchHeader, records: &[Record]) {
     assert!(
         !records.is_empty() && records.len() <= u32::MAX as usize,
         "a batch holds 1..=u32::MAX records"
@@ -129,7 +125,6 @@ pub fn encode_batch_into(
     batch[header_len - 4..header_len].copy_from_slice(&(uncompressed_len as u32).to_le_bytes());
     let crc = crc32c::crc32c(&batch[8..]);
     batch[4..8].copy_from_slice(&crc.to_le_bytes());
-    header
 }
 
 fn write_records(buf: &mut Vec<u8>, records: &[Record], first_timestamp_ms: i64) {
@@ -193,18 +188,15 @@ impl ObjectWriter {
         }
     }
 
-    /// Encodes `records` as a batch straight into the object (one copy of their bytes);
-    /// returns the completed header and the batch's byte range as (position, size).
-    pub fn push_records(
-        &mut self,
-        header: BatchHeader,
-        records: &[Record],
-    ) -> (BatchHeader, u64, u32) {
+    /// Encodes `records` as a batch straight into the object (one copy of their bytes),
+    /// completing `header`; returns the batch's byte range as (position, size).
+    pub fn push_records(&mut self, header: &mut BatchHeader, records: &[Record]) -> (u64, u32) {
         let pos = self.buf.len();
-        let header = encode_batch_into(&mut self.buf, header, records);
+        encode_batch_into(&mut self.buf, header, records);
         let size = (self.buf.len() - pos) as u32;
-        self.batches.push(((pos - self.pad) as u64, size));
-        (header, (pos - self.pad) as u64, size)
+        let position = (pos - self.pad) as u64;
+        self.batches.push((position, size));
+        (position, size)
     }
 
     /// Bytes written so far.

@@ -41,8 +41,7 @@ fn object(codec: Codec) -> (Bytes, Vec<(u64, u32)>, Vec<Vec<Record>>) {
     let mut all = Vec::new();
     for p in 0..4u32 {
         let recs = records(10 + p as usize * 20);
-        let (_, pos, size) = w.push_records(header(codec, p, 100 * u64::from(p)), &recs);
-        ranges.push((pos, size));
+        ranges.push(w.push_records(&mut header(codec, p, 100 * u64::from(p)), &recs));
         all.push(recs);
     }
     (w.finish(), ranges, all)
@@ -191,9 +190,9 @@ fn an_object_sized_in_advance_starts_on_a_block_boundary() {
         .map(|(h, r)| crate::format::batch_encoded_len(h, r))
         .sum();
     let mut w = ObjectWriter::new(&tenant, "agent-1/abc", 42, size, batches.len());
-    for (h, r) in batches {
-        let (done, _, _) = w.push_records(h, &r);
-        assert_eq!(done.record_count, 50);
+    for (mut h, r) in batches {
+        w.push_records(&mut h, &r);
+        assert_eq!(h.record_count, 50);
     }
     let bytes = w.finish();
     assert_eq!(bytes.as_ptr().align_offset(crate::format::OBJECT_ALIGN), 0);
