@@ -8,8 +8,41 @@ use streamhouse_proto::internal::v1::agent_internal_server::AgentInternal;
 use streamhouse_proto::internal::v1::{ReadChunkRequest, ReadChunkResponse};
 use tonic::{Request, Response, Status};
 
+use streamhouse_core::ObjectStoreError;
+
 use crate::error::AgentError;
 use crate::object_reader::ObjectReader;
+
+/// Keys of objects agents write; no other key is served.
+const OBJECT_KEY_PREFIX: &str = "tenants/";
+/// The chunk sizes `read.chunk_bytes` allows.
+const CHUNK_BYTES: std::ops::RangeInclusive<u64> = 64 << 10..=64 << 20;
+
+/// `INVALID_ARGUMENT` unless the request names a chunk of an agent-written object that the
+/// object's stated size holds.
+fn check(r: &ReadChunkRequest) -> Result<(), Status> {
+    if !r.object_key.starts_with(OBJECT_KEY_PREFIX) {
+        return Err(Status::invalid_argument(format!(
+            "{:?} is not an object key of this cluster (they start with {OBJECT_KEY_PREFIX:?})",
+            r.object_key
+        )));
+    }
+    if !CHUNK_BYTES.contains(&r.chunk_bytes) {
+        return Err(Status::invalid_argument(format!(
+            "chunk_bytes = {} is outside {}..={}",
+            r.chunk_bytes,
+            CHUNK_BYTES.start(),
+            CHUNK_BYTES.end()
+        )));
+    }
+    if r.index.saturating_mul(r.chunk_bytes) >= r.object_size {
+        return Err(Status::invalid_argument(format!(
+            "chunk {} of {} bytes starts past the end of a {}-byte object",
+            r.index, r.chunk_bytes, r.object_size
+        )));
+    }
+    Ok(())
+}
 
 /// Serves other agents.
 #[derive(Debug, Clone)]
@@ -31,11 +64,19 @@ impl AgentInternal for InternalService {
         request: Request<ReadChunkRequest>,
     ) -> Result<Response<ReadChunkResponse>, Status> {
         let r = request.into_inner();
+        check(&r)?;
         let data = self
             .objects
             .serve_chunk(&r.object_key, r.object_size, r.chunk_bytes, r.index)
             .await
-            .map_err(|e| Status::from(AgentError::from(e)))?;
+            .map_err(|e| match &*e.0 {
+                // The asking agent reads the store itself and tells its client what happened.
+                ObjectStoreError::NotFound(m) => Status::not_found(m.clone()),
+                ObjectStoreError::InvalidRange(m) => Status::invalid_argument(format!(
+                    "the object is shorter than object_size says: {m}"
+                )),
+                _ => Status::from(AgentError::from(e)),
+            })?;
         Ok(Response::new(ReadChunkResponse { data }))
     }
 }

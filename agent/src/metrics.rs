@@ -138,11 +138,11 @@ impl ReadCacheMetrics {
         m
     }
 
-    /// Counts one chunk read answered from `result`.
-    pub fn answered(&self, result: &'static str) {
+    /// Counts `n` chunk reads answered from `result`.
+    pub fn answered(&self, result: &'static str, n: u64) {
         self.requests
             .get_or_create(&CacheResultLabels { result })
-            .inc();
+            .inc_by(n);
     }
 }
 

@@ -13,15 +13,12 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use streamhouse_core::cluster::chunk_owner;
-use streamhouse_core::{ObjectKey, ObjectStore, ObjectStoreError};
+use streamhouse_core::{ObjectKey, ObjectStore};
 use streamhouse_proto::internal::v1::ReadChunkRequest;
 
 use crate::cache::{ChunkCache, ChunkId, LoadError, LoadResult};
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
-
-/// Keys of objects agents write; the internal API serves chunks of no others.
-const OBJECT_KEY_PREFIX: &str = "tenants/";
 
 /// Bytes of one object read for a fetch: pieces at their offsets.
 #[derive(Debug, Default)]
@@ -186,9 +183,10 @@ impl ObjectReader {
         (owner.holder != cluster.me.holder).then(|| owner.addr.clone())
     }
 
-    /// Serves chunk `index` of `key` to another agent of the zone: from the cache, or read
-    /// from the object store (never from a third agent). A different chunk size than this
-    /// agent's (a rolling configuration change) is served uncached.
+    /// Serves chunk `index` of `key` to another agent of the zone (the internal service has
+    /// checked the request): from the cache, or read from the object store (never from a
+    /// third agent). A different chunk size than this agent's (a rolling configuration
+    /// change) is served uncached.
     pub async fn serve_chunk(
         self: &Arc<Self>,
         key: &str,
@@ -196,23 +194,11 @@ impl ObjectReader {
         chunk_bytes: u64,
         index: u64,
     ) -> Result<Bytes, LoadError> {
-        if !key.starts_with(OBJECT_KEY_PREFIX) {
-            return Err(ObjectStoreError::InvalidInput(format!(
-                "{key:?} is not an object key of this cluster"
-            ))
-            .into());
-        }
-        let start = index.saturating_mul(chunk_bytes);
-        if chunk_bytes == 0 || start >= size {
-            return Err(ObjectStoreError::InvalidRange(format!(
-                "chunk {index} of {chunk_bytes} bytes is past the end of {key} ({size} bytes)"
-            ))
-            .into());
-        }
         if chunk_bytes != self.cache.chunk_bytes() || !self.cache.enabled() {
-            self.metrics.read_cache.answered("store");
+            self.metrics.read_cache.answered("store", 1);
+            let start = index * chunk_bytes;
             return self
-                .get_range(key, start..start.saturating_add(chunk_bytes).min(size))
+                .get_range(key, start..(start + chunk_bytes).min(size))
                 .await;
         }
         let id = ChunkId {
@@ -262,9 +248,7 @@ impl ObjectReader {
         let data = futures::future::try_join_all(reads).await?;
         self.metrics
             .read_cache
-            .requests
-            .get_or_create(&crate::metrics::CacheResultLabels { result: "store" })
-            .inc_by(pieces.len() as u64);
+            .answered("store", pieces.len() as u64);
         Ok(ObjectView {
             pieces: pieces.iter().map(|r| r.start).zip(data).collect(),
         })

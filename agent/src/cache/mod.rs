@@ -166,11 +166,11 @@ impl ChunkCache {
         let loading = {
             let mut inner = self.inner.lock().expect("poisoned");
             if let Some(data) = inner.touch(&id) {
-                self.metrics.answered("memory");
+                self.metrics.answered("memory", 1);
                 return Ok(data);
             }
             if let Some(l) = inner.loading.get(&id) {
-                self.metrics.answered("joined");
+                self.metrics.answered("joined", 1);
                 l.clone()
             } else {
                 let this = self.clone();
@@ -185,7 +185,7 @@ impl ChunkCache {
                         Some(data) => (Ok(data), "disk"),
                         None => load.await,
                     };
-                    this.metrics.answered(source);
+                    this.metrics.answered(source, 1);
                     this.loaded(key, &result);
                     result
                 });

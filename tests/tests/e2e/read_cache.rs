@@ -157,3 +157,89 @@ async fn chunks_evicted_from_memory_are_read_again_from_the_disk_tier() {
     assert!(from_disk > 0.0, "evicted chunks came back from disk");
     assert_eq!(counter(&agent, GETS).await, gets, "and cost no GET");
 }
+
+/// The internal chunk service refuses what no agent asks for with `INVALID_ARGUMENT` (a key
+/// outside the cluster's objects, a chunk size outside the allowed ones, a chunk past the
+/// end), answers a missing object with `NOT_FOUND`, serves a real chunk, and keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_chunk_requests_get_clear_statuses() {
+    use streamhouse_proto::internal::v1::ReadChunkRequest;
+    use streamhouse_proto::internal::v1::agent_internal_client::AgentInternalClient;
+    use tonic::Code;
+
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), &[]).await;
+    let client = agent.client().await;
+    client.create_topic("t", 1, None, "none").await.unwrap();
+    client
+        .produce("t", vec![ProduceRecord::new("chunked")])
+        .await
+        .unwrap();
+    let root = dir.path().join("data/objects");
+    let file = std::fs::read_dir(root.join("tenants/default/objects"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(&file).unwrap();
+    let key = file
+        .strip_prefix(&root)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut internal = AgentInternalClient::connect(agent.url.clone())
+        .await
+        .unwrap();
+    let ask = |object_key: &str, object_size: u64, chunk_bytes: u64, index: u64| ReadChunkRequest {
+        object_key: object_key.to_owned(),
+        object_size,
+        chunk_bytes,
+        index,
+    };
+    let size = bytes.len() as u64;
+    for (req, code, says) in [
+        (
+            ask("etc/passwd", 10, 65536, 0),
+            Code::InvalidArgument,
+            "not an object key",
+        ),
+        (
+            ask(&key, size, 0, 0),
+            Code::InvalidArgument,
+            "chunk_bytes = 0",
+        ),
+        (
+            ask(&key, size, 1 << 40, 0),
+            Code::InvalidArgument,
+            "chunk_bytes",
+        ),
+        (
+            ask(&key, size, 65536, 1),
+            Code::InvalidArgument,
+            "past the end",
+        ),
+        (
+            ask(&key, size + 100, 65536, 0),
+            Code::InvalidArgument,
+            "shorter",
+        ),
+        (
+            ask("tenants/default/objects/missing.sho", 100, 65536, 0),
+            Code::NotFound,
+            "missing",
+        ),
+    ] {
+        let status = internal.read_chunk(req).await.unwrap_err();
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(status.message().contains(says), "{status:?}");
+    }
+    let chunk = internal
+        .read_chunk(ask(&key, size, 65536, 0))
+        .await
+        .unwrap();
+    assert_eq!(chunk.into_inner().data, bytes);
+    let f = client.fetch("t", 0, 0, 1 << 20, 0).await.unwrap();
+    assert_eq!(f.records[0].value.as_deref(), Some(&b"chunked"[..]));
+}
