@@ -102,19 +102,7 @@ impl Harness {
             Some(cache.clone()),
         ));
         tokio::spawn(writer.clone().run());
-        let reader = Reader::new(
-            meta.store.clone(),
-            Arc::new(ObjectReader::new(
-                objects.clone(),
-                cache,
-                None,
-                Duration::from_secs(1),
-                0,
-                metrics.clone(),
-            )),
-            parts.clone(),
-            metrics.clone(),
-        );
+        let reader = reader_through(&meta, &objects, &parts, &metrics, cache, 0);
         let topic = Arc::new(
             meta.store
                 .create_topic(&TopicSpec {
@@ -149,18 +137,13 @@ impl Harness {
             None,
             self.metrics.read_cache.clone(),
         ));
-        Reader::new(
-            self.meta.store.clone(),
-            Arc::new(ObjectReader::new(
-                self.objects.clone(),
-                cache,
-                None,
-                Duration::from_secs(1),
-                coalesce_gap,
-                self.metrics.clone(),
-            )),
-            self.partitions.clone(),
-            self.metrics.clone(),
+        reader_through(
+            &self.meta,
+            &self.objects,
+            &self.partitions,
+            &self.metrics,
+            cache,
+            coalesce_gap,
         )
     }
 
@@ -193,4 +176,29 @@ impl Harness {
             .collect();
         self.writer.append(p, records).await
     }
+}
+
+/// A reader of `meta`'s index and `objects` through `cache`, alone in its zone.
+fn reader_through(
+    meta: &MetadataParts,
+    objects: &Arc<dyn ObjectStore>,
+    partitions: &Arc<Partitions>,
+    metrics: &Arc<Metrics>,
+    cache: Arc<ChunkCache>,
+    coalesce_gap: u64,
+) -> Reader {
+    let objects = ObjectReader::new(
+        objects.clone(),
+        cache,
+        None,
+        Duration::from_secs(1),
+        coalesce_gap,
+        metrics.clone(),
+    );
+    Reader::new(
+        meta.store.clone(),
+        Arc::new(objects),
+        partitions.clone(),
+        metrics.clone(),
+    )
 }
