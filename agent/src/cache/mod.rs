@@ -212,15 +212,16 @@ impl ChunkCache {
 
     /// Ends a load: keeps what it read.
     fn loaded(&self, id: ChunkId, result: &LoadResult) {
-        let evicted = {
+        let (evicted, bytes) = {
             let mut inner = self.inner.lock().expect("poisoned");
             inner.loading.remove(&id);
-            match result {
+            let evicted = match result {
                 Ok(data) if self.enabled() => inner.insert(id, data.clone(), self.max_bytes),
                 _ => Vec::new(),
-            }
+            };
+            (evicted, inner.bytes)
         };
-        self.evicted(evicted);
+        self.evicted(evicted, bytes);
     }
 
     /// Puts a whole object (one this agent just wrote) in the cache, chunk by chunk; the
@@ -231,7 +232,7 @@ impl ChunkCache {
         }
         let key: Arc<str> = Arc::from(key);
         let size = object.len() as u64;
-        let evicted = {
+        let (evicted, bytes) = {
             let mut inner = self.inner.lock().expect("poisoned");
             let mut evicted = Vec::new();
             for index in 0..size.div_ceil(self.chunk_bytes) {
@@ -243,20 +244,20 @@ impl ChunkCache {
                 let data = object.slice(r.start as usize..r.end as usize);
                 evicted.extend(inner.insert(id, data, self.max_bytes));
             }
-            evicted
+            (evicted, inner.bytes)
         };
-        self.evicted(evicted);
+        self.evicted(evicted, bytes);
     }
 
-    /// Hands chunks evicted from memory to the disk tier and updates the gauges.
-    fn evicted(&self, evicted: Vec<(ChunkId, Bytes)>) {
+    /// Hands chunks evicted from memory to the disk tier, and sets the memory gauge to the
+    /// `bytes` now held.
+    fn evicted(&self, evicted: Vec<(ChunkId, Bytes)>, bytes: usize) {
         self.metrics.evictions.inc_by(evicted.len() as u64);
         if let Some(d) = &self.disk {
             for (id, data) in evicted {
                 d.put(id, data);
             }
         }
-        let bytes = self.inner.lock().expect("poisoned").bytes;
         self.metrics
             .bytes
             .get_or_create(&TierLabels { tier: "memory" })
@@ -279,10 +280,14 @@ impl ChunkCache {
                 inner.bytes -= r.data.len();
             }
         }
+        let bytes = inner.bytes;
+        drop(inner);
+        self.evicted(Vec::new(), bytes);
     }
 
     /// Bytes held in memory.
-    pub fn memory_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn memory_bytes(&self) -> usize {
         self.inner.lock().expect("poisoned").bytes
     }
 }
