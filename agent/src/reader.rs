@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use streamhouse_core::format::decode_batch;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
@@ -340,8 +339,7 @@ fn read_batch(
     let Some(data) = view.range(e.position..e.position + u64::from(e.size)) else {
         return Err(AgentError::DataLoss(format!("{} is truncated", what())));
     };
-    let batch: Bytes = data;
-    let batch = decode_batch(&batch).map_err(|err| AgentError::corrupt(what(), err))?;
+    let batch = decode_batch(&data).map_err(|err| AgentError::corrupt(what(), err))?;
     let h = &batch.header;
     if h.topic_id != topic.id
         || h.partition != partition
