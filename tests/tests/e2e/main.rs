@@ -3,6 +3,7 @@
 //! once instead of once per file.
 
 mod bad_input;
+mod bench;
 mod chaos;
 mod cluster;
 mod faults;
