@@ -16,7 +16,7 @@
 //! order in a partition. At the end every partition is read back: every acknowledged record
 //! must be at its offset, no offset acknowledged twice, and duplicates within what the
 //! requests in flight at the faults can explain. It prints acknowledged, lost and duplicated
-//! counts and failover percentiles.
+//! counts and recovery percentiles (from each fault's lifting).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -350,9 +350,13 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
         let victim = rng.gen_range(0..agents.len());
         let pause = Duration::from_millis(rng.gen_range(500..ttl.as_millis() as u64 + 1500));
         let at = Instant::now();
+        // When the fault is lifted: recovery is measured from here, as the faults last for
+        // random times. A killed agent is gone at once; its restart is part of the recovery.
+        let mut lifted = None;
         match kind {
             "agent SIGKILL" => {
                 agents[victim].kill9();
+                lifted = Some(Instant::now());
                 agents[victim].restart().await;
             }
             "agent SIGSTOP" => {
@@ -393,7 +397,7 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
             }
         }
         *kinds.entry(kind).or_default() += 1;
-        events.push((at, kind, victim));
+        events.push((at, lifted.unwrap_or_else(Instant::now), kind, victim));
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -443,7 +447,8 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
             );
         }
     }
-    // Failover time of an event: until every partition acknowledged a record again.
+    // Recovery time of a fault: from its lifting until every partition acknowledged a record
+    // again.
     let mut acked_at: Vec<Vec<Instant>> = vec![Vec::new(); PARTITIONS as usize];
     for ((p, _), a) in &acks {
         acked_at[*p as usize].push(a.at);
@@ -452,14 +457,16 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
         v.sort();
     }
     let mut failovers: Vec<Duration> = Vec::new();
-    for (t, kind, victim) in &events {
+    for (at, t, kind, victim) in &events {
         let recovered = acked_at
             .iter()
             .map(|v| v.iter().find(|at| *at >= t).map(|at| *at - *t))
             .collect::<Option<Vec<_>>>()
             .and_then(|d| d.into_iter().max());
         eprintln!(
-            "{kind} (agent {victim}): every partition acknowledged again after {recovered:?}"
+            "{kind} (agent {victim}) for {:?}: every partition acknowledged again {recovered:?} \
+             after it was lifted",
+            *t - *at
         );
         failovers.extend(recovered);
     }
@@ -473,7 +480,7 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
     println!(
         "chaos (seed {seed}, {mode}): {cycles} faults {kinds:?}; acknowledged {}, lost {lost}, \
          duplicated {duplicated}, unacknowledged after retries {unacknowledged}, read during \
-         the chaos {}; failover p50 {p50:?} p99 {p99:?} max {:?} (lease TTL {ttl:?})",
+         the chaos {}; recovery after the faults were lifted p50 {p50:?} p99 {p99:?} max {:?} (lease TTL {ttl:?})",
         acks.len(),
         read.load(Ordering::Relaxed),
         failovers.last().copied().unwrap_or_default()
@@ -491,9 +498,10 @@ async fn agents_database_and_object_store_faults_lose_nothing() {
         "{duplicated} duplicates; the requests in flight at the faults held {in_flight} records"
     );
     assert!(read.load(Ordering::Relaxed) > 0, "the consumers read along");
-    // The slowest recovery: a lease lapsing after a fault of up to a TTL and a half.
+    // The slowest recovery: leases lapsed during the fault are taken again, and a membership
+    // change it caused hands partitions over (each handover waits up to a TTL).
     assert!(
         p99 < 2 * ttl + Duration::from_secs(5),
-        "failover p99 {p99:?} with a {ttl:?} lease"
+        "recovery p99 {p99:?} after the faults were lifted, with a {ttl:?} lease"
     );
 }
