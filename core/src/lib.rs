@@ -17,6 +17,7 @@ pub mod object;
 pub mod partitioner;
 pub mod registry;
 pub mod stored;
+pub mod tenancy;
 pub mod types;
 
 #[cfg(feature = "conformance")]

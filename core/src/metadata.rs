@@ -1,5 +1,6 @@
 //! The metadata store, split by concern: topics, the offset index, consumer-group offsets,
-//! and cluster membership ([`ClusterStore`]).
+//! cluster membership ([`ClusterStore`]), and tenants, keys and the audit log
+//! ([`TenantStore`], [`AuditStore`]).
 //!
 //! [`MetadataStore`] is the sum of these small traits; a backend implements each.
 
@@ -7,6 +8,7 @@ use async_trait::async_trait;
 
 pub use crate::cluster::ClusterStore;
 use crate::error::{BoxError, caused_constructors};
+pub use crate::tenancy::{AuditStore, TenantStore};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
 
 /// Errors of the metadata store, by kind.
@@ -321,11 +323,25 @@ pub trait PoolStats {
 
 /// Everything the agent keeps in the metadata store.
 pub trait MetadataStore:
-    TopicStore + IndexStore + OffsetStore + ClusterStore + PoolStats + std::fmt::Debug
+    TopicStore
+    + IndexStore
+    + OffsetStore
+    + ClusterStore
+    + TenantStore
+    + AuditStore
+    + PoolStats
+    + std::fmt::Debug
 {
 }
 
-impl<T: TopicStore + IndexStore + OffsetStore + ClusterStore + PoolStats + std::fmt::Debug>
-    MetadataStore for T
+impl<T> MetadataStore for T where
+    T: TopicStore
+        + IndexStore
+        + OffsetStore
+        + ClusterStore
+        + TenantStore
+        + AuditStore
+        + PoolStats
+        + std::fmt::Debug
 {
 }

@@ -4,7 +4,7 @@
 //!
 //! One module per concern, the same set as the SQLite backend: `store` (the struct and how a
 //! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
-//! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`.
+//! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`, `tenancy`.
 //!
 //! Every query is a file in `queries/<module>/`, included with `include_str!`. Only
 //! transaction control (`BEGIN`, `COMMIT`) and the `SET LOCAL` of the configured timeouts
@@ -30,6 +30,7 @@ mod migrate;
 mod offsets;
 mod pool;
 mod store;
+mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod topics;

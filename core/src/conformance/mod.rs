@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod lease;
 pub mod metadata;
 pub mod object;
+pub mod tenancy;
 
 /// Generates one test per object-store case. `$make` yields `(Arc<dyn ObjectStore>, guard)`.
 #[macro_export]
@@ -72,6 +73,16 @@ macro_rules! metadata_conformance {
                 tenant_groups,
             ]
         );
+        $crate::__conformance_cases!(
+            tenancy,
+            $make,
+            [
+                tenants_create_get_list,
+                api_keys_create_get_list_revoke,
+                key_use_is_recorded_forward_only,
+                audit_log_newest_first,
+            ]
+        );
     };
 }
 
@@ -100,6 +111,7 @@ mod tests {
             ("metadata", include_str!("metadata.rs")),
             ("lease", include_str!("lease.rs")),
             ("cluster", include_str!("cluster.rs")),
+            ("tenancy", include_str!("tenancy.rs")),
         ] {
             for line in src.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

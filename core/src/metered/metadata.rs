@@ -14,6 +14,7 @@ use crate::metadata::{
     TopicStore,
 };
 use crate::registry::MetadataParts;
+use crate::tenancy::{ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
 
 operations! {
@@ -56,6 +57,26 @@ operations! {
         SetTenantGroup => "set_tenant_group",
         /// [`ClusterStore::tenant_group`].
         TenantGroup => "tenant_group",
+        /// [`TenantStore::create_tenant`].
+        CreateTenant => "create_tenant",
+        /// [`TenantStore::get_tenant`].
+        GetTenant => "get_tenant",
+        /// [`TenantStore::list_tenants`].
+        ListTenants => "list_tenants",
+        /// [`TenantStore::create_api_key`].
+        CreateApiKey => "create_api_key",
+        /// [`TenantStore::get_api_key`]: an authentication the agent's cache missed.
+        GetApiKey => "get_api_key",
+        /// [`TenantStore::list_api_keys`].
+        ListApiKeys => "list_api_keys",
+        /// [`TenantStore::revoke_api_key`].
+        RevokeApiKey => "revoke_api_key",
+        /// [`TenantStore::record_key_use`].
+        RecordKeyUse => "record_key_use",
+        /// [`AuditStore::append_audit`].
+        AppendAudit => "append_audit",
+        /// [`AuditStore::audit_log`].
+        AuditLog => "audit_log",
         /// [`LeaseManager::acquire`].
         LeaseAcquire => "lease_acquire",
         /// [`LeaseManager::renew_all`].
@@ -261,6 +282,68 @@ impl ClusterStore for MeteredMetadataStore {
         self.usage
             .call(MetadataOp::TenantGroup, None, none, call)
             .await
+    }
+}
+
+/// Passes each call through to the inner store, counted and timed as `$op`.
+macro_rules! metered {
+    ($self:ident, $op:ident, $call:expr) => {{
+        let call = $call;
+        $self.usage.call(MetadataOp::$op, None, none, call).await
+    }};
+}
+
+#[async_trait]
+impl TenantStore for MeteredMetadataStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> MetadataResult<()> {
+        metered!(self, CreateTenant, self.inner.store.create_tenant(tenant))
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> MetadataResult<Tenant> {
+        metered!(self, GetTenant, self.inner.store.get_tenant(id))
+    }
+
+    async fn list_tenants(&self) -> MetadataResult<Vec<Tenant>> {
+        metered!(self, ListTenants, self.inner.store.list_tenants())
+    }
+
+    async fn create_api_key(&self, key: &StoredApiKey) -> MetadataResult<()> {
+        metered!(self, CreateApiKey, self.inner.store.create_api_key(key))
+    }
+
+    async fn get_api_key(&self, id: &str) -> MetadataResult<StoredApiKey> {
+        metered!(self, GetApiKey, self.inner.store.get_api_key(id))
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> MetadataResult<Vec<ApiKeyInfo>> {
+        metered!(self, ListApiKeys, self.inner.store.list_api_keys(tenant))
+    }
+
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> MetadataResult<ApiKeyInfo> {
+        metered!(
+            self,
+            RevokeApiKey,
+            self.inner.store.revoke_api_key(id, at_ms)
+        )
+    }
+
+    async fn record_key_use(&self, used: &[(String, i64)]) -> MetadataResult<()> {
+        metered!(self, RecordKeyUse, self.inner.store.record_key_use(used))
+    }
+}
+
+#[async_trait]
+impl AuditStore for MeteredMetadataStore {
+    async fn append_audit(&self, events: &[AuditEvent]) -> MetadataResult<()> {
+        metered!(self, AppendAudit, self.inner.store.append_audit(events))
+    }
+
+    async fn audit_log(
+        &self,
+        tenant: Option<&TenantId>,
+        limit: u32,
+    ) -> MetadataResult<Vec<AuditEvent>> {
+        metered!(self, AuditLog, self.inner.store.audit_log(tenant, limit))
     }
 }
 

@@ -1,0 +1,1 @@
+SELECT id, plan, created_at_ms FROM tenants WHERE id = $1
