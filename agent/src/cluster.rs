@@ -9,7 +9,10 @@ use streamhouse_core::cluster::{AgentInfo, assign};
 use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
 use streamhouse_proto::internal::v1::agent_internal_client::AgentInternalClient;
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
+
+use crate::auth::ClusterAuth;
 
 use crate::error::{AgentError, AgentResult};
 use crate::ttl_cache::TtlCache;
@@ -38,11 +41,22 @@ pub struct Cluster {
     /// By tenant, as the client names it: capped, since any name can be sent.
     tenant_groups: Mutex<TtlCache<TenantId, String>>,
     channels: Mutex<HashMap<String, Channel>>,
+    /// Proves to other agents that a call comes from this cluster.
+    auth: ClusterAuth,
 }
 
+/// A channel to another agent, every call carrying the cluster secret.
+pub type AgentChannel = InterceptedService<Channel, ClusterAuth>;
+
 impl Cluster {
-    /// A view holding only this agent until the first [`Cluster::refresh`].
-    pub fn new(store: Arc<dyn MetadataStore>, me: AgentInfo, ttl: Duration) -> Self {
+    /// A view holding only this agent until the first [`Cluster::refresh`]; calls to other
+    /// agents carry `auth`.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        me: AgentInfo,
+        ttl: Duration,
+        auth: ClusterAuth,
+    ) -> Self {
         Self {
             store,
             peers: RwLock::new(Arc::new(vec![me.clone()])),
@@ -51,6 +65,7 @@ impl Cluster {
             ttl,
             tenant_groups: Mutex::new(TtlCache::new(TENANT_GROUP_TTL, TENANT_GROUP_CAPACITY)),
             channels: Mutex::new(HashMap::new()),
+            auth,
         }
     }
 
@@ -155,15 +170,20 @@ impl Cluster {
     }
 
     /// A client for another agent, over a channel shared by all requests to it.
-    pub fn client(&self, addr: &str) -> AgentResult<StreamHouseClient<Channel>> {
-        Ok(StreamHouseClient::new(self.channel(addr)?)
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX))
+    pub fn client(&self, addr: &str) -> AgentResult<StreamHouseClient<AgentChannel>> {
+        Ok(
+            StreamHouseClient::with_interceptor(self.channel(addr)?, self.auth.clone())
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+        )
     }
 
     /// A client for another agent's internal API, over the same shared channel.
-    pub fn internal_client(&self, addr: &str) -> AgentResult<AgentInternalClient<Channel>> {
-        Ok(AgentInternalClient::new(self.channel(addr)?).max_decoding_message_size(usize::MAX))
+    pub fn internal_client(&self, addr: &str) -> AgentResult<AgentInternalClient<AgentChannel>> {
+        Ok(
+            AgentInternalClient::with_interceptor(self.channel(addr)?, self.auth.clone())
+                .max_decoding_message_size(usize::MAX),
+        )
     }
 
     fn channel(&self, addr: &str) -> AgentResult<Channel> {

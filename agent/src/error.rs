@@ -39,6 +39,12 @@ pub enum AgentError {
     /// The agent is shutting down.
     #[error("the agent is shutting down; retry on another agent or after it restarts")]
     ShuttingDown,
+    /// The request carries no valid credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The credentials do not allow the call.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A bug or an unexpected store error.
     #[error("{0}")]
     Internal(String),
@@ -116,6 +122,8 @@ impl From<AgentError> for Status {
             AgentError::ResourceExhausted(_) => Status::resource_exhausted(msg),
             AgentError::Internal(_) => Status::internal(msg),
             AgentError::FailedPrecondition(_) => Status::failed_precondition(msg),
+            AgentError::Unauthenticated(_) => Status::unauthenticated(msg),
+            AgentError::PermissionDenied(_) => Status::permission_denied(msg),
             AgentError::Forwarded(s) => s,
         }
     }

@@ -1,5 +1,6 @@
 //! The `streamhouse.v1.StreamHouse` gRPC service: each handler authenticates the request
-//! (the tenant it acts for), converts its message to domain types (the conversions live in
+//! (the [`Principal`] it acts as, see [`crate::auth`]), checks the permission the call needs
+//! on the topic it names, converts its message to domain types (the conversions live in
 //! `streamhouse_proto`'s `domain` feature), calls the [`Broker`], and converts the answer
 //! back. Requests are counted by RPC and status code.
 
@@ -7,14 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use streamhouse_core::{Header, ProduceRecord, TenantId, TopicName};
-use streamhouse_proto::TENANT_HEADER;
+use streamhouse_core::tenancy::Permissions;
+use streamhouse_core::{Header, ProduceRecord, TopicName};
 use streamhouse_proto::v1 as pb;
 use streamhouse_proto::v1::stream_house_server::StreamHouse;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::admission::DecodeCharge;
+use crate::auth::{Authenticator, Principal};
 use crate::broker::{Broker, FORWARDED_HEADER, Produced};
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
@@ -23,26 +25,39 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct GrpcService {
     broker: Arc<Broker>,
+    auth: Arc<Authenticator>,
     metrics: Arc<Metrics>,
 }
 
 impl GrpcService {
-    /// Serves `broker` over gRPC.
-    pub fn new(broker: Arc<Broker>, metrics: Arc<Metrics>) -> Self {
-        Self { broker, metrics }
-    }
-}
-
-/// The tenant a request acts for: the `x-streamhouse-tenant` header, `default` without one.
-fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
-    match req.metadata().get(TENANT_HEADER) {
-        None => Ok(TenantId::default_tenant()),
-        Some(v) => {
-            let s = v.to_str().map_err(|_| {
-                Status::invalid_argument(format!("the {TENANT_HEADER} header is not text"))
-            })?;
-            Ok(TenantId::new(s).map_err(AgentError::from)?)
+    /// Serves `broker` over gRPC to the requests `auth` admits.
+    pub fn new(broker: Arc<Broker>, auth: Arc<Authenticator>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            broker,
+            auth,
+            metrics,
         }
+    }
+
+    /// Who `req` acts as: a client by its key (or, in development mode, the tenant it
+    /// names), or another agent forwarding a produce, which must prove it is one.
+    async fn principal<T>(&self, req: &Request<T>) -> AgentResult<Principal> {
+        if req.metadata().contains_key(FORWARDED_HEADER) {
+            return self.auth.agent_principal(req.metadata());
+        }
+        self.auth.principal(req.metadata(), req.remote_addr()).await
+    }
+
+    /// Records a change an RPC made in the audit log.
+    fn audit<T>(&self, p: &Principal, req: &Request<T>, action: &str, target: &TopicName) {
+        self.auth.audit().record(
+            Some(p.tenant()),
+            &p.actor(),
+            action,
+            target.as_str(),
+            req.remote_addr(),
+            "",
+        );
     }
 }
 
@@ -123,12 +138,15 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::CreateTopicRequest>,
     ) -> Result<Response<pb::CreateTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let p = self.principal(&req).await?;
         let spec = req
-            .into_inner()
-            .into_spec(tenant)
+            .get_ref()
+            .clone()
+            .into_spec(p.tenant().clone())
             .map_err(AgentError::from)?;
+        p.check(Permissions::ADMIN, Some(&spec.name))?;
         let topic = self.broker.create_topic(spec).await?;
+        self.audit(&p, &req, "topic.create", &topic.spec.name);
         Ok(Response::new(pb::CreateTopicResponse {
             topic: Some(topic.as_ref().into()),
         }))
@@ -138,9 +156,11 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::DeleteTopicRequest>,
     ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
-        let name = topic_name(req.into_inner().name)?;
-        self.broker.delete_topic(&tenant, &name).await?;
+        let p = self.principal(&req).await?;
+        let name = topic_name(req.get_ref().name.clone())?;
+        p.check(Permissions::ADMIN, Some(&name))?;
+        self.broker.delete_topic(p.tenant(), &name).await?;
+        self.audit(&p, &req, "topic.delete", &name);
         Ok(Response::new(pb::DeleteTopicResponse {}))
     }
 
@@ -148,9 +168,15 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
-        let topics = self.broker.list_topics(&tenant_of(&req)?).await?;
+        let p = self.principal(&req).await?;
+        p.check(Permissions::READ, None)?;
+        let topics = self.broker.list_topics(p.tenant()).await?;
         Ok(Response::new(pb::ListTopicsResponse {
-            topics: topics.iter().map(Into::into).collect(),
+            topics: topics
+                .iter()
+                .filter(|t| p.sees(&t.spec.name))
+                .map(Into::into)
+                .collect(),
         }))
     }
 
@@ -158,7 +184,9 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::DescribeClusterRequest>,
     ) -> Result<Response<pb::DescribeClusterResponse>, Status> {
-        let (group, agents) = self.broker.describe_cluster(&tenant_of(&req)?).await?;
+        // Any valid key: producers and consumers both find their agents this way.
+        let p = self.principal(&req).await?;
+        let (group, agents) = self.broker.describe_cluster(p.tenant()).await?;
         Ok(Response::new(pb::DescribeClusterResponse {
             group,
             agents: agents.into_iter().map(Into::into).collect(),
@@ -169,9 +197,13 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::DescribeTopicRequest>,
     ) -> Result<Response<pb::DescribeTopicResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let p = self.principal(&req).await?;
         let name = topic_name(req.into_inner().name)?;
-        let (topic, partitions) = self.broker.describe_topic(&tenant, &name).await?;
+        // Producers describe topics too (partition counts); either permission will do.
+        if p.check(Permissions::READ, Some(&name)).is_err() {
+            p.check(Permissions::WRITE, Some(&name))?;
+        }
+        let (topic, partitions) = self.broker.describe_topic(p.tenant(), &name).await?;
         Ok(Response::new(pb::DescribeTopicResponse {
             topic: Some((&topic).into()),
             partitions: partitions.into_iter().map(Into::into).collect(),
@@ -189,19 +221,20 @@ impl StreamHouse for GrpcService {
         );
         crate::logging::adopt_trace_context(&span, req.metadata());
         let result = async {
-            let tenant = tenant_of(&req)?;
-            let forwarded = req.metadata().contains_key(FORWARDED_HEADER);
+            let p = self.principal(&req).await?;
+            let forwarded = matches!(p, Principal::Agent(_));
             let charge = req
                 .extensions()
                 .get::<DecodeCharge>()
                 .and_then(DecodeCharge::take);
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
+            p.check(Permissions::WRITE, Some(&topic))?;
             let memory = produce_memory(&r.records);
             let records = r.records.into_iter().map(ProduceRecord::from);
             let produced = self
                 .broker
-                .produce(&tenant, &topic, records, charge, memory, forwarded)
+                .produce(p.tenant(), &topic, records, charge, memory, forwarded)
                 .await?;
             produce_reply(produced).map(Response::new)
         }
@@ -221,13 +254,14 @@ impl StreamHouse for GrpcService {
             partition = req.get_ref().partition
         );
         let result = async {
-            let tenant = tenant_of(&req)?;
+            let p = self.principal(&req).await?;
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
+            p.check(Permissions::READ, Some(&topic))?;
             let wait = Duration::from_millis(u64::from(r.max_wait_ms));
             let fetched = self
                 .broker
-                .fetch(&tenant, &topic, r.partition, r.offset, r.max_bytes, wait)
+                .fetch(p.tenant(), &topic, r.partition, r.offset, r.max_bytes, wait)
                 .await?;
             Ok(Response::new((r.partition, fetched).into()))
         }
@@ -243,13 +277,14 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let tenant = tenant_of(&req)?;
+        let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
+        p.check(Permissions::READ, Some(&topic))?;
         let partition = r.partition;
         let stream = self
             .broker
-            .subscribe(&tenant, &topic, partition, r.offset, r.max_bytes)
+            .subscribe(p.tenant(), &topic, partition, r.offset, r.max_bytes)
             .await?;
         let stream = stream.map(move |f| {
             f.map(|f| pb::FetchResponse::from((partition, f)))
@@ -262,12 +297,13 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::CommitOffsetsRequest>,
     ) -> Result<Response<pb::CommitOffsetsResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
+        p.check(Permissions::READ, Some(&topic))?;
         let offsets = r.offsets.into_iter().map(Into::into).collect();
         self.broker
-            .commit_offsets(&tenant, &r.group, &topic, offsets)
+            .commit_offsets(p.tenant(), &r.group, &topic, offsets)
             .await?;
         Ok(Response::new(pb::CommitOffsetsResponse {}))
     }
@@ -276,10 +312,14 @@ impl StreamHouse for GrpcService {
         &self,
         req: Request<pb::FetchOffsetsRequest>,
     ) -> Result<Response<pb::FetchOffsetsResponse>, Status> {
-        let tenant = tenant_of(&req)?;
+        let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
-        let offsets = self.broker.fetch_offsets(&tenant, &r.group, &topic).await?;
+        p.check(Permissions::READ, Some(&topic))?;
+        let offsets = self
+            .broker
+            .fetch_offsets(p.tenant(), &r.group, &topic)
+            .await?;
         Ok(Response::new(pb::FetchOffsetsResponse {
             offsets: offsets.into_iter().map(Into::into).collect(),
         }))

@@ -1,6 +1,7 @@
 //! The `streamhouse.internal.v1.AgentInternal` gRPC service: what the agents of a cluster ask
 //! each other. Today that is one aligned chunk of an object, from the agent that caches it
-//! for its zone.
+//! for its zone. Every call must carry the cluster secret (see [`crate::auth`]): a chunk of
+//! any tenant's object is served to whoever proves to be an agent.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use streamhouse_core::ObjectStoreError;
 
+use crate::auth::Authenticator;
 use crate::error::AgentError;
 use crate::object_reader::ObjectReader;
 
@@ -48,12 +50,13 @@ fn check(r: &ReadChunkRequest) -> Result<(), Status> {
 #[derive(Debug, Clone)]
 pub struct InternalService {
     objects: Arc<ObjectReader>,
+    auth: Arc<Authenticator>,
 }
 
 impl InternalService {
-    /// Serves chunks read through `objects`.
-    pub fn new(objects: Arc<ObjectReader>) -> Self {
-        Self { objects }
+    /// Serves chunks read through `objects` to the agents `auth` admits.
+    pub fn new(objects: Arc<ObjectReader>, auth: Arc<Authenticator>) -> Self {
+        Self { objects, auth }
     }
 }
 
@@ -63,6 +66,7 @@ impl AgentInternal for InternalService {
         &self,
         request: Request<ReadChunkRequest>,
     ) -> Result<Response<ReadChunkResponse>, Status> {
+        self.auth.check_agent(request.metadata())?;
         let r = request.into_inner();
         check(&r)?;
         let data = self

@@ -5,7 +5,9 @@
 //! [`Agent::start`] builds the backends named in the [`Config`] from the plugin registry and
 //! serves `streamhouse.v1` until [`Agent::shutdown`].
 
+pub mod admin;
 pub mod admission;
+pub mod auth;
 pub mod broker;
 pub mod cache;
 pub mod cluster;
@@ -35,7 +37,7 @@ use std::time::Duration;
 use anyhow::Context;
 use streamhouse_core::ObjectStore;
 use streamhouse_core::cluster::AgentInfo;
-use streamhouse_core::config::Config;
+use streamhouse_core::config::{AuthMode, Config};
 use streamhouse_core::metered::{
     MetadataUsage, MeteredMetadataStore, MeteredObjectStore, ObjectStoreUsage,
 };
@@ -47,6 +49,7 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::admission::{AdmissionLayer, AdmissionLimits, RequestLimits};
+use crate::auth::{Audit, Authenticator, ClusterAuth, KeyPolicy};
 use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cache::ChunkCache;
 use crate::cache::disk::DiskTier;
@@ -72,6 +75,8 @@ pub struct Agent {
     retention: JoinHandle<()>,
     usage_log: JoinHandle<()>,
     metrics_server: JoinHandle<()>,
+    /// Writes the audit log and the last-used times of keys.
+    auth_tasks: [JoinHandle<()>; 2],
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
     cluster: Arc<Cluster>,
@@ -131,6 +136,8 @@ impl Agent {
             .await
             .with_context(|| format!("cannot listen on {}", config.agent.grpc_addr))?;
         let addr = listener.local_addr()?;
+        let cluster_secret = config.auth.cluster_secret()?;
+        let policy = key_policy(config.auth.mode, addr, cluster_secret.is_some())?;
         let advertised = config.agent.advertised_url(addr);
         tonic::transport::Endpoint::from_shared(advertised.clone()).map_err(|e| {
             anyhow::anyhow!(
@@ -148,6 +155,7 @@ impl Agent {
                 addr: advertised,
             },
             ttl,
+            ClusterAuth::new(cluster_secret.as_deref())?,
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),
@@ -242,7 +250,19 @@ impl Agent {
             },
             shutdown_rx.clone(),
         );
-        let service = GrpcService::new(Arc::new(broker), metrics);
+        let audit = Arc::new(Audit::new(&config.agent.id, metrics.audit.clone()));
+        let auth = Arc::new(Authenticator::new(
+            policy,
+            meta.store.clone(),
+            Duration::from_millis(config.auth.key_cache_ttl_ms),
+            cluster_secret,
+            audit.clone(),
+        ));
+        let auth_tasks = [
+            tokio::spawn(audit.run(meta.store.clone(), shutdown_rx.clone())),
+            tokio::spawn(auth.clone().run(shutdown_rx.clone())),
+        ];
+        let service = GrpcService::new(Arc::new(broker), auth.clone(), metrics);
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter
@@ -261,7 +281,7 @@ impl Agent {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         // Its answers are chunks, up to `read.chunk_bytes` each.
-        let internal = AgentInternalServer::new(InternalService::new(object_reader))
+        let internal = AgentInternalServer::new(InternalService::new(object_reader, auth))
             .max_encoding_message_size(config.read.chunk_bytes + 1024);
 
         let mut stop = shutdown_rx.clone();
@@ -314,6 +334,7 @@ impl Agent {
             retention,
             usage_log,
             metrics_server,
+            auth_tasks,
             writer,
             partitions,
             cluster,
@@ -349,7 +370,14 @@ impl Agent {
                  acknowledged"
             );
         }
-        for task in [self.lease_loop, self.renewals, self.retention] {
+        let [audit, key_use] = self.auth_tasks;
+        for task in [
+            self.lease_loop,
+            self.renewals,
+            self.retention,
+            audit,
+            key_use,
+        ] {
             finish(task, deadline).await;
         }
         match tokio::time::timeout_at(deadline, self.partitions.release_all()).await {
@@ -367,6 +395,36 @@ impl Agent {
         }
         info!("shut down");
         Ok(())
+    }
+}
+
+/// How requests without a key are treated on a listener bound to `addr`: development mode is
+/// allowed on loopback only, unless `auth.mode = "none"` asks for it on purpose.
+fn key_policy(mode: AuthMode, addr: SocketAddr, has_secret: bool) -> anyhow::Result<KeyPolicy> {
+    let loopback = addr.ip().is_loopback();
+    match mode {
+        AuthMode::ApiKey if !has_secret => anyhow::bail!(
+            "auth.mode = \"api_key\" needs auth.cluster_secret (or auth.cluster_secret_file), \
+             the same on every agent, so that agents can forward to one another: generate one \
+             with `openssl rand -hex 32`"
+        ),
+        AuthMode::ApiKey => Ok(KeyPolicy::Required),
+        AuthMode::Auto if loopback => {
+            info!(%addr, "development mode: requests without an API key are accepted on this loopback listener");
+            Ok(KeyPolicy::Optional)
+        }
+        AuthMode::Auto => anyhow::bail!(
+            "agent.grpc_addr {addr} is reachable from other hosts, and no authentication is \
+             configured: set auth.mode = \"api_key\" with auth.cluster_secret (then create \
+             keys with `streamhouse-agent tenant create` and `streamhouse-agent key create`), \
+             or auth.mode = \"none\" to accept any client on purpose"
+        ),
+        AuthMode::None => {
+            if !loopback {
+                tracing::warn!(%addr, "auth.mode = \"none\": any client that reaches this address acts as any tenant");
+            }
+            Ok(KeyPolicy::Optional)
+        }
     }
 }
 

@@ -46,11 +46,13 @@ impl Drop for Telemetry {
 
 /// Installs the global subscriber (`RUST_LOG` overrides `log.level`) and, with
 /// `trace.otlp_endpoint` set, the trace exporter. Call inside the tokio runtime, which exports
-/// the traces.
+/// the traces. Logs go to stdout, or to stderr with `to_stderr` (for commands whose stdout is
+/// their answer, such as a key to capture).
 pub fn init_logging(
     log: &LogConfig,
     trace: &TraceConfig,
     agent_id: &str,
+    to_stderr: bool,
 ) -> anyhow::Result<Telemetry> {
     let filter = match std::env::var("RUST_LOG") {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v)?,
@@ -58,11 +60,26 @@ pub fn init_logging(
             .map_err(|e| anyhow::anyhow!("log.level {:?} is not a valid filter: {e}", log.level))?,
     };
     // Colours only on a terminal: log files and collectors get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let ansi = if to_stderr {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    } else {
+        std::io::IsTerminal::is_terminal(&std::io::stdout())
+    };
+    let writer = move || -> Box<dyn std::io::Write> {
+        if to_stderr {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        }
+    };
     let output = match log.format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_ansi(false)
+            .with_writer(writer)
             .event_format(JsonLine {
                 agent_id: agent_id.to_owned(),
             })

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use streamhouse_agent::admin::{KeyCommand, TenantCommand};
 use streamhouse_agent::{Agent, init_logging};
 use streamhouse_core::config::Config;
 
@@ -37,6 +38,22 @@ enum Command {
         /// The agent group to serve it.
         group: String,
     },
+    /// Create and list tenants (each has a plan; API keys belong to one).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// List the audit log, newest first: key creation and revocation, topic creation and
+    /// deletion, failed authentications.
+    Audit {
+        /// Only this tenant's events.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 fn main() {
@@ -60,7 +77,13 @@ fn run(args: Args) -> anyhow::Result<()> {
     // The trace exporter runs on the runtime: set it up inside, and flush it (by dropping
     // `telemetry`) before the runtime goes.
     let _in_runtime = rt.enter();
-    let telemetry = init_logging(&config.log, &config.trace, &config.agent.id)?;
+    // A command's answer is its stdout; only the agent itself logs there.
+    let telemetry = init_logging(
+        &config.log,
+        &config.trace,
+        &config.agent.id,
+        args.command.is_some(),
+    )?;
     let result = match args.command {
         Some(Command::Migrate) => {
             streamhouse_agent::backends::link();
@@ -76,6 +99,13 @@ fn run(args: Args) -> anyhow::Result<()> {
             streamhouse_agent::backends::link();
             rt.block_on(assign_tenant(config, &tenant, &group))
         }
+        Some(Command::Tenant(cmd)) => rt.block_on(streamhouse_agent::admin::tenant(&config, cmd)),
+        Some(Command::Key(cmd)) => rt.block_on(streamhouse_agent::admin::key(&config, cmd)),
+        Some(Command::Audit { tenant, limit }) => rt.block_on(streamhouse_agent::admin::audit_log(
+            &config,
+            tenant.as_deref(),
+            limit,
+        )),
         None => rt.block_on(async {
             let agent = Agent::start(config).await?;
             wait_for_signal().await?;

@@ -188,6 +188,8 @@ pub struct Metrics {
     pub segment_cache_hit_ratio: Gauge<f64, AtomicU64>,
     /// The shared read cache of object chunks.
     pub read_cache: ReadCacheMetrics,
+    /// Authentication and the audit log.
+    pub audit: crate::auth::AuditMetrics,
     cache_hits: AtomicU64,
     cache_lookups: AtomicU64,
     /// Per topic, the lag of its furthest-behind consumer group at its last commit.
@@ -299,6 +301,7 @@ impl Metrics {
             segment_cache_hit_ratio.clone(),
         );
         let read_cache = ReadCacheMetrics::register(&mut r);
+        let audit = crate::auth::AuditMetrics::register(&mut r);
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -352,6 +355,7 @@ impl Metrics {
             flush_seconds,
             segment_cache_hit_ratio,
             read_cache,
+            audit,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
             consumer_lag,

@@ -70,6 +70,7 @@ impl Harness {
                 addr: "http://127.0.0.1:1".into(),
             },
             ttl,
+            crate::auth::ClusterAuth::default(),
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),

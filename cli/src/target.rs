@@ -1,7 +1,7 @@
-//! Where the CLI connects, and as which tenant.
+//! Where the CLI connects, and as whom.
 
 use clap::Args;
-use streamhouse_client::Client;
+use streamhouse_client::{Client, ConnectOptions};
 
 /// Connection options shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -15,7 +15,15 @@ pub struct Target {
         default_value = "http://127.0.0.1:9090"
     )]
     pub addr: String,
-    /// Tenant to act for.
+    /// API key (`shk_...`) to authenticate with; the agent acts for its tenant.
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMHOUSE_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Tenant to act for without a key (development mode).
     #[arg(long, global = true, env = "STREAMHOUSE_TENANT")]
     pub tenant: Option<String>,
     /// Spread requests over every agent serving the tenant, as `DescribeCluster` lists them.
@@ -29,14 +37,14 @@ pub struct Target {
 impl Target {
     /// A new connection (or, with --cluster, a new set of them).
     pub async fn connect(&self) -> anyhow::Result<Client> {
+        let options = ConnectOptions {
+            api_key: self.api_key.clone(),
+            tenant: self.tenant.clone(),
+        };
         if self.cluster {
             let seeds: Vec<&str> = self.addr.split(',').map(str::trim).collect();
-            return Ok(Client::connect_cluster(&seeds, self.tenant.as_deref(), &self.zone).await?);
+            return Ok(Client::connect_cluster_with(&seeds, &options, &self.zone).await?);
         }
-        let c = Client::connect(&self.addr).await?;
-        Ok(match &self.tenant {
-            Some(t) => c.with_tenant(t)?,
-            None => c,
-        })
+        Ok(Client::connect_with(&self.addr, &options).await?)
     }
 }

@@ -12,6 +12,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With an API key, connect with [`ConnectOptions`]: every request then carries
+//! `authorization: Bearer <key>`.
+//!
 //! Produces are retried on `UNAVAILABLE` (leadership moving, a failed flush) with backoff,
 //! which gives at-least-once delivery: a produce whose acknowledgement was lost may be
 //! written twice.
@@ -21,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
-use tonic::metadata::MetadataValue;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
@@ -144,6 +147,26 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Whom a client authenticates as.
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// An API key (`shk_...`), sent as `authorization: Bearer <key>` on every request; the
+    /// agent then acts for the key's tenant.
+    pub api_key: Option<String>,
+    /// The tenant to act for without a key (development mode); with a key it must be the
+    /// key's tenant or absent.
+    pub tenant: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("tenant", &self.tenant)
+            .finish()
+    }
+}
+
 /// A connection to one agent, or to several ([`Client::connect_cluster`]); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -151,6 +174,8 @@ pub struct Client {
     /// The agents requests go to; a cluster client's refresher keeps it current.
     agents: Arc<Mutex<Vec<String>>>,
     tenant: Option<MetadataValue<tonic::metadata::Ascii>>,
+    /// `Bearer <key>`, marked sensitive (never indexed by HPACK; its `Debug` hides it).
+    authorization: Option<AsciiMetadataValue>,
     retry: RetryPolicy,
     /// Keeps a cluster client's refresher running while any clone lives.
     alive: Arc<()>,
@@ -222,6 +247,7 @@ impl Client {
                 .max_encoding_message_size(256 << 20),
             agents: Arc::new(Mutex::new(agents)),
             tenant: None,
+            authorization: None,
             retry: RetryPolicy::default(),
             alive: Arc::new(()),
         }
@@ -238,18 +264,34 @@ impl Client {
         tenant: Option<&str>,
         zone: &str,
     ) -> ClientResult<Self> {
+        let options = ConnectOptions {
+            tenant: tenant.map(str::to_owned),
+            ..ConnectOptions::default()
+        };
+        Self::connect_cluster_with(seeds, &options, zone).await
+    }
+
+    /// Connects to an agent as `options` say.
+    pub async fn connect_with(addr: &str, options: &ConnectOptions) -> ClientResult<Self> {
+        Self::connect(addr).await?.with_options(options)
+    }
+
+    /// Connects to a cluster as [`Client::connect_cluster`] does, authenticating as
+    /// `options` say.
+    pub async fn connect_cluster_with(
+        seeds: &[&str],
+        options: &ConnectOptions,
+        zone: &str,
+    ) -> ClientResult<Self> {
         let mut last = ClientError::Invalid("connect_cluster needs at least one address".into());
         for seed in seeds {
-            let mut client = match Self::connect(seed).await {
+            let client = match Self::connect_with(seed, options).await {
                 Ok(c) => c,
                 Err(e) => {
                     last = e;
                     continue;
                 }
             };
-            if let Some(t) = tenant {
-                client = client.with_tenant(t)?;
-            }
             let picked = pick(&client.describe_cluster().await?.agents, zone);
             if picked.is_empty() {
                 // An agent without membership (SQLite): just that one.
@@ -260,6 +302,7 @@ impl Client {
             apply(&tx, &mut current, picked).await?;
             let balanced = Self {
                 tenant: client.tenant,
+                authorization: client.authorization,
                 ..Self::over(channel, current.clone())
             };
             let alive = Arc::downgrade(&balanced.alive);
@@ -268,6 +311,7 @@ impl Client {
                 inner: balanced.inner.clone(),
                 agents: balanced.agents.clone(),
                 tenant: balanced.tenant.clone(),
+                authorization: balanced.authorization.clone(),
                 retry: balanced.retry,
                 alive: Arc::new(()),
             };
@@ -318,6 +362,27 @@ impl Client {
         Ok(self)
     }
 
+    /// Sends `key` as `authorization: Bearer <key>` on every request.
+    pub fn with_api_key(mut self, key: &str) -> ClientResult<Self> {
+        let mut v: AsciiMetadataValue = format!("Bearer {}", key.trim()).parse().map_err(|_| {
+            ClientError::Invalid("the API key holds characters a header cannot carry".into())
+        })?;
+        v.set_sensitive(true);
+        self.authorization = Some(v);
+        Ok(self)
+    }
+
+    /// Applies `options`' key and tenant.
+    pub fn with_options(mut self, options: &ConnectOptions) -> ClientResult<Self> {
+        if let Some(k) = &options.api_key {
+            self = self.with_api_key(k)?;
+        }
+        if let Some(t) = &options.tenant {
+            self = self.with_tenant(t)?;
+        }
+        Ok(self)
+    }
+
     /// Uses this retry policy for produces.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -328,6 +393,9 @@ impl Client {
         let mut r = Request::new(msg);
         if let Some(t) = &self.tenant {
             r.metadata_mut().insert(TENANT_HEADER, t.clone());
+        }
+        if let Some(a) = &self.authorization {
+            r.metadata_mut().insert("authorization", a.clone());
         }
         r
     }

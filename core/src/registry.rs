@@ -82,6 +82,10 @@ pub struct MetadataBackend {
     pub build: MetadataBuilder,
     /// Runs the schema migrations and nothing else.
     pub migrate: MetadataMigrator,
+    /// Opens the store for an administrative command (keys, tenants, the audit log) that
+    /// runs beside the agents using it, which an agent's constructor may refuse (SQLite
+    /// admits one agent process).
+    pub admin: MetadataBuilder,
 }
 
 /// A registered object-store backend.
@@ -146,6 +150,12 @@ fn metadata_backend(kind: &str) -> Result<&'static MetadataBackend, BuildError> 
 /// Builds the metadata backend a config section selects.
 pub async fn build_metadata(section: BackendSection) -> Result<MetadataParts, BuildError> {
     (metadata_backend(&section.backend)?.build)(section).await
+}
+
+/// Opens the metadata backend a config section selects for an administrative command, beside
+/// running agents.
+pub async fn admin_metadata(section: BackendSection) -> Result<MetadataParts, BuildError> {
+    (metadata_backend(&section.backend)?.admin)(section).await
 }
 
 /// Runs the schema migrations of the metadata backend a config section selects.

@@ -16,7 +16,7 @@ mod services;
 pub use checks::{assert_acked_readable, produce_recorded};
 pub use otlp::OtlpCollector;
 pub use pg::{PG_PASSWORD, PgCluster};
-pub use process::{AgentProcess, bin, free_port, health_serving, tool};
+pub use process::{AgentProcess, admin, bin, free_port, health_serving, tool};
 pub use proxy::{Fault, FaultyProxy};
 pub use raw::{empty_records_request, raw_produce};
 pub use services::{Metadata, Objects, env_refs};

@@ -39,6 +39,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Runs an administrative command of `streamhouse-agent` (`tenant`, `key`, `audit`) in `dir`
+/// with `env` (the metadata store's variables), returning its stdout; panics with its
+/// stderr if it fails.
+pub fn admin(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(bin("streamhouse-agent"))
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run streamhouse-agent");
+    assert!(
+        out.status.success(),
+        "streamhouse-agent {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// A running agent process in its own working directory.
 #[derive(Debug)]
 pub struct AgentProcess {
@@ -70,7 +89,13 @@ impl AgentProcess {
 
     /// Spawns the agent without waiting for it to serve (see [`AgentProcess::wait_ready`]).
     pub fn launch(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
+        // A listener address in `env` (such as 0.0.0.0:PORT) keeps its port.
+        let port = env
+            .iter()
+            .find(|(k, _)| *k == "STREAMHOUSE_AGENT__GRPC_ADDR")
+            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+            .filter(|p| *p != 0)
+            .unwrap_or_else(free_port);
         let mut a = Self {
             child: None,
             url: format!("http://127.0.0.1:{port}"),

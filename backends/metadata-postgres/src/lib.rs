@@ -71,9 +71,9 @@ fn migrate(section: BackendSection) -> BoxFuture<'static, Result<(), BuildError>
 }
 
 inventory::submit! {
-    MetadataBackend { kind: "postgres", build, migrate }
+    MetadataBackend { kind: "postgres", build, migrate, admin: build }
 }
 
 inventory::submit! {
-    MetadataBackend { kind: "aurora", build, migrate }
+    MetadataBackend { kind: "aurora", build, migrate, admin: build }
 }

@@ -40,5 +40,9 @@ inventory::submit! {
             let cfg: SqliteConfig = section.options()?;
             SqliteMetadataStore::open(&cfg).await.map(drop)
         }),
+        admin: |section: BackendSection| Box::pin(async move {
+            let cfg: SqliteConfig = section.options()?;
+            Ok(MetadataParts::shared(SqliteMetadataStore::open_for_admin(&cfg).await?))
+        }),
     }
 }

@@ -11,15 +11,16 @@ use streamhouse_core::registry::BuildError;
 
 use crate::config::{SqliteConfig, Synchronous};
 
-/// Takes the database's lock file and opens its two pools: writes, and reads.
+/// Takes the database's lock file (when `lock`) and opens its two pools: writes, and reads.
 pub(crate) async fn open_pools(
     cfg: &SqliteConfig,
-) -> Result<(SqlitePool, SqlitePool, std::fs::File), BuildError> {
+    lock: bool,
+) -> Result<(SqlitePool, SqlitePool, Option<std::fs::File>), BuildError> {
     if let Some(dir) = cfg.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| BuildError(format!("cannot create directory {}: {e}", dir.display())))?;
     }
-    let lock = lock_database(&cfg.path)?;
+    let lock = lock.then(|| lock_database(&cfg.path)).transpose()?;
     let opts = SqliteConnectOptions::new()
         .filename(&cfg.path)
         .create_if_missing(true)

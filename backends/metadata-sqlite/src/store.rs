@@ -25,19 +25,33 @@ pub struct SqliteMetadataStore {
     /// Index lookups, offsets and topic reads.
     pub(crate) reads: SqlitePool,
     /// An exclusive lock on `<path>.lock`, held while the store is open: one agent process
-    /// per database. The OS drops it when the process dies, even by `kill -9`.
-    _lock: Arc<std::fs::File>,
+    /// per database. The OS drops it when the process dies, even by `kill -9`. `None` for
+    /// an administrative command's store.
+    _lock: Option<Arc<std::fs::File>>,
 }
 
 impl SqliteMetadataStore {
     /// Opens (creating if needed) the database at `cfg.path` and runs the migrations.
     pub async fn open(cfg: &SqliteConfig) -> Result<Self, BuildError> {
-        let (pool, reads, lock) = open_pools(cfg).await?;
+        let (pool, reads, lock) = open_pools(cfg, true).await?;
         migrate(&pool, &cfg.path).await?;
         Ok(Self {
             pool,
             reads,
-            _lock: Arc::new(lock),
+            _lock: lock.map(Arc::new),
+        })
+    }
+
+    /// Opens the database for an administrative command beside the agent that holds it:
+    /// without its lock, since a command's few short transactions wait their turn for
+    /// SQLite's write lock (WAL and the busy timeout) and take no lease.
+    pub async fn open_for_admin(cfg: &SqliteConfig) -> Result<Self, BuildError> {
+        let (pool, reads, _) = open_pools(cfg, false).await?;
+        migrate(&pool, &cfg.path).await?;
+        Ok(Self {
+            pool,
+            reads,
+            _lock: None,
         })
     }
 

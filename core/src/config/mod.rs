@@ -51,6 +51,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Distributed tracing.
     pub trace: TraceConfig,
+    /// Authentication.
+    pub auth: AuthConfig,
 }
 
 /// `[trace]`: OpenTelemetry traces, exported over OTLP/gRPC.
@@ -345,6 +347,7 @@ impl Default for Config {
                 otlp_endpoint: String::new(),
                 sample_ratio: 1.0,
             },
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -502,12 +505,14 @@ impl Config {
         if self.agent.max_partitions_per_topic == 0 {
             return bad("agent.max_partitions_per_topic must be at least 1".into());
         }
-        Ok(())
+        self.auth.validate()
     }
 }
 
+mod auth;
 mod env;
 #[cfg(test)]
 mod tests;
 
+pub use auth::{AuthConfig, AuthMode, MIN_CLUSTER_SECRET};
 use env::EnvVars;

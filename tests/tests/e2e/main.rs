@@ -2,6 +2,7 @@
 //! services and checks what a user sees. One binary links tonic, the client and the helpers
 //! once instead of once per file.
 
+mod auth;
 mod bad_input;
 mod bench;
 mod chaos;

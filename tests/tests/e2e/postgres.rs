@@ -183,8 +183,9 @@ async fn migrate_command_prepares_the_schema_for_agents_that_do_not_migrate() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
+    // Commands log to stderr: their stdout is their answer.
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("migrations applied"),
+        String::from_utf8_lossy(&out.stderr).contains("migrations applied"),
         "{out:?}"
     );
     env.push((
