@@ -10,7 +10,7 @@ use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
 use streamhouse_proto::internal::v1::agent_internal_client::AgentInternalClient;
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::auth::ClusterAuth;
 
@@ -43,6 +43,8 @@ pub struct Cluster {
     channels: Mutex<HashMap<String, Channel>>,
     /// Proves to other agents that a call comes from this cluster.
     auth: ClusterAuth,
+    /// TLS to other agents, when they serve it.
+    tls: Option<ClientTlsConfig>,
 }
 
 /// A channel to another agent, every call carrying the cluster secret.
@@ -50,12 +52,13 @@ pub type AgentChannel = InterceptedService<Channel, ClusterAuth>;
 
 impl Cluster {
     /// A view holding only this agent until the first [`Cluster::refresh`]; calls to other
-    /// agents carry `auth`.
+    /// agents carry `auth`, over `tls` when set.
     pub fn new(
         store: Arc<dyn MetadataStore>,
         me: AgentInfo,
         ttl: Duration,
         auth: ClusterAuth,
+        tls: Option<ClientTlsConfig>,
     ) -> Self {
         Self {
             store,
@@ -66,6 +69,7 @@ impl Cluster {
             tenant_groups: Mutex::new(TtlCache::new(TENANT_GROUP_TTL, TENANT_GROUP_CAPACITY)),
             channels: Mutex::new(HashMap::new()),
             auth,
+            tls,
         }
     }
 
@@ -191,10 +195,15 @@ impl Cluster {
         let channel = match channels.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let c = Endpoint::from_shared(addr.to_owned())
-                    .map_err(|e| {
-                        AgentError::Internal(format!("agent address {addr:?} is not a URL: {e}"))
-                    })?
+                let mut endpoint = Endpoint::from_shared(addr.to_owned()).map_err(|e| {
+                    AgentError::Internal(format!("agent address {addr:?} is not a URL: {e}"))
+                })?;
+                if let Some(tls) = &self.tls {
+                    endpoint = endpoint
+                        .tls_config(tls.clone())
+                        .map_err(|e| AgentError::Internal(format!("TLS to agent {addr:?}: {e}")))?;
+                }
+                let c = endpoint
                     .connect_timeout(Duration::from_secs(2))
                     // A third of a lease TTL: a leader that does not answer by then is likely
                     // frozen or gone, and the client's retry (after the lease moves) should

@@ -18,7 +18,9 @@ pub mod metrics;
 pub mod object_reader;
 pub mod partitions;
 pub mod reader;
+pub mod redact;
 pub mod retention;
+pub mod tls;
 pub mod topics;
 pub mod ttl_cache;
 pub mod writer;
@@ -61,6 +63,7 @@ use crate::object_reader::ObjectReader;
 use crate::partitions::Partitions;
 use crate::reader::Reader;
 use crate::retention::Retention;
+use crate::tls::ReloadingTls;
 use crate::writer::{Writer, WriterConfig};
 
 /// A running agent.
@@ -75,8 +78,8 @@ pub struct Agent {
     retention: JoinHandle<()>,
     usage_log: JoinHandle<()>,
     metrics_server: JoinHandle<()>,
-    /// Writes the audit log and the last-used times of keys.
-    auth_tasks: [JoinHandle<()>; 2],
+    /// Writes the audit log and the last-used times of keys; reloads TLS files.
+    side_tasks: Vec<JoinHandle<()>>,
     writer: Arc<Writer>,
     partitions: Arc<Partitions>,
     cluster: Arc<Cluster>,
@@ -138,7 +141,11 @@ impl Agent {
         let addr = listener.local_addr()?;
         let cluster_secret = config.auth.cluster_secret()?;
         let policy = key_policy(config.auth.mode, addr, cluster_secret.is_some())?;
-        let advertised = config.agent.advertised_url(addr);
+        let tls = match config.tls.enabled() {
+            true => Some(ReloadingTls::load(&config.tls)?),
+            false => None,
+        };
+        let advertised = config.agent.advertised_url(addr, tls.is_some());
         tonic::transport::Endpoint::from_shared(advertised.clone()).map_err(|e| {
             anyhow::anyhow!(
                 "agent.advertise_addr {advertised:?} is not a URL other agents can reach ({e}); \
@@ -156,6 +163,7 @@ impl Agent {
             },
             ttl,
             ClusterAuth::new(cluster_secret.as_deref())?,
+            crate::tls::peer_client_config(&config.tls)?,
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),
@@ -258,7 +266,7 @@ impl Agent {
             cluster_secret,
             audit.clone(),
         ));
-        let auth_tasks = [
+        let mut side_tasks = vec![
             tokio::spawn(audit.run(meta.store.clone(), shutdown_rx.clone())),
             tokio::spawn(auth.clone().run(shutdown_rx.clone())),
         ];
@@ -285,34 +293,44 @@ impl Agent {
             .max_encoding_message_size(config.read.chunk_bytes + 1024);
 
         let mut stop = shutdown_rx.clone();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(AdmissionLayer::new(
-                    AdmissionLimits {
-                        max_concurrent_requests: config.agent.max_concurrent_requests,
-                        max_request_bytes_in_flight: config.agent.max_request_bytes_in_flight,
-                        max_message_bytes: max,
-                        request: request_limits,
-                    },
-                    writer.budget(),
-                    config.write.max_buffered_bytes,
-                ))
-                .add_service(health)
-                .add_service(reflection_v1)
-                .add_service(reflection_v1alpha)
-                .add_service(api)
-                .add_service(internal)
-                .serve_with_incoming_shutdown(
-                    // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to
-                    // small responses.
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let router = tonic::transport::Server::builder()
+            .layer(AdmissionLayer::new(
+                AdmissionLimits {
+                    max_concurrent_requests: config.agent.max_concurrent_requests,
+                    max_request_bytes_in_flight: config.agent.max_request_bytes_in_flight,
+                    max_message_bytes: max,
+                    request: request_limits,
+                },
+                writer.budget(),
+                config.write.max_buffered_bytes,
+            ))
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(api)
+            .add_service(internal);
+        let server = match tls {
+            Some(tls) => {
+                side_tasks.push(tokio::spawn(tls.clone().watch(shutdown_rx.clone())));
+                tokio::spawn(
+                    router
+                        .serve_with_incoming_shutdown(crate::tls::incoming(listener, tls), stopped),
+                )
+            }
+            // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to small
+            // responses.
+            None => tokio::spawn(
+                router.serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(listener)
                         .with_nodelay(Some(true))
                         .with_keepalive(Some(Duration::from_secs(60))),
-                    async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    },
+                    stopped,
                 ),
-        );
+            ),
+        };
         let flusher = tokio::spawn(writer.clone().run());
         // Start taking leases before answering produces, so the first produce rarely waits.
         match partitions.tick().await {
@@ -334,7 +352,7 @@ impl Agent {
             retention,
             usage_log,
             metrics_server,
-            auth_tasks,
+            side_tasks,
             writer,
             partitions,
             cluster,
@@ -370,14 +388,10 @@ impl Agent {
                  acknowledged"
             );
         }
-        let [audit, key_use] = self.auth_tasks;
-        for task in [
-            self.lease_loop,
-            self.renewals,
-            self.retention,
-            audit,
-            key_use,
-        ] {
+        for task in [self.lease_loop, self.renewals, self.retention]
+            .into_iter()
+            .chain(self.side_tasks)
+        {
             finish(task, deadline).await;
         }
         match tokio::time::timeout_at(deadline, self.partitions.release_all()).await {

@@ -18,7 +18,7 @@ struct Args {
     /// TOML config file; environment variables STREAMHOUSE_<SECTION>__<KEY> override it.
     #[arg(long, short, env = "STREAMHOUSE_CONFIG")]
     config: Option<PathBuf>,
-    /// Print the configuration as loaded, as TOML, and exit.
+    /// Print the configuration as loaded, as TOML, secrets redacted, and exit.
     #[arg(long)]
     print_config: bool,
     #[command(subcommand)]
@@ -131,8 +131,9 @@ async fn assign_tenant(config: Config, tenant: &str, group: &str) -> anyhow::Res
 }
 
 fn toml_string(config: &Config) -> anyhow::Result<String> {
-    let value = figment::Figment::from(figment::providers::Serialized::defaults(config))
+    let mut value = figment::Figment::from(figment::providers::Serialized::defaults(config))
         .extract::<toml::Value>()?;
+    streamhouse_agent::redact::redact_config(&mut value);
     Ok(toml::to_string_pretty(&value)?)
 }
 

@@ -71,6 +71,7 @@ impl Harness {
             },
             ttl,
             crate::auth::ClusterAuth::default(),
+            None,
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),

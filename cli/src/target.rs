@@ -1,7 +1,8 @@
 //! Where the CLI connects, and as whom.
 
+use anyhow::Context;
 use clap::Args;
-use streamhouse_client::{Client, ConnectOptions};
+use streamhouse_client::{Certificate, Client, ClientTlsConfig, ConnectOptions, Identity};
 
 /// Connection options shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -26,6 +27,26 @@ pub struct Target {
     /// Tenant to act for without a key (development mode).
     #[arg(long, global = true, env = "STREAMHOUSE_TENANT")]
     pub tenant: Option<String>,
+    /// PEM CA bundle to check the agents' certificates against (with an `https://` address;
+    /// the system's roots without it).
+    #[arg(long, global = true, env = "STREAMHOUSE_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// PEM client certificate, for agents that require mutual TLS (with --tls-key).
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMHOUSE_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        global = true,
+        env = "STREAMHOUSE_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Spread requests over every agent serving the tenant, as `DescribeCluster` lists them.
     #[arg(long, global = true)]
     pub cluster: bool,
@@ -35,11 +56,35 @@ pub struct Target {
 }
 
 impl Target {
+    /// The TLS settings the flags ask for, if any.
+    fn tls(&self) -> anyhow::Result<Option<ClientTlsConfig>> {
+        let read = |p: &std::path::Path, flag: &str| {
+            std::fs::read(p).with_context(|| format!("{flag} {}", p.display()))
+        };
+        let mut tls = ClientTlsConfig::new();
+        let mut any = false;
+        if let Some(ca) = &self.tls_ca {
+            tls = tls.ca_certificate(Certificate::from_pem(read(ca, "--tls-ca")?));
+            any = true;
+        } else {
+            tls = tls.with_native_roots();
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            tls = tls.identity(Identity::from_pem(
+                read(cert, "--tls-cert")?,
+                read(key, "--tls-key")?,
+            ));
+            any = true;
+        }
+        Ok(any.then_some(tls))
+    }
+
     /// A new connection (or, with --cluster, a new set of them).
     pub async fn connect(&self) -> anyhow::Result<Client> {
         let options = ConnectOptions {
             api_key: self.api_key.clone(),
             tenant: self.tenant.clone(),
+            tls: self.tls()?,
         };
         if self.cluster {
             let seeds: Vec<&str> = self.addr.split(',').map(str::trim).collect();

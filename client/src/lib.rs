@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use futures::{Stream, StreamExt};
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::channel::Change;
+pub use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Status};
 
@@ -156,6 +157,10 @@ pub struct ConnectOptions {
     /// The tenant to act for without a key (development mode); with a key it must be the
     /// key's tenant or absent.
     pub tenant: Option<String>,
+    /// TLS: the CA to check the agents' certificates against and, for mutual TLS, this
+    /// client's certificate. `https://` addresses without it are checked against the
+    /// system's roots.
+    pub tls: Option<ClientTlsConfig>,
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -163,6 +168,7 @@ impl std::fmt::Debug for ConnectOptions {
         f.debug_struct("ConnectOptions")
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("tenant", &self.tenant)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -176,6 +182,8 @@ pub struct Client {
     tenant: Option<MetadataValue<tonic::metadata::Ascii>>,
     /// `Bearer <key>`, marked sensitive (never indexed by HPACK; its `Debug` hides it).
     authorization: Option<AsciiMetadataValue>,
+    /// TLS settings for the connections a cluster client opens as agents come and go.
+    tls: Option<ClientTlsConfig>,
     retry: RetryPolicy,
     /// Keeps a cluster client's refresher running while any clone lives.
     alive: Arc<()>,
@@ -206,22 +214,37 @@ async fn apply(
     tx: &tokio::sync::mpsc::Sender<Change<String, Endpoint>>,
     current: &mut Vec<String>,
     want: Vec<String>,
+    tls: Option<&ClientTlsConfig>,
 ) -> ClientResult<()> {
     for gone in current.iter().filter(|a| !want.contains(a)) {
         let _ = tx.send(Change::Remove(gone.clone())).await;
     }
     for new in want.iter().filter(|a| !current.contains(a)) {
-        let _ = tx.send(Change::Insert(new.clone(), endpoint(new)?)).await;
+        let _ = tx
+            .send(Change::Insert(new.clone(), endpoint(new, tls)?))
+            .await;
     }
     *current = want;
     Ok(())
 }
 
-fn endpoint(addr: &str) -> ClientResult<Endpoint> {
-    Ok(Endpoint::from_shared(addr.to_owned())
-        .map_err(|e| ClientError::Invalid(format!("invalid agent address {addr:?}: {e}")))?
+fn endpoint(addr: &str, tls: Option<&ClientTlsConfig>) -> ClientResult<Endpoint> {
+    let invalid = |e: tonic::transport::Error| {
+        ClientError::Invalid(format!("invalid agent address {addr:?}: {e}"))
+    };
+    let mut e = Endpoint::from_shared(addr.to_owned())
+        .map_err(invalid)?
         .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true))
+        .tcp_nodelay(true);
+    let tls = match tls {
+        Some(t) => Some(t.clone()),
+        None if addr.starts_with("https://") => Some(ClientTlsConfig::new().with_native_roots()),
+        None => None,
+    };
+    if let Some(t) = tls {
+        e = e.tls_config(t).map_err(invalid)?;
+    }
+    Ok(e)
 }
 
 /// A stream of fetched batches from [`Client::subscribe`].
@@ -230,14 +253,21 @@ pub type Subscription = Pin<Box<dyn Stream<Item = ClientResult<FetchResponse>> +
 impl Client {
     /// Connects to an agent, such as `http://127.0.0.1:9090`.
     pub async fn connect(addr: &str) -> ClientResult<Self> {
-        let channel = endpoint(addr)?
-            .connect()
-            .await
-            .map_err(|source| ClientError::Connect {
-                addr: addr.to_owned(),
-                source,
-            })?;
-        Ok(Self::over(channel, vec![addr.to_owned()]))
+        Self::connect_over(addr, None).await
+    }
+
+    async fn connect_over(addr: &str, tls: Option<&ClientTlsConfig>) -> ClientResult<Self> {
+        let channel =
+            endpoint(addr, tls)?
+                .connect()
+                .await
+                .map_err(|source| ClientError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                })?;
+        let mut c = Self::over(channel, vec![addr.to_owned()]);
+        c.tls = tls.cloned();
+        Ok(c)
     }
 
     fn over(channel: Channel, agents: Vec<String>) -> Self {
@@ -248,6 +278,7 @@ impl Client {
             agents: Arc::new(Mutex::new(agents)),
             tenant: None,
             authorization: None,
+            tls: None,
             retry: RetryPolicy::default(),
             alive: Arc::new(()),
         }
@@ -273,7 +304,9 @@ impl Client {
 
     /// Connects to an agent as `options` say.
     pub async fn connect_with(addr: &str, options: &ConnectOptions) -> ClientResult<Self> {
-        Self::connect(addr).await?.with_options(options)
+        Self::connect_over(addr, options.tls.as_ref())
+            .await?
+            .with_options(options)
     }
 
     /// Connects to a cluster as [`Client::connect_cluster`] does, authenticating as
@@ -299,10 +332,11 @@ impl Client {
             }
             let (channel, tx) = Channel::balance_channel::<String>(64);
             let mut current = Vec::new();
-            apply(&tx, &mut current, picked).await?;
+            apply(&tx, &mut current, picked, options.tls.as_ref()).await?;
             let balanced = Self {
                 tenant: client.tenant,
                 authorization: client.authorization,
+                tls: client.tls,
                 ..Self::over(channel, current.clone())
             };
             let alive = Arc::downgrade(&balanced.alive);
@@ -312,6 +346,7 @@ impl Client {
                 agents: balanced.agents.clone(),
                 tenant: balanced.tenant.clone(),
                 authorization: balanced.authorization.clone(),
+                tls: balanced.tls.clone(),
                 retry: balanced.retry,
                 alive: Arc::new(()),
             };
@@ -327,7 +362,7 @@ impl Client {
                     };
                     let want = pick(&cluster.agents, &zone);
                     if !want.is_empty() && want != current {
-                        let _ = apply(&tx, &mut current, want).await;
+                        let _ = apply(&tx, &mut current, want, refresher.tls.as_ref()).await;
                         *refresher.agents.lock().expect("poisoned") = current.clone();
                     }
                 }

@@ -5,6 +5,7 @@
 //! The binaries must be built first (`cargo build --bins`; `scripts/test.sh` does it). They
 //! are looked up next to the test executable's `deps/` directory, or in `STREAMHOUSE_BIN_DIR`.
 
+mod certs;
 mod checks;
 mod otlp;
 mod pg;
@@ -13,6 +14,7 @@ mod proxy;
 mod raw;
 mod services;
 
+pub use certs::{TestCa, TestCert};
 pub use checks::{assert_acked_readable, produce_recorded};
 pub use otlp::OtlpCollector;
 pub use pg::{PG_PASSWORD, PgCluster};

@@ -1,4 +1,4 @@
-//! `[auth]`: who may call an agent.
+//! `[auth]` and `[tls]`: who may call an agent, and over what.
 
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +93,54 @@ impl AuthConfig {
                  this long to reach every agent)",
                 self.key_cache_ttl_ms
             )));
+        }
+        Ok(())
+    }
+}
+
+/// `[tls]`: TLS on the gRPC listener, mutual TLS, and TLS between agents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of the gRPC listener; with `key_file`, turns TLS on. Both files
+    /// are read again when they change, without dropping connections. Default empty.
+    pub cert_file: String,
+    /// PEM private key of `cert_file`. Default empty.
+    pub key_file: String,
+    /// PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS),
+    /// and this agent presents its own certificate to the agents it forwards to. Default
+    /// empty.
+    pub client_ca_file: String,
+    /// PEM CA bundle other agents' certificates are checked against when this agent calls
+    /// them; default `client_ca_file`, else the system's roots.
+    pub peer_ca_file: String,
+    /// How often the files are checked for changes, in ms. Default 10000.
+    pub reload_interval_ms: u64,
+}
+
+impl TlsConfig {
+    /// Whether the listener serves TLS.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.cert_file.is_empty() != self.key_file.is_empty() {
+            return Err(ConfigError(
+                "tls.cert_file and tls.key_file go together: set both or neither".into(),
+            ));
+        }
+        if self.reload_interval_ms < 100 {
+            return Err(ConfigError(
+                "tls.reload_interval_ms must be at least 100".into(),
+            ));
+        }
+        let cas = !(self.client_ca_file.is_empty() && self.peer_ca_file.is_empty());
+        if cas && !self.enabled() {
+            return Err(ConfigError(
+                "tls.client_ca_file and tls.peer_ca_file need tls.cert_file and tls.key_file"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -53,6 +53,8 @@ pub struct Config {
     pub trace: TraceConfig,
     /// Authentication.
     pub auth: AuthConfig,
+    /// TLS.
+    pub tls: TlsConfig,
 }
 
 /// `[trace]`: OpenTelemetry traces, exported over OTLP/gRPC.
@@ -273,15 +275,16 @@ impl<'de> Deserialize<'de> for BackendSection {
 
 impl AgentConfig {
     /// The URL to advertise for an agent listening on `bound` (the actual address, which
-    /// differs from `grpc_addr` when its port is 0).
-    pub fn advertised_url(&self, bound: SocketAddr) -> String {
+    /// differs from `grpc_addr` when its port is 0): `https://` when it serves `tls`.
+    pub fn advertised_url(&self, bound: SocketAddr, tls: bool) -> String {
+        let scheme = if tls { "https" } else { "http" };
         match &self.advertise_addr {
             Some(a) if a.contains("://") => a.clone(),
-            Some(a) => format!("http://{a}"),
+            Some(a) => format!("{scheme}://{a}"),
             None if bound.ip().is_unspecified() => {
-                format!("http://{}:{}", hostname(), bound.port())
+                format!("{scheme}://{}:{}", hostname(), bound.port())
             }
-            None => format!("http://{bound}"),
+            None => format!("{scheme}://{bound}"),
         }
     }
 }
@@ -348,6 +351,10 @@ impl Default for Config {
                 sample_ratio: 1.0,
             },
             auth: AuthConfig::default(),
+            tls: TlsConfig {
+                reload_interval_ms: 10_000,
+                ..TlsConfig::default()
+            },
         }
     }
 }
@@ -505,7 +512,8 @@ impl Config {
         if self.agent.max_partitions_per_topic == 0 {
             return bad("agent.max_partitions_per_topic must be at least 1".into());
         }
-        self.auth.validate()
+        self.auth.validate()?;
+        self.tls.validate()
     }
 }
 
@@ -514,5 +522,5 @@ mod env;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{AuthConfig, AuthMode, MIN_CLUSTER_SECRET};
+pub use auth::{AuthConfig, AuthMode, MIN_CLUSTER_SECRET, TlsConfig};
 use env::EnvVars;

@@ -30,7 +30,7 @@ fn code<T: std::fmt::Debug>(r: Result<T, ClientError>) -> Code {
 async fn with_key(url: &str, key: &str) -> Client {
     let options = ConnectOptions {
         api_key: Some(key.to_owned()),
-        tenant: None,
+        ..ConnectOptions::default()
     };
     Client::connect_with(url, &options).await.unwrap()
 }
@@ -192,6 +192,7 @@ async fn api_keys_authenticate_and_authorize_every_rpc_on_every_agent() {
     let options = ConnectOptions {
         api_key: Some(acme_ops.clone()),
         tenant: Some("beta".into()),
+        tls: None,
     };
     let mixed = Client::connect_with(a, &options).await.unwrap();
     assert_eq!(code(mixed.list_topics().await), Code::PermissionDenied);

@@ -20,3 +20,4 @@ mod postgres;
 mod produce_consume;
 mod read_cache;
 mod retention;
+mod tls;
