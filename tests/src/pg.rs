@@ -14,6 +14,8 @@ pub struct PgCluster {
     /// Port it listens on, on 127.0.0.1.
     pub port: u16,
     bin: PathBuf,
+    /// Server options beyond the defaults, such as TLS.
+    extra: String,
 }
 
 /// Password of the private cluster's `postgres` user.
@@ -35,7 +37,12 @@ impl PgCluster {
             .prefix("sh-pg")
             .tempdir()
             .expect("temp dir");
-        let c = Self { dir, port, bin };
+        let c = Self {
+            dir,
+            port,
+            bin,
+            extra: String::new(),
+        };
         c.chown(c.dir.path());
         let pw = c.dir.path().join("pw");
         std::fs::write(&pw, PG_PASSWORD).unwrap();
@@ -52,6 +59,30 @@ impl PgCluster {
             pw.to_str().unwrap(),
             "--no-sync",
         ]);
+        c.pg_ctl("start");
+        c
+    }
+
+    /// Creates and starts a cluster on a free port that also serves TLS with `cert` (the
+    /// files are copied into the cluster's directory, the key readable by the server only).
+    pub fn start_tls(cert: &crate::TestCert) -> Self {
+        let mut c = Self::start();
+        c.pg_ctl("stop");
+        let (crt, key) = (
+            c.dir.path().join("server.crt"),
+            c.dir.path().join("server.key"),
+        );
+        std::fs::copy(&cert.cert, &crt).unwrap();
+        std::fs::copy(&cert.key, &key).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        c.chown(&crt);
+        c.chown(&key);
+        c.extra = format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            crt.display(),
+            key.display()
+        );
         c.pg_ctl("start");
         c
     }
@@ -96,9 +127,10 @@ impl PgCluster {
     fn pg_ctl(&self, action: &str) {
         let log = self.dir.path().join("log").display().to_string();
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         self.run(&[
             "pg_ctl",

@@ -65,6 +65,9 @@ pub(crate) fn connect_retriable(e: &sqlx::Error) -> bool {
             .as_deref()
             .is_none_or(|c| permanent_hint(c).is_none()),
         sqlx::Error::Configuration(_) | sqlx::Error::Tls(_) => false,
+        // What the TLS layer reports during the handshake (an untrusted or expired server
+        // certificate, a name that does not match): the same on every attempt.
+        sqlx::Error::Io(io) => io.kind() != std::io::ErrorKind::InvalidData,
         _ => true,
     }
 }
@@ -102,6 +105,13 @@ mod tests {
     #[case::worker_crashed(sqlx::Error::WorkerCrashed, true)]
     #[case::io(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()), true)]
     #[case::protocol(sqlx::Error::Protocol("unexpected message".into()), true)]
+    #[case::tls_handshake(
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer"
+        )),
+        true
+    )]
     #[case::row_not_found(sqlx::Error::RowNotFound, false)]
     #[case::column_not_found(sqlx::Error::ColumnNotFound("x".into()), false)]
     fn driver_errors_are_retriable_or_not_and_keep_their_source(
@@ -126,5 +136,17 @@ mod tests {
         #[case] permanent: bool,
     ) {
         assert_eq!(permanent_hint(code).is_some(), permanent, "{code}");
+    }
+
+    #[rstest]
+    #[case::refused(std::io::ErrorKind::ConnectionRefused, true)]
+    #[case::reset(std::io::ErrorKind::ConnectionReset, true)]
+    #[case::tls_handshake(std::io::ErrorKind::InvalidData, false)]
+    fn connecting_retries_network_errors_but_not_tls_failures(
+        #[case] kind: std::io::ErrorKind,
+        #[case] retriable: bool,
+    ) {
+        let e = sqlx::Error::Io(std::io::Error::new(kind, "x"));
+        assert_eq!(connect_retriable(&e), retriable, "{kind:?}");
     }
 }

@@ -1,5 +1,6 @@
 //! The agent on PostgreSQL when the database misbehaves: restarted under load, down when the
-//! agent starts, wrong credentials or database name; and the `migrate` command.
+//! agent starts, wrong credentials or database name, TLS with `sslmode=verify-full`; and the
+//! `migrate` command.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use streamhouse_client::{ProduceRecord, RetryPolicy};
 use streamhouse_tests::{
-    AgentProcess, PG_PASSWORD, PgCluster, assert_acked_readable, bin, env_refs, free_port,
+    AgentProcess, PG_PASSWORD, PgCluster, TestCa, assert_acked_readable, bin, env_refs, free_port,
 };
 
 fn pg_env(url: &str) -> Vec<(String, String)> {
@@ -290,4 +291,33 @@ async fn shutdown_releases_every_lease_in_one_statement() {
         "{}",
         agent.log()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_postgres_verifies_the_server_certificate_against_a_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path(), "pg-ca");
+    let other = TestCa::new(dir.path(), "other-ca");
+    let pg = PgCluster::start_tls(&ca.issue(dir.path(), "pg", false));
+    let url = |ca: &TestCa| {
+        format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            pg.url(),
+            ca.pem.display()
+        )
+    };
+    let agent = AgentProcess::start(dir.path(), &env_refs(&pg_env(&url(&ca)))).await;
+    let c = agent.client().await;
+    c.create_topic("t", 1, None, "none").await.unwrap();
+    let ack = c.produce("t", vec![ProduceRecord::new("v")]).await.unwrap();
+    assert_eq!(ack[0].offset, 0);
+    drop(agent);
+    // A server whose certificate the CA file does not vouch for: one clear error at start,
+    // no retrying, and neither the password nor the whole URL in the message.
+    let other_dir = tempfile::tempdir().unwrap();
+    let mut agent = AgentProcess::launch(other_dir.path(), "a", &env_refs(&pg_env(&url(&other))));
+    let (code, log) = agent.wait_exit(Duration::from_secs(60));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.to_lowercase().contains("certificate"), "{log}");
+    assert!(!log.contains(PG_PASSWORD), "{log}");
 }
