@@ -20,4 +20,5 @@ mod postgres;
 mod produce_consume;
 mod read_cache;
 mod retention;
+mod secrets;
 mod tls;
