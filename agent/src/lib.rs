@@ -297,6 +297,9 @@ impl Agent {
             let _ = stop.wait_for(|s| *s).await;
         };
         let router = tonic::transport::Server::builder()
+            // Metadata carries a key, a tenant and trace context: 16 KiB is plenty, and a
+            // larger header list is refused before any handler runs.
+            .http2_max_header_list_size(Some(16 << 10))
             .layer(AdmissionLayer::new(
                 AdmissionLimits {
                     max_concurrent_requests: config.agent.max_concurrent_requests,

@@ -258,4 +258,44 @@ mod tests {
         let e = bad_codec.into_spec(t).unwrap_err();
         assert!(e.0.contains("snappy"), "{e}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Whatever bytes arrive as a request, decoding and the conversions and checks the
+        /// agent runs on it end in a value or an error, never a panic.
+        #[test]
+        fn any_bytes_decode_and_validate_without_panicking(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)
+        ) {
+            use prost::Message;
+            let t = TenantId::default_tenant();
+            if let Ok(r) = pb::CreateTopicRequest::decode(data.as_slice()) {
+                let _ = r.into_spec(t.clone());
+            }
+            if let Ok(r) = pb::ProduceRequest::decode(data.as_slice()) {
+                let _ = TopicName::new(r.topic);
+                for rec in r.records {
+                    let rec = ProduceRecord::from(rec);
+                    let _ = rec.record.encoded_len();
+                }
+            }
+            for topic in [
+                pb::FetchRequest::decode(data.as_slice()).map(|r| r.topic),
+                pb::SubscribeRequest::decode(data.as_slice()).map(|r| r.topic),
+                pb::DescribeTopicRequest::decode(data.as_slice()).map(|r| r.name),
+                pb::DeleteTopicRequest::decode(data.as_slice()).map(|r| r.name),
+                pb::FetchOffsetsRequest::decode(data.as_slice()).map(|r| r.topic),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let _ = TopicName::new(topic);
+            }
+            if let Ok(r) = pb::CommitOffsetsRequest::decode(data.as_slice()) {
+                let _ = TopicName::new(r.topic);
+                let _: Vec<(u32, u64)> = r.offsets.into_iter().map(Into::into).collect();
+            }
+        }
+    }
 }

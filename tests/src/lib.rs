@@ -20,5 +20,5 @@ pub use otlp::OtlpCollector;
 pub use pg::{PG_PASSWORD, PgCluster};
 pub use process::{AgentProcess, admin, bin, free_port, health_serving, tool};
 pub use proxy::{Fault, FaultyProxy};
-pub use raw::{empty_records_request, raw_produce};
+pub use raw::{empty_records_request, raw_call, raw_produce};
 pub use services::{Metadata, Objects, env_refs};

@@ -91,3 +91,69 @@ impl Decoder for RawCodec {
             .map_err(|e| Status::internal(e.to_string()))
     }
 }
+
+/// Sends `wire` as the request message of the unary (or server-streaming) method `path`,
+/// such as `/streamhouse.v1.StreamHouse/Fetch`, with `headers`; answers once the agent does
+/// (its response headers), without waiting for messages a stream may send much later.
+pub async fn raw_call(
+    url: &str,
+    path: &'static str,
+    wire: Bytes,
+    headers: &[(&'static str, String)],
+) -> Result<(), Status> {
+    let channel = Channel::from_shared(url.to_owned())
+        .map_err(|e| Status::internal(e.to_string()))?
+        .connect()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut req = Request::new(wire);
+    for (k, v) in headers {
+        req.metadata_mut()
+            .insert(*k, v.parse().map_err(|_| Status::internal("header value"))?);
+    }
+    let path = http::uri::PathAndQuery::from_static(path);
+    grpc.server_streaming(req, path, BytesCodec).await?;
+    Ok(())
+}
+
+/// Sends bytes as they are; reads messages as bytes.
+struct BytesCodec;
+
+impl Codec for BytesCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = BytesCodec;
+    type Decoder = BytesCodec;
+
+    fn encoder(&mut self) -> BytesCodec {
+        BytesCodec
+    }
+
+    fn decoder(&mut self) -> BytesCodec {
+        BytesCodec
+    }
+}
+
+impl Encoder for BytesCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for BytesCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}

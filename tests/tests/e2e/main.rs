@@ -22,3 +22,4 @@ mod read_cache;
 mod retention;
 mod secrets;
 mod tls;
+mod wire;
