@@ -20,21 +20,30 @@ use crate::auth::{Authenticator, Principal};
 use crate::broker::{Broker, FORWARDED_HEADER, Produced};
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
+use crate::quota::Quotas;
 
 /// The gRPC face of the [`Broker`].
 #[derive(Debug, Clone)]
 pub struct GrpcService {
     broker: Arc<Broker>,
     auth: Arc<Authenticator>,
+    quotas: Arc<Quotas>,
     metrics: Arc<Metrics>,
 }
 
 impl GrpcService {
-    /// Serves `broker` over gRPC to the requests `auth` admits.
-    pub fn new(broker: Arc<Broker>, auth: Arc<Authenticator>, metrics: Arc<Metrics>) -> Self {
+    /// Serves `broker` over gRPC to the requests `auth` admits, within their tenants'
+    /// `quotas`.
+    pub fn new(
+        broker: Arc<Broker>,
+        auth: Arc<Authenticator>,
+        quotas: Arc<Quotas>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             broker,
             auth,
+            quotas,
             metrics,
         }
     }
@@ -63,6 +72,38 @@ impl GrpcService {
 
 fn topic_name(name: String) -> AgentResult<TopicName> {
     Ok(TopicName::new(name)?)
+}
+
+/// The bytes of a record that quotas count: key, value and headers.
+fn record_bytes(r: &pb::ProduceRecord) -> u64 {
+    let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(0, |b| b.len());
+    let headers: usize = r.headers.iter().map(|h| h.key.len() + h.value.len()).sum();
+    (len(&r.key) + len(&r.value) + headers) as u64
+}
+
+/// The bytes of the records of `produced`'s acknowledged partitions, `sizes` being each
+/// record's in request order.
+fn acknowledged_bytes(produced: &Produced, sizes: &[u64]) -> u64 {
+    let ok = |partition: u32| {
+        produced
+            .partitions
+            .iter()
+            .any(|p| p.partition == partition && p.result.is_ok())
+    };
+    match (
+        produced.record_partitions.as_slice(),
+        produced.partitions.as_slice(),
+    ) {
+        // All went to one partition.
+        ([], [only]) if only.result.is_ok() => sizes.iter().sum(),
+        ([], _) => 0,
+        (each, _) => each
+            .iter()
+            .zip(sizes)
+            .filter(|(p, _)| ok(**p))
+            .map(|(_, s)| s)
+            .sum(),
+    }
 }
 
 /// Memory a produce request's records take once converted to domain records, beside their
@@ -230,12 +271,26 @@ impl StreamHouse for GrpcService {
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
             p.check(Permissions::WRITE, Some(&topic))?;
+            // A forwarded request was admitted, and will be counted, by the agent it came to.
+            let sizes: Vec<u64> = match forwarded {
+                true => Vec::new(),
+                false => r.records.iter().map(record_bytes).collect(),
+            };
+            if !forwarded {
+                self.quotas
+                    .admit_produce(p.tenant(), sizes.iter().sum())
+                    .await?;
+            }
             let memory = produce_memory(&r.records);
             let records = r.records.into_iter().map(ProduceRecord::from);
             let produced = self
                 .broker
                 .produce(p.tenant(), &topic, records, charge, memory, forwarded)
                 .await?;
+            if !forwarded {
+                let acked = acknowledged_bytes(&produced, &sizes);
+                self.quotas.acknowledged(p.tenant(), acked).await;
+            }
             produce_reply(produced).map(Response::new)
         }
         .instrument(span)
@@ -263,6 +318,13 @@ impl StreamHouse for GrpcService {
                 .broker
                 .fetch(p.tenant(), &topic, r.partition, r.offset, r.max_bytes, wait)
                 .await?;
+            // Over the tenant's read rate, the answer waits: reads are slowed, not refused.
+            let bytes = fetched
+                .records
+                .iter()
+                .map(|(_, r)| r.encoded_len() as u64)
+                .sum();
+            tokio::time::sleep(self.quotas.read_delay(p.tenant(), bytes).await).await;
             Ok(Response::new((r.partition, fetched).into()))
         }
         .instrument(span)
@@ -286,9 +348,15 @@ impl StreamHouse for GrpcService {
             .broker
             .subscribe(p.tenant(), &topic, partition, r.offset, r.max_bytes)
             .await?;
-        let stream = stream.map(move |f| {
-            f.map(|f| pb::FetchResponse::from((partition, f)))
-                .map_err(Status::from)
+        let (quotas, tenant) = (self.quotas.clone(), p.tenant().clone());
+        let stream = stream.then(move |f| {
+            let (quotas, tenant) = (quotas.clone(), tenant.clone());
+            async move {
+                let f = f.map_err(Status::from)?;
+                let bytes = f.records.iter().map(|(_, r)| r.encoded_len() as u64).sum();
+                tokio::time::sleep(quotas.read_delay(&tenant, bytes).await).await;
+                Ok(pb::FetchResponse::from((partition, f)))
+            }
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -17,6 +17,7 @@ pub mod internal;
 pub mod metrics;
 pub mod object_reader;
 pub mod partitions;
+pub mod quota;
 pub mod reader;
 pub mod redact;
 pub mod retention;
@@ -61,6 +62,7 @@ use crate::internal::InternalService;
 use crate::metrics::Metrics;
 use crate::object_reader::ObjectReader;
 use crate::partitions::Partitions;
+use crate::quota::Quotas;
 use crate::reader::Reader;
 use crate::retention::Retention;
 use crate::tls::ReloadingTls;
@@ -270,7 +272,9 @@ impl Agent {
             tokio::spawn(audit.run(meta.store.clone(), shutdown_rx.clone())),
             tokio::spawn(auth.clone().run(shutdown_rx.clone())),
         ];
-        let service = GrpcService::new(Arc::new(broker), auth.clone(), metrics);
+        let quotas = Arc::new(Quotas::new(meta.store.clone(), cluster.clone()));
+        side_tasks.push(tokio::spawn(quotas.clone().run(shutdown_rx.clone())));
+        let service = GrpcService::new(Arc::new(broker), auth.clone(), quotas, metrics);
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter

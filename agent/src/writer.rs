@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::{BatchHeader, MAX_PAYLOAD_BYTES, ObjectWriter, batch_encoded_len};
 use streamhouse_core::metadata::BatchIndexEntry;
@@ -212,12 +213,14 @@ impl Writer {
     /// Runs the flush loop until [`Writer::close`] is called and every buffered batch is
     /// flushed.
     ///
-    /// Flushes are pipelined: up to [`MAX_CONCURRENT_FLUSHES`] objects are written at once,
-    /// while their commits run strictly in flush order (each waits for the previous one), so
-    /// a partition's batches are committed in offset order.
+    /// Flushes are pipelined: up to [`MAX_CONCURRENT_FLUSHES`] flushes write their objects at
+    /// once, while each tenant's commits run strictly in flush order (each waits for the
+    /// tenant's previous one), so a partition's batches are committed in offset order. Tenants
+    /// do not wait for one another: a tenant's large or slow object delays only its own.
     pub async fn run(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_FLUSHES));
-        let mut previous: Option<oneshot::Receiver<()>> = None;
+        // Each tenant's last flush, whose commit its next one waits for.
+        let mut previous: HashMap<TenantId, After> = HashMap::new();
         let mut flushes = tokio::task::JoinSet::new();
         loop {
             // Read together under the buffer lock, which appends hold while they check
@@ -248,12 +251,31 @@ impl Writer {
                     // Waiting for a slot lets the buffer grow: a slow store gets bigger objects.
                     let slot = slots.clone().acquire_owned().await.expect("never closed");
                     let taken = std::mem::take(&mut *self.buffer.lock().expect("poisoned"));
-                    let (done, next) = oneshot::channel();
-                    let after = previous.replace(next);
+                    // Finished flushes hold no one up.
+                    previous.retain(|_, a| a.peek().is_none());
+                    let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
+                    for b in taken.batches {
+                        by_tenant
+                            .entry(b.part.key().tenant.clone())
+                            .or_default()
+                            .push(b);
+                    }
+                    let tenants = by_tenant
+                        .into_iter()
+                        .map(|(tenant, batches)| {
+                            let (done, next) = oneshot::channel();
+                            let after = previous.insert(tenant.clone(), next.shared());
+                            TenantFlush {
+                                tenant,
+                                batches,
+                                after,
+                                done,
+                            }
+                        })
+                        .collect();
                     let this = self.clone();
                     flushes.spawn(async move {
-                        this.flush(taken.batches, after).await;
-                        let _ = done.send(());
+                        this.flush(tenants).await;
                         drop(slot);
                     });
                     while flushes.try_join_next().is_some() {}
@@ -269,36 +291,26 @@ impl Writer {
         self.wake.notify_one();
     }
 
-    /// Writes one object per tenant, waits for the previous flush's commits (`after`), then
-    /// commits and acknowledges.
-    async fn flush(&self, batches: Vec<Pending>, after: Option<oneshot::Receiver<()>>) {
+    /// Writes one object per tenant; each, once the tenant's previous flush has committed
+    /// (`after`), commits and acknowledges.
+    async fn flush(&self, tenants: Vec<TenantFlush>) {
         // One flush serves many produce requests: its span links to each of theirs.
-        let span = tracing::info_span!("flush", batches = batches.len());
-        for b in &batches {
+        let batches: usize = tenants.iter().map(|t| t.batches.len()).sum();
+        let span = tracing::info_span!("flush", batches);
+        for b in tenants.iter().flat_map(|t| &t.batches) {
             span.follows_from(&b.span);
         }
-        self.flush_in(batches, after).instrument(span).await;
-    }
-
-    async fn flush_in(&self, batches: Vec<Pending>, after: Option<oneshot::Receiver<()>>) {
-        let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
-        for b in batches {
-            by_tenant
-                .entry(b.part.key().tenant.clone())
-                .or_default()
-                .push(b);
-        }
-        let written = futures::future::join_all(
-            by_tenant
-                .into_iter()
-                .map(|(tenant, batches)| self.write_object(tenant, batches)),
-        )
+        futures::future::join_all(tenants.into_iter().map(|t| async move {
+            let w = self.write_object(t.tenant, t.batches).await;
+            if let Some(after) = t.after {
+                // An error only means the previous flush task ended without signalling.
+                let _ = after.await;
+            }
+            self.commit_object(w).await;
+            let _ = t.done.send(());
+        }))
+        .instrument(span)
         .await;
-        if let Some(after) = after {
-            // An error only means the previous flush task ended without signalling.
-            let _ = after.await;
-        }
-        futures::future::join_all(written.into_iter().map(|w| self.commit_object(w))).await;
     }
 
     /// Encodes and uploads one tenant's object.
@@ -480,6 +492,19 @@ impl Writer {
             let _ = b.ack.send(Err(AgentError::Unavailable(msg.clone())));
         }
     }
+}
+
+/// The commit of a tenant's previous flush, which its next one waits for.
+type After = futures::future::Shared<oneshot::Receiver<()>>;
+
+/// One tenant's part of a flush.
+struct TenantFlush {
+    tenant: TenantId,
+    batches: Vec<Pending>,
+    /// The tenant's previous flush, if it may still be committing.
+    after: Option<After>,
+    /// Signals this flush's commit to the tenant's next one.
+    done: oneshot::Sender<()>,
 }
 
 /// One tenant's object of a flush, written (or not) and waiting for its commit.

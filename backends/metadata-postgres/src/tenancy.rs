@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
-use streamhouse_core::metadata::{MetadataError, MetadataResult};
+use streamhouse_core::metadata::{MetadataError, MetadataResult, from_stored, stored_i64};
 use streamhouse_core::tenancy::stored::topics_column;
 use streamhouse_core::tenancy::{
     ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore,
@@ -147,6 +147,33 @@ impl TenantStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await
+    }
+
+    async fn add_ingress(&self, tenant: &TenantId, month: &str, bytes: u64) -> MetadataResult<u64> {
+        let mut c = self.conn(&self.writer).await?;
+        let total: i64 = self
+            .scalar(include_str!("../queries/tenancy/add_ingress.sql"))
+            .bind(tenant.as_str())
+            .bind(month)
+            .bind(stored_i64(bytes, "ingress bytes")?)
+            .fetch_one(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        from_stored(total, "ingress_bytes")
+    }
+
+    async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64> {
+        let mut c = self.conn(self.reader()).await?;
+        // SUM of BIGINT is NUMERIC in PostgreSQL: the query casts it back.
+        let total: i64 = self
+            .scalar(include_str!("../queries/tenancy/stored_bytes.sql"))
+            .bind(tenant.as_str())
+            .fetch_one(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        from_stored(total, "bytes")
     }
 }
 

@@ -35,3 +35,15 @@ CREATE TABLE audit_log (
     detail TEXT   NOT NULL
 );
 CREATE INDEX audit_log_by_tenant ON audit_log (tenant, seq);
+
+-- Bytes each tenant produced per UTC month ('YYYY-MM'), added to by every agent every few
+-- seconds: the count monthly ingress quotas check.
+CREATE TABLE tenant_usage (
+    tenant        TEXT   NOT NULL,
+    month         TEXT   NOT NULL,
+    ingress_bytes INTEGER NOT NULL,
+    PRIMARY KEY (tenant, month)
+);
+
+-- Storage quotas sum a tenant's objects.
+CREATE INDEX objects_by_tenant ON objects (tenant);

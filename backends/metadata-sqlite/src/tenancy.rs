@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
-use streamhouse_core::metadata::{MetadataError, MetadataResult};
+use streamhouse_core::metadata::{MetadataError, MetadataResult, from_stored, stored_i64};
 use streamhouse_core::tenancy::stored::topics_column;
 use streamhouse_core::tenancy::{
     ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore,
@@ -121,6 +121,26 @@ impl TenantStore for SqliteMetadataStore {
                 .map_err(meta)?;
         }
         tx.commit().await.map_err(meta)
+    }
+
+    async fn add_ingress(&self, tenant: &TenantId, month: &str, bytes: u64) -> MetadataResult<u64> {
+        let total: i64 = sqlx::query_scalar(include_str!("../queries/tenancy/add_ingress.sql"))
+            .bind(tenant.as_str())
+            .bind(month)
+            .bind(stored_i64(bytes, "ingress bytes")?)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(meta)?;
+        from_stored(total, "ingress_bytes")
+    }
+
+    async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64> {
+        let total: i64 = sqlx::query_scalar(include_str!("../queries/tenancy/stored_bytes.sql"))
+            .bind(tenant.as_str())
+            .fetch_one(&self.reads)
+            .await
+            .map_err(meta)?;
+        from_stored(total, "bytes")
     }
 }
 

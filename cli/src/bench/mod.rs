@@ -122,6 +122,13 @@ fn report(what: &str, records: u64, value_bytes: u64, elapsed: Duration, h: &His
     );
 }
 
+/// How long a `RESOURCE_EXHAUSTED` message says to wait ("... retry in N ms"), if it says.
+fn retry_hint(message: &str) -> Option<Duration> {
+    let (_, rest) = message.split_once("retry in ")?;
+    let ms = rest.split(' ').next()?.parse().ok()?;
+    Some(Duration::from_millis(ms))
+}
+
 async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.batch > 0 && a.producers > 0,
@@ -148,6 +155,7 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
     };
     let cost = Cost::start(&a.cost).await;
     let next = Arc::new(AtomicU64::new(0));
+    let throttled = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     let per_stream_rate = a.rate_mb * 1e6 / (a.producers * a.in_flight) as f64;
@@ -156,8 +164,13 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
         // One connection per producer; its in-flight requests are multiplexed on it.
         let client = target.connect().await?;
         for stream in 0..a.in_flight {
-            let (client, pool, next, topic) =
-                (client.clone(), pool.clone(), next.clone(), a.topic.clone());
+            let (client, pool, next, topic, throttled) = (
+                client.clone(),
+                pool.clone(),
+                next.clone(),
+                a.topic.clone(),
+                throttled.clone(),
+            );
             let (batch, record_size, key_size) = (a.batch as u64, a.record_size, a.key_size);
             let in_flight = a.in_flight;
             tasks.push(tokio::spawn(async move {
@@ -195,7 +208,20 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
                         r.timestamp_ms = sent_ms;
                     }
                     let t = Instant::now();
-                    client.produce(&topic, records).await?;
+                    // A tenant over its plan's rate is told when to retry: the request is
+                    // sent again then, its latency counting the wait.
+                    loop {
+                        match client.produce(&topic, records.clone()).await {
+                            Ok(_) => break,
+                            Err(e) if e.code() == Some(Code::ResourceExhausted) => {
+                                // A used-up monthly quota names no wait: the run ends.
+                                let wait = retry_hint(&e.to_string()).ok_or(e)?;
+                                throttled.fetch_add(1, Ordering::Relaxed);
+                                tokio::time::sleep(wait).await;
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
                     h.saturating_record(t.elapsed().as_micros() as u64);
                     sent_bytes += n * record_size as u64;
                 }
@@ -214,6 +240,10 @@ async fn produce(target: &Target, a: ProduceBench) -> anyhow::Result<()> {
         started.elapsed(),
         &h,
     );
+    let throttled = throttled.load(Ordering::Relaxed);
+    if throttled > 0 {
+        println!("  throttled: {throttled} requests refused for the tenant's rate, then retried");
+    }
     if let Some((read, tasks)) = pollers {
         for t in &tasks {
             t.abort();
@@ -317,4 +347,18 @@ async fn consume(target: &Target, a: ConsumeBench) -> anyhow::Result<()> {
     report("bench consume", records, bytes, started.elapsed(), &h);
     cost.report(0, bytes).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_a_refusal_names_is_read() {
+        let rate = "tenant noisy is over the 5.0 MiB/s of produce its starter plan allows (this \
+                    agent enforces 1/2 of it); retry in 37 ms";
+        assert_eq!(retry_hint(rate), Some(Duration::from_millis(37)));
+        let month = "tenant spent has produced the 10.0 GB of ingress its starter plan allows";
+        assert_eq!(retry_hint(month), None);
+    }
 }

@@ -81,6 +81,7 @@ macro_rules! metadata_conformance {
                 api_keys_create_get_list_revoke,
                 key_use_is_recorded_forward_only,
                 audit_log_newest_first,
+                usage_adds_up_per_tenant_and_month,
             ]
         );
     };

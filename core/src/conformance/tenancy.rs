@@ -197,3 +197,58 @@ pub async fn audit_log_newest_first(m: &MetadataParts) {
         vec![events[3].clone()]
     );
 }
+
+/// Ingress adds up per tenant and month, whoever adds it; stored bytes sum a tenant's
+/// objects.
+pub async fn usage_adds_up_per_tenant_and_month(m: &MetadataParts) {
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    assert_eq!(
+        m.store.add_ingress(&acme, "2026-12", 100).await.unwrap(),
+        100
+    );
+    assert_eq!(
+        m.store.add_ingress(&acme, "2026-12", 50).await.unwrap(),
+        150
+    );
+    assert_eq!(m.store.add_ingress(&acme, "2027-01", 7).await.unwrap(), 7);
+    assert_eq!(m.store.add_ingress(&beta, "2026-12", 1).await.unwrap(), 1);
+    assert_eq!(m.store.add_ingress(&acme, "2026-12", 0).await.unwrap(), 150);
+    assert_eq!(m.store.stored_bytes(&acme).await.unwrap(), 0);
+    let t = m
+        .store
+        .create_topic(&super::metadata::spec("acme", "t", 1))
+        .await
+        .unwrap();
+    let key = crate::lease::LeaseKey {
+        tenant: acme.clone(),
+        topic_id: t.id,
+        partition: 0,
+    };
+    let epoch = m
+        .leases
+        .acquire(&key, "h", std::time::Duration::from_secs(30))
+        .await
+        .unwrap()
+        .epoch;
+    for (i, size) in [(0u64, 1000u64), (1, 234)] {
+        let commit = crate::metadata::ObjectCommit {
+            tenant: acme.clone(),
+            object_key: format!("tenants/acme/{i}"),
+            object_size: size,
+            holder: "h".into(),
+            batches: vec![crate::metadata::CommitBatch {
+                topic_id: t.id,
+                partition: 0,
+                base_offset: i,
+                record_count: 1,
+                position: 0,
+                size: size as u32,
+                max_timestamp_ms: 1,
+                leader_epoch: epoch,
+            }],
+        };
+        m.store.commit_object(&commit).await.unwrap();
+    }
+    assert_eq!(m.store.stored_bytes(&acme).await.unwrap(), 1234);
+    assert_eq!(m.store.stored_bytes(&beta).await.unwrap(), 0);
+}

@@ -73,6 +73,10 @@ operations! {
         RevokeApiKey => "revoke_api_key",
         /// [`TenantStore::record_key_use`].
         RecordKeyUse => "record_key_use",
+        /// [`TenantStore::add_ingress`].
+        AddIngress => "add_ingress",
+        /// [`TenantStore::stored_bytes`].
+        StoredBytes => "stored_bytes",
         /// [`AuditStore::append_audit`].
         AppendAudit => "append_audit",
         /// [`AuditStore::audit_log`].
@@ -329,6 +333,18 @@ impl TenantStore for MeteredMetadataStore {
 
     async fn record_key_use(&self, used: &[(String, i64)]) -> MetadataResult<()> {
         metered!(self, RecordKeyUse, self.inner.store.record_key_use(used))
+    }
+
+    async fn add_ingress(&self, tenant: &TenantId, month: &str, bytes: u64) -> MetadataResult<u64> {
+        metered!(
+            self,
+            AddIngress,
+            self.inner.store.add_ingress(tenant, month, bytes)
+        )
+    }
+
+    async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64> {
+        metered!(self, StoredBytes, self.inner.store.stored_bytes(tenant))
     }
 }
 

@@ -6,7 +6,10 @@
 //! [`key`]: the store never sees one.
 
 pub mod key;
+mod plan;
 pub mod stored;
+
+pub use plan::{Plan, PlanLimits, month_of, next_month_start_ms};
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,59 +18,6 @@ use async_trait::async_trait;
 
 use crate::metadata::MetadataResult;
 use crate::types::{TenantId, ValidationError};
-
-/// A tenant's plan: the tiers of the deployment plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Plan {
-    /// $49 a month: 10 GB ingress, 100 GB stored.
-    Starter,
-    /// $199 a month: 100 GB ingress, 1 TB stored.
-    Growth,
-    /// $499 a month: 500 GB ingress, 5 TB stored.
-    Business,
-    /// Custom terms, no fixed limits.
-    Enterprise,
-}
-
-impl Plan {
-    /// Every plan, cheapest first.
-    pub const ALL: [Plan; 4] = [
-        Plan::Starter,
-        Plan::Growth,
-        Plan::Business,
-        Plan::Enterprise,
-    ];
-
-    /// The plan's name, as stored and typed.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Starter => "starter",
-            Plan::Growth => "growth",
-            Plan::Business => "business",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-}
-
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Plan {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError(format!(
-                    "unknown plan {s:?}: use starter, growth, business or enterprise"
-                ))
-            })
-    }
-}
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,6 +262,13 @@ pub trait TenantStore: Send + Sync {
 
     /// Records when keys were last used: `(id, at_ms)` pairs; a time never moves back.
     async fn record_key_use(&self, used: &[(String, i64)]) -> MetadataResult<()>;
+
+    /// Adds `bytes` to what `tenant` produced in `month` (`YYYY-MM`, UTC) and returns the
+    /// month's total, every agent's additions included.
+    async fn add_ingress(&self, tenant: &TenantId, month: &str, bytes: u64) -> MetadataResult<u64>;
+
+    /// Bytes of every object of `tenant` in the object store, as written.
+    async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64>;
 }
 
 /// The audit log: who did what, when, from where.

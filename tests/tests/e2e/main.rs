@@ -18,6 +18,7 @@ mod object_store_faults;
 mod observability;
 mod postgres;
 mod produce_consume;
+mod quota;
 mod read_cache;
 mod retention;
 mod secrets;

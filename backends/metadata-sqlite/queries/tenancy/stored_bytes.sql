@@ -1,0 +1,2 @@
+-- Objects not yet collected count too: they are stored until they are deleted.
+SELECT COALESCE(SUM(size), 0) AS bytes FROM objects WHERE tenant = ?1
