@@ -10,9 +10,10 @@ use streamhouse_core::{MetadataStore, TenantId, TopicId, TopicInfo};
 use streamhouse_proto::internal::v1::agent_internal_client::AgentInternalClient;
 use streamhouse_proto::v1::stream_house_client::StreamHouseClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::auth::ClusterAuth;
+use crate::tls::ReloadingTls;
 
 use crate::error::{AgentError, AgentResult};
 use crate::ttl_cache::TtlCache;
@@ -43,8 +44,10 @@ pub struct Cluster {
     channels: Mutex<HashMap<String, Channel>>,
     /// Proves to other agents that a call comes from this cluster.
     auth: ClusterAuth,
-    /// TLS to other agents, when they serve it.
-    tls: Option<ClientTlsConfig>,
+    /// TLS to other agents, when they serve it; `channels` were opened with the generation
+    /// of its client configuration in `tls_generation`.
+    tls: Option<Arc<ReloadingTls>>,
+    tls_generation: Mutex<u64>,
 }
 
 /// A channel to another agent, every call carrying the cluster secret.
@@ -58,7 +61,7 @@ impl Cluster {
         me: AgentInfo,
         ttl: Duration,
         auth: ClusterAuth,
-        tls: Option<ClientTlsConfig>,
+        tls: Option<Arc<ReloadingTls>>,
     ) -> Self {
         Self {
             store,
@@ -70,6 +73,7 @@ impl Cluster {
             channels: Mutex::new(HashMap::new()),
             auth,
             tls,
+            tls_generation: Mutex::new(0),
         }
     }
 
@@ -192,6 +196,15 @@ impl Cluster {
 
     fn channel(&self, addr: &str) -> AgentResult<Channel> {
         let mut channels = self.channels.lock().expect("poisoned");
+        if let Some(tls) = &self.tls {
+            // Reloaded certificates: connections opened from now on present the new ones.
+            let generation = tls.peer_generation();
+            let mut current = self.tls_generation.lock().expect("poisoned");
+            if *current != generation {
+                channels.clear();
+                *current = generation;
+            }
+        }
         let channel = match channels.get(addr) {
             Some(c) => c.clone(),
             None => {
@@ -200,7 +213,7 @@ impl Cluster {
                 })?;
                 if let Some(tls) = &self.tls {
                     endpoint = endpoint
-                        .tls_config(tls.clone())
+                        .tls_config(tls.peer())
                         .map_err(|e| AgentError::Internal(format!("TLS to agent {addr:?}: {e}")))?;
                 }
                 let c = endpoint

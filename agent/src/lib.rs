@@ -165,7 +165,7 @@ impl Agent {
             },
             ttl,
             ClusterAuth::new(cluster_secret.as_deref())?,
-            crate::tls::peer_client_config(&config.tls)?,
+            tls.clone(),
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),

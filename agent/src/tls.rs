@@ -91,11 +91,15 @@ fn stamps(cfg: &TlsConfig) -> Vec<Option<SystemTime>> {
         .collect()
 }
 
-/// The listener's TLS configuration, reloaded when its files change.
+/// The listener's TLS configuration, and how this agent calls other agents, both reloaded
+/// when their files change.
 #[derive(Debug)]
 pub struct ReloadingTls {
     cfg: TlsConfig,
     current: RwLock<Arc<ServerConfig>>,
+    /// The client configuration for calls to other agents, with a generation that each
+    /// reload bumps (so connections opened with an older one are replaced).
+    peer: RwLock<(u64, ClientTlsConfig)>,
 }
 
 impl ReloadingTls {
@@ -103,8 +107,19 @@ impl ReloadingTls {
     pub fn load(cfg: &TlsConfig) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             current: RwLock::new(Arc::new(server_config(cfg)?)),
+            peer: RwLock::new((0, peer_client_config(cfg)?)),
             cfg: cfg.clone(),
         }))
+    }
+
+    /// How to call other agents now.
+    pub fn peer(&self) -> ClientTlsConfig {
+        self.peer.read().expect("poisoned").1.clone()
+    }
+
+    /// The generation of [`ReloadingTls::peer`]'s configuration: it grows with each reload.
+    pub fn peer_generation(&self) -> u64 {
+        self.peer.read().expect("poisoned").0
     }
 
     fn acceptor(&self) -> TlsAcceptor {
@@ -125,9 +140,11 @@ impl ReloadingTls {
             if now == seen {
                 continue;
             }
-            match server_config(&self.cfg) {
-                Ok(c) => {
+            match server_config(&self.cfg).and_then(|c| Ok((c, peer_client_config(&self.cfg)?))) {
+                Ok((c, p)) => {
                     *self.current.write().expect("poisoned") = Arc::new(c);
+                    let mut peer = self.peer.write().expect("poisoned");
+                    *peer = (peer.0 + 1, p);
                     seen = now;
                     info!(cert = %self.cfg.cert_file, "TLS certificate reloaded");
                 }
@@ -181,11 +198,8 @@ pub fn incoming(
 
 /// How this agent calls other agents: TLS checked against `tls.peer_ca_file` (else
 /// `tls.client_ca_file`, else the system's roots), presenting its own certificate when the
-/// cluster uses mutual TLS. `None` without TLS.
-pub fn peer_client_config(cfg: &TlsConfig) -> anyhow::Result<Option<ClientTlsConfig>> {
-    if !cfg.enabled() {
-        return Ok(None);
-    }
+/// cluster uses mutual TLS.
+fn peer_client_config(cfg: &TlsConfig) -> anyhow::Result<ClientTlsConfig> {
     let mut c = ClientTlsConfig::new();
     let ca = [&cfg.peer_ca_file, &cfg.client_ca_file]
         .into_iter()
@@ -200,5 +214,5 @@ pub fn peer_client_config(cfg: &TlsConfig) -> anyhow::Result<Option<ClientTlsCon
             read(&cfg.key_file, "tls.key_file")?,
         ));
     }
-    Ok(Some(c))
+    Ok(c)
 }
