@@ -2,11 +2,9 @@
 //! run against the metadata store directly (beside running agents), as an operator does
 //! before any key exists.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use anyhow::Context;
 use clap::Subcommand;
-use streamhouse_core::clock::now_ms;
+use streamhouse_core::clock::{now_ms, rfc3339};
 use streamhouse_core::config::Config;
 use streamhouse_core::registry::admin_metadata;
 use streamhouse_core::tenancy::key::NewKey;
@@ -135,7 +133,7 @@ pub async fn tenant(config: &Config, cmd: TenantCommand) -> anyhow::Result<()> {
         TenantCommand::List => {
             println!("{:<63}  {:<10}  CREATED", "TENANT", "PLAN");
             for t in store.list_tenants().await? {
-                println!("{:<63}  {:<10}  {}", t.id, t.plan, time(t.created_at_ms));
+                println!("{:<63}  {:<10}  {}", t.id, t.plan, rfc3339(t.created_at_ms));
             }
         }
     }
@@ -213,9 +211,9 @@ pub async fn key(config: &Config, cmd: KeyCommand) -> anyhow::Result<()> {
                     t => t.join(","),
                 };
                 let status = match (k.revoked_at_ms, k.expires_at_ms) {
-                    (Some(at), _) => format!("revoked {}", time(at)),
-                    (None, Some(at)) if at <= now => format!("expired {}", time(at)),
-                    (None, Some(at)) => format!("expires {}", time(at)),
+                    (Some(at), _) => format!("revoked {}", rfc3339(at)),
+                    (None, Some(at)) if at <= now => format!("expired {}", rfc3339(at)),
+                    (None, Some(at)) => format!("expires {}", rfc3339(at)),
                     (None, None) => "active".into(),
                 };
                 println!(
@@ -224,8 +222,8 @@ pub async fn key(config: &Config, cmd: KeyCommand) -> anyhow::Result<()> {
                     k.name,
                     k.permissions.to_string(),
                     topics,
-                    time(k.created_at_ms),
-                    k.last_used_at_ms.map_or_else(|| "never".into(), time)
+                    rfc3339(k.created_at_ms),
+                    k.last_used_at_ms.map_or_else(|| "never".into(), rfc3339)
                 );
             }
         }
@@ -252,7 +250,7 @@ pub async fn audit_log(config: &Config, tenant: Option<&str>, limit: u32) -> any
     for e in store.audit_log(tenant.as_ref(), limit).await? {
         println!(
             "{:<20}  {:<16}  {:<20}  {:<14}  {:<24}  {:<22}  {}",
-            time(e.at_ms),
+            rfc3339(e.at_ms),
             e.tenant.as_ref().map_or("-", TenantId::as_str),
             e.actor,
             e.action,
@@ -262,13 +260,4 @@ pub async fn audit_log(config: &Config, tenant: Option<&str>, limit: u32) -> any
         );
     }
     Ok(())
-}
-
-/// A time in ms since the epoch as RFC 3339 in UTC, to the second.
-fn time(ms: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(
-        t.min(SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
-    )
-    .to_string()
 }

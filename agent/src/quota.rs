@@ -20,9 +20,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use streamhouse_core::clock::now_ms;
+use streamhouse_core::clock::{now_ms, rfc3339};
 use streamhouse_core::tenancy::{Plan, PlanLimits, month_of, next_month_start_ms};
 use streamhouse_core::{MetadataError, MetadataStore, TenantId};
 use tokio::sync::watch;
@@ -95,14 +95,33 @@ struct TenantQuota {
     requests: Bucket,
     bytes: Bucket,
     reads: Bucket,
-    /// The month `used` and `pending` count.
+    /// The month `used` and `pending` count, and when it ends.
     month: String,
+    month_ends_ms: i64,
     /// The cluster's total for the month at the last sync.
     used: u64,
     /// Acknowledged here since the last sync.
     pending: u64,
     stored: u64,
     stored_at: Option<Instant>,
+}
+
+impl TenantQuota {
+    /// Fresh counters; the month is set by the first use.
+    fn new(plan: Plan) -> Self {
+        Self {
+            plan,
+            requests: Bucket::new(),
+            bytes: Bucket::new(),
+            reads: Bucket::new(),
+            month: String::new(),
+            month_ends_ms: i64::MIN,
+            used: 0,
+            pending: 0,
+            stored: 0,
+            stored_at: None,
+        }
+    }
 }
 
 /// The quota state of every tenant with a plan that this agent served.
@@ -123,14 +142,6 @@ fn human(bytes: u64) -> String {
     } else {
         format!("{:.1} MiB", bytes as f64 / MIB as f64)
     }
-}
-
-fn rfc3339(ms: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(
-        t.min(SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)),
-    )
-    .to_string()
 }
 
 impl Quotas {
@@ -181,25 +192,18 @@ impl Quotas {
         f: impl FnOnce(&mut TenantQuota, PlanLimits) -> T,
     ) -> Option<T> {
         let plan = self.plan(tenant).await?;
-        let month = month_of(now_ms());
+        let now = now_ms();
         let mut tenants = self.tenants.lock().expect("poisoned");
-        let q = tenants
-            .entry(tenant.clone())
-            .or_insert_with(|| TenantQuota {
-                plan,
-                requests: Bucket::new(),
-                bytes: Bucket::new(),
-                reads: Bucket::new(),
-                month: month.clone(),
-                used: 0,
-                pending: 0,
-                stored: 0,
-                stored_at: None,
-            });
+        // Looked up before inserting: the common case allocates nothing.
+        if !tenants.contains_key(tenant) {
+            tenants.insert(tenant.clone(), TenantQuota::new(plan));
+        }
+        let q = tenants.get_mut(tenant).expect("inserted above");
         q.plan = plan;
-        if q.month != month {
+        if now >= q.month_ends_ms {
             // A new month: its count starts from the store's at the next sync.
-            q.month = month;
+            q.month = month_of(now);
+            q.month_ends_ms = next_month_start_ms(now);
             q.used = 0;
         }
         Some(f(q, plan.limits()))
@@ -220,7 +224,7 @@ impl Quotas {
                         human(limit),
                         q.plan,
                         q.month,
-                        rfc3339(next_month_start_ms(now_ms()))
+                        rfc3339(q.month_ends_ms)
                     ));
                 }
                 if let Some(limit) = l.storage_bytes

@@ -25,8 +25,13 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
         }
     }
 
-    /// The live value of `key`.
-    pub fn get(&self, key: &K) -> Option<&V> {
+    /// The live value of `key` (or of a borrowed form of it, such as a `&str` for a
+    /// `String` key).
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.entries
             .get(key)
             .filter(|(_, at)| at.elapsed() < self.ttl)

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::tenancy::key::{PresentedKey, secrets_equal};
-use streamhouse_core::tenancy::{ApiKeyInfo, Permissions, StoredApiKey};
+use streamhouse_core::tenancy::{Permissions, StoredApiKey};
 use streamhouse_core::{MetadataError, MetadataStore, TenantId, TopicName};
 use streamhouse_proto::TENANT_HEADER;
 use tokio::sync::{Semaphore, watch};
@@ -55,8 +55,8 @@ pub enum KeyPolicy {
 pub enum Principal {
     /// Development mode without a key: the tenant the request names, every permission.
     Anonymous(TenantId),
-    /// A client with an API key.
-    Key(Arc<ApiKeyInfo>),
+    /// A client with an API key (the cached row: nothing is copied per request).
+    Key(Arc<StoredApiKey>),
     /// Another agent of the cluster, forwarding for a tenant whose key it checked.
     Agent(TenantId),
 }
@@ -66,7 +66,7 @@ impl Principal {
     pub fn tenant(&self) -> &TenantId {
         match self {
             Principal::Anonymous(t) | Principal::Agent(t) => t,
-            Principal::Key(k) => &k.tenant,
+            Principal::Key(k) => &k.info.tenant,
         }
     }
 
@@ -74,7 +74,7 @@ impl Principal {
     pub fn actor(&self) -> String {
         match self {
             Principal::Anonymous(_) => "anonymous".into(),
-            Principal::Key(k) => k.id.clone(),
+            Principal::Key(k) => k.info.id.clone(),
             Principal::Agent(_) => "agent".into(),
         }
     }
@@ -85,6 +85,7 @@ impl Principal {
         let Principal::Key(k) = self else {
             return Ok(());
         };
+        let k = &k.info;
         if !k.permissions.contains(need) {
             return Err(AgentError::PermissionDenied(format!(
                 "API key {} has the permissions [{}]; this call needs {need}",
@@ -107,7 +108,7 @@ impl Principal {
     /// Whether a listing may show `topic` to this principal.
     pub fn sees(&self, topic: &TopicName) -> bool {
         match self {
-            Principal::Key(k) => k.topics.allows(topic.as_str()),
+            Principal::Key(k) => k.info.topics.allows(topic.as_str()),
             _ => true,
         }
     }
@@ -223,11 +224,15 @@ impl Authenticator {
                 key.id
             ))));
         }
-        self.used
-            .lock()
-            .expect("poisoned")
-            .insert(stored.info.id.clone(), now);
-        Ok(Principal::Key(Arc::new(stored.info.clone())))
+        let mut used = self.used.lock().expect("poisoned");
+        match used.get_mut(key.id) {
+            Some(at) => *at = now,
+            None => {
+                used.insert(key.id.to_owned(), now);
+            }
+        }
+        drop(used);
+        Ok(Principal::Key(stored))
     }
 
     /// A key's row: from the cache, else from the store (at most [`LOOKUPS_AT_ONCE`] at a
@@ -261,11 +266,7 @@ impl Authenticator {
     }
 
     fn cached(&self, id: &str) -> Option<Cached> {
-        self.keys
-            .lock()
-            .expect("poisoned")
-            .get(&id.to_owned())
-            .cloned()
+        self.keys.lock().expect("poisoned").get(id).cloned()
     }
 
     /// Who a request from another agent acts for: it must carry the cluster secret (when
