@@ -99,7 +99,7 @@ async fn audit(
         source,
         detail,
     };
-    tracing::info!(target: "audit", tenant = %tenant, actor = %event.actor, action, target, source = %event.source, detail = %event.detail, "audit");
+    crate::auth::log_audit_event(&event);
     Ok(store.append_audit(&[event]).await?)
 }
 

@@ -37,6 +37,18 @@ fn put_varint(b: &mut BytesMut, mut v: u64) {
 
 /// Sends an encoded `ProduceRequest` as it is.
 pub async fn raw_produce(url: &str, wire: Bytes) -> Result<ProduceResponse, Status> {
+    use prost::Message;
+    let mut grpc = connect(url).await?;
+    let path = http::uri::PathAndQuery::from_static("/streamhouse.v1.StreamHouse/Produce");
+    let reply = grpc
+        .unary(Request::new(wire), path, BytesCodec)
+        .await?
+        .into_inner();
+    ProduceResponse::decode(reply).map_err(|e| Status::internal(e.to_string()))
+}
+
+/// A gRPC client of the agent at `url`, ready to call.
+async fn connect(url: &str) -> Result<tonic::client::Grpc<Channel>, Status> {
     let channel = Channel::from_shared(url.to_owned())
         .map_err(|e| Status::internal(e.to_string()))?
         .connect()
@@ -46,50 +58,7 @@ pub async fn raw_produce(url: &str, wire: Bytes) -> Result<ProduceResponse, Stat
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
-    let path = http::uri::PathAndQuery::from_static("/streamhouse.v1.StreamHouse/Produce");
-    grpc.unary(Request::new(wire), path, RawCodec)
-        .await
-        .map(tonic::Response::into_inner)
-}
-
-/// Sends bytes as they are; decodes produce responses.
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ProduceResponse;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = ProduceResponse;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<ProduceResponse>, Status> {
-        use prost::Message;
-        ProduceResponse::decode(src)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
-    }
+    Ok(grpc)
 }
 
 /// Sends `wire` as the request message of the unary (or server-streaming) method `path`,
@@ -101,15 +70,7 @@ pub async fn raw_call(
     wire: Bytes,
     headers: &[(&'static str, String)],
 ) -> Result<(), Status> {
-    let channel = Channel::from_shared(url.to_owned())
-        .map_err(|e| Status::internal(e.to_string()))?
-        .connect()
-        .await
-        .map_err(|e| Status::unavailable(e.to_string()))?;
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
-        .await
-        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let mut grpc = connect(url).await?;
     let mut req = Request::new(wire);
     for (k, v) in headers {
         req.metadata_mut()

@@ -77,6 +77,20 @@ impl AuditMetrics {
     }
 }
 
+/// Logs an audit event as a structured event with target `audit`, as it is also stored.
+pub fn log(event: &AuditEvent) {
+    info!(
+        target: "audit",
+        tenant = event.tenant.as_ref().map_or("", TenantId::as_str),
+        actor = %event.actor,
+        action = %event.action,
+        target = %event.target,
+        source = %event.source,
+        detail = %event.detail,
+        "audit"
+    );
+}
+
 /// Where the agent's audit events go.
 #[derive(Debug)]
 pub struct Audit {
@@ -123,16 +137,7 @@ impl Audit {
             self.metrics.dropped.inc();
             return;
         };
-        info!(
-            target: "audit",
-            tenant = event.tenant.as_ref().map_or("", TenantId::as_str),
-            actor = %event.actor,
-            action = %event.action,
-            target = %event.target,
-            source = %event.source,
-            detail = %event.detail,
-            "audit"
-        );
+        log(&event);
         slot.send(event);
     }
 

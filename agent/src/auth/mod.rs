@@ -10,7 +10,7 @@
 
 mod audit;
 
-pub use audit::{Audit, AuditMetrics};
+pub use audit::{Audit, AuditMetrics, log as log_audit_event};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

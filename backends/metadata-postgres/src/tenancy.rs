@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
-use streamhouse_core::metadata::{MetadataError, MetadataResult, from_stored, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::tenancy::stored::errors::{key_exists, no_key, no_tenant, tenant_exists};
 use streamhouse_core::tenancy::stored::topics_column;
 use streamhouse_core::tenancy::{
     ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore,
@@ -13,10 +14,6 @@ use streamhouse_core::tenancy::{
 
 use crate::error::meta;
 use crate::store::{PostgresMetadataStore, Row};
-
-fn no_key(id: &str) -> MetadataError {
-    MetadataError::NotFound(format!("API key {id} does not exist"))
-}
 
 #[async_trait]
 impl TenantStore for PostgresMetadataStore {
@@ -28,11 +25,7 @@ impl TenantStore for PostgresMetadataStore {
             .bind(tenant.created_at_ms)
             .execute(c.get())
             .await
-            .map_err(|e| {
-                meta(e).when_exists(|| {
-                    MetadataError::AlreadyExists(format!("tenant {} already exists", tenant.id))
-                })
-            })?;
+            .map_err(|e| meta(e).when_exists(|| tenant_exists(&tenant.id)))?;
         c.done().await
     }
 
@@ -45,8 +38,7 @@ impl TenantStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await?;
-        let row =
-            row.ok_or_else(|| MetadataError::NotFound(format!("tenant {id} does not exist")))?;
+        let row = row.ok_or_else(|| no_tenant(id))?;
         Tenant::decode(&Row(&row))
     }
 
@@ -76,17 +68,10 @@ impl TenantStore for PostgresMetadataStore {
             .bind(k.created_at_ms)
             .execute(c.get())
             .await
-            .map_err(|e| {
-                meta(e).when_exists(|| {
-                    MetadataError::AlreadyExists(format!("API key {} already exists", k.id))
-                })
-            })?;
+            .map_err(|e| meta(e).when_exists(|| key_exists(&k.id)))?;
         c.done().await?;
         if done.rows_affected() == 0 {
-            return Err(MetadataError::NotFound(format!(
-                "tenant {} does not exist; create it first",
-                k.tenant
-            )));
+            return Err(no_tenant(&k.tenant));
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
-use streamhouse_core::metadata::{MetadataError, MetadataResult, from_stored, stored_i64};
+use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::tenancy::stored::errors::{key_exists, no_key, no_tenant, tenant_exists};
 use streamhouse_core::tenancy::stored::topics_column;
 use streamhouse_core::tenancy::{
     ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore,
@@ -10,10 +11,6 @@ use streamhouse_core::tenancy::{
 
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
-
-fn no_key(id: &str) -> MetadataError {
-    MetadataError::NotFound(format!("API key {id} does not exist"))
-}
 
 #[async_trait]
 impl TenantStore for SqliteMetadataStore {
@@ -24,11 +21,7 @@ impl TenantStore for SqliteMetadataStore {
             .bind(tenant.created_at_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| {
-                meta(e).when_exists(|| {
-                    MetadataError::AlreadyExists(format!("tenant {} already exists", tenant.id))
-                })
-            })?;
+            .map_err(|e| meta(e).when_exists(|| tenant_exists(&tenant.id)))?;
         Ok(())
     }
 
@@ -38,7 +31,7 @@ impl TenantStore for SqliteMetadataStore {
             .fetch_optional(&self.reads)
             .await
             .map_err(meta)?
-            .ok_or_else(|| MetadataError::NotFound(format!("tenant {id} does not exist")))?;
+            .ok_or_else(|| no_tenant(id))?;
         Tenant::decode(&Row(&row))
     }
 
@@ -63,16 +56,9 @@ impl TenantStore for SqliteMetadataStore {
             .bind(k.created_at_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| {
-                meta(e).when_exists(|| {
-                    MetadataError::AlreadyExists(format!("API key {} already exists", k.id))
-                })
-            })?;
+            .map_err(|e| meta(e).when_exists(|| key_exists(&k.id)))?;
         if done.rows_affected() == 0 {
-            return Err(MetadataError::NotFound(format!(
-                "tenant {} does not exist; create it first",
-                k.tenant
-            )));
+            return Err(no_tenant(&k.tenant));
         }
         Ok(())
     }

@@ -100,3 +100,29 @@ impl AuditEvent {
         })
     }
 }
+
+/// The errors both backends answer with, worded once.
+pub mod errors {
+    use crate::metadata::MetadataError;
+    use crate::types::TenantId;
+
+    /// No tenant has this id.
+    pub fn no_tenant(id: &TenantId) -> MetadataError {
+        MetadataError::NotFound(format!("tenant {id} does not exist; create it first"))
+    }
+
+    /// The tenant id is taken.
+    pub fn tenant_exists(id: &TenantId) -> MetadataError {
+        MetadataError::AlreadyExists(format!("tenant {id} already exists"))
+    }
+
+    /// No key has this id.
+    pub fn no_key(id: &str) -> MetadataError {
+        MetadataError::NotFound(format!("API key {id} does not exist"))
+    }
+
+    /// The key id is taken.
+    pub fn key_exists(id: &str) -> MetadataError {
+        MetadataError::AlreadyExists(format!("API key {id} already exists"))
+    }
+}
