@@ -106,6 +106,11 @@ fn acknowledged_bytes(produced: &Produced, sizes: &[u64]) -> u64 {
     }
 }
 
+/// The record bytes a fetch answers with, as the tenant's read rate counts them.
+fn fetched_bytes(f: &streamhouse_core::Fetched) -> u64 {
+    f.records.iter().map(|(_, r)| r.encoded_len() as u64).sum()
+}
+
 /// Memory a produce request's records take once converted to domain records, beside their
 /// wire form: the record and header structs of both (their bytes are shared, not copied).
 fn produce_memory(records: &[pb::ProduceRecord]) -> usize {
@@ -272,22 +277,23 @@ impl StreamHouse for GrpcService {
             let topic = topic_name(r.topic)?;
             p.check(Permissions::WRITE, Some(&topic))?;
             // A forwarded request was admitted, and will be counted, by the agent it came to.
-            let sizes: Vec<u64> = match forwarded {
-                true => Vec::new(),
-                false => r.records.iter().map(record_bytes).collect(),
-            };
-            if !forwarded {
-                self.quotas
-                    .admit_produce(p.tenant(), sizes.iter().sum())
+            let counted = !forwarded
+                && self
+                    .quotas
+                    .admit_produce(p.tenant(), r.records.iter().map(record_bytes).sum())
                     .await?;
-            }
+            // Each record's size, to count those acknowledged: only for tenants with a plan.
+            let sizes: Vec<u64> = match counted {
+                true => r.records.iter().map(record_bytes).collect(),
+                false => Vec::new(),
+            };
             let memory = produce_memory(&r.records);
             let records = r.records.into_iter().map(ProduceRecord::from);
             let produced = self
                 .broker
                 .produce(p.tenant(), &topic, records, charge, memory, forwarded)
                 .await?;
-            if !forwarded {
+            if counted {
                 let acked = acknowledged_bytes(&produced, &sizes);
                 self.quotas.acknowledged(p.tenant(), acked).await;
             }
@@ -319,11 +325,7 @@ impl StreamHouse for GrpcService {
                 .fetch(p.tenant(), &topic, r.partition, r.offset, r.max_bytes, wait)
                 .await?;
             // Over the tenant's read rate, the answer waits: reads are slowed, not refused.
-            let bytes = fetched
-                .records
-                .iter()
-                .map(|(_, r)| r.encoded_len() as u64)
-                .sum();
+            let bytes = || fetched_bytes(&fetched);
             tokio::time::sleep(self.quotas.read_delay(p.tenant(), bytes).await).await;
             Ok(Response::new((r.partition, fetched).into()))
         }
@@ -353,7 +355,7 @@ impl StreamHouse for GrpcService {
             let (quotas, tenant) = (quotas.clone(), tenant.clone());
             async move {
                 let f = f.map_err(Status::from)?;
-                let bytes = f.records.iter().map(|(_, r)| r.encoded_len() as u64).sum();
+                let bytes = || fetched_bytes(&f);
                 tokio::time::sleep(quotas.read_delay(&tenant, bytes).await).await;
                 Ok(pb::FetchResponse::from((partition, f)))
             }

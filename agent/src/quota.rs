@@ -210,8 +210,9 @@ impl Quotas {
     }
 
     /// Refuses a produce of `bytes` record bytes that would go over the tenant's monthly
-    /// ingress, its storage, or (its share of) its produce rates.
-    pub async fn admit_produce(&self, tenant: &TenantId, bytes: u64) -> AgentResult<()> {
+    /// ingress, its storage, or (its share of) its produce rates. Admitted, says whether the
+    /// tenant has a plan (and so whether its acknowledged bytes are to be counted).
+    pub async fn admit_produce(&self, tenant: &TenantId, bytes: u64) -> AgentResult<bool> {
         let r = self
             .with(tenant, |q, l| {
                 let exhausted = |m: String| Err(AgentError::ResourceExhausted(m));
@@ -259,10 +260,10 @@ impl Quotas {
                         wait.as_millis().max(1)
                     ));
                 }
-                Ok(())
+                Ok(true)
             })
             .await;
-        r.unwrap_or(Ok(()))
+        r.unwrap_or(Ok(false))
     }
 
     /// Counts `bytes` of acknowledged records towards the tenant's monthly ingress.
@@ -270,10 +271,11 @@ impl Quotas {
         self.with(tenant, |q, _| q.pending += bytes).await;
     }
 
-    /// How long to hold back a fetch that read `bytes` for the tenant's read rate.
-    pub async fn read_delay(&self, tenant: &TenantId, bytes: u64) -> Duration {
+    /// How long to hold back a fetch that read `bytes()` for the tenant's read rate; the
+    /// bytes are counted only for a tenant with a read rate.
+    pub async fn read_delay(&self, tenant: &TenantId, bytes: impl FnOnce() -> u64) -> Duration {
         self.with(tenant, |q, l| match l.fetch_bytes_per_sec {
-            Some(rate) => q.reads.debit(bytes as f64, self.share(rate)),
+            Some(rate) => q.reads.debit(bytes() as f64, self.share(rate)),
             None => Duration::ZERO,
         })
         .await
