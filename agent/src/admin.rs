@@ -112,13 +112,10 @@ pub async fn tenant(config: &Config, cmd: TenantCommand) -> anyhow::Result<()> {
     let store = open(config).await?;
     match cmd {
         TenantCommand::Create { id, plan } => {
-            let tenant = Tenant {
-                id: tenant_id(&id)?,
-                plan: plan
-                    .parse()
-                    .map_err(|e: streamhouse_core::ValidationError| anyhow::anyhow!(e.0))?,
-                created_at_ms: now_ms(),
-            };
+            let plan = plan
+                .parse()
+                .map_err(|e: streamhouse_core::ValidationError| anyhow::anyhow!(e.0))?;
+            let tenant = Tenant::new(tenant_id(&id)?, plan, now_ms());
             store.create_tenant(&tenant).await?;
             audit(
                 &*store,

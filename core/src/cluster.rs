@@ -52,6 +52,9 @@ pub trait ClusterStore: Send + Sync {
 
     /// The group serving a tenant: its assignment, or [`DEFAULT_GROUP`].
     async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String>;
+
+    /// How many unexpired partition leases each holder has, by holder.
+    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>>;
 }
 
 /// The owner of each of a topic's `partitions`, as an index into `agents` (which must not be

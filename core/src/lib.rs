@@ -4,6 +4,7 @@
 //! Backends depend on this crate only; the agent ties a metadata backend and an object-store
 //! backend together through [`registry`], chosen by [`config`].
 
+pub mod accounts;
 pub mod clock;
 pub mod cluster;
 pub mod config;

@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 
+pub use crate::accounts::AccountStore;
 pub use crate::cluster::ClusterStore;
 use crate::error::{BoxError, caused_constructors};
 pub use crate::tenancy::{AuditStore, TenantStore};
@@ -148,6 +149,15 @@ pub trait TopicStore: Send + Sync {
     /// Deletes a topic with its partitions, index rows, leases and group offsets. The objects
     /// stay until garbage collection. `NotFound` if there is no such topic.
     async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo>;
+
+    /// Changes a topic's retention (`None` keeps records forever); `NotFound` if there is no
+    /// such topic.
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        name: &TopicName,
+        retention_ms: Option<i64>,
+    ) -> MetadataResult<TopicInfo>;
 }
 
 /// One batch of a flushed object, as the flusher commits it.
@@ -281,6 +291,9 @@ pub trait IndexStore: Send + Sync {
     /// Forgets an object deleted from the object store; a no-op if it is referenced again or
     /// unknown.
     async fn forget_object(&self, object_key: &str) -> MetadataResult<()>;
+
+    /// Bytes of the indexed batches of each of a tenant's topics that has any, by topic id.
+    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>>;
 }
 
 /// Committed offsets of consumer groups.
@@ -304,6 +317,24 @@ pub trait OffsetStore: Send + Sync {
         group: &str,
         topic_id: TopicId,
     ) -> MetadataResult<Vec<(u32, u64)>>;
+
+    /// Every committed offset of a tenant's consumer groups, by group, topic and partition.
+    async fn group_offsets(&self, tenant: &TenantId) -> MetadataResult<Vec<GroupOffset>>;
+}
+
+/// One committed offset of a consumer group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOffset {
+    /// The group.
+    pub group: String,
+    /// The topic incarnation.
+    pub topic_id: TopicId,
+    /// The partition.
+    pub partition: u32,
+    /// The next offset the group reads.
+    pub committed: u64,
+    /// When it was committed, ms since the epoch.
+    pub updated_at_ms: i64,
 }
 
 /// How busy a store's connection pool (the writer's, for Aurora) is.
@@ -329,6 +360,7 @@ pub trait MetadataStore:
     + ClusterStore
     + TenantStore
     + AuditStore
+    + AccountStore
     + PoolStats
     + std::fmt::Debug
 {
@@ -341,6 +373,7 @@ impl<T> MetadataStore for T where
         + ClusterStore
         + TenantStore
         + AuditStore
+        + AccountStore
         + PoolStats
         + std::fmt::Debug
 {

@@ -6,7 +6,7 @@
 use crate::cluster::AgentInfo;
 use crate::fencing::LockedPartition;
 use crate::lease::{Lease, LeaseKey};
-use crate::metadata::{BatchIndexEntry, MetadataError, MetadataResult, from_stored};
+use crate::metadata::{BatchIndexEntry, GroupOffset, MetadataError, MetadataResult, from_stored};
 use crate::types::{PartitionInfo, TenantId, TopicInfo};
 
 /// A row of a SQL backend's result, read by column name.
@@ -132,6 +132,30 @@ impl AgentInfo {
 /// A consumer group's committed offset from the columns `partition, committed`.
 pub fn committed_offset(row: &impl StoredRow) -> MetadataResult<(u32, u64)> {
     Ok((row.num("partition")?, row.num("committed")?))
+}
+
+impl GroupOffset {
+    /// A committed offset from the columns `group_id, topic_id, partition, committed,
+    /// updated_at_ms`.
+    pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        Ok(Self {
+            group: row.text("group_id")?,
+            topic_id: row.int("topic_id")?,
+            partition: row.num("partition")?,
+            committed: row.num("committed")?,
+            updated_at_ms: row.int("updated_at_ms")?,
+        })
+    }
+}
+
+/// A topic's indexed bytes from the columns `topic_id, bytes`.
+pub fn topic_bytes(row: &impl StoredRow) -> MetadataResult<(i64, u64)> {
+    Ok((row.int("topic_id")?, row.num("bytes")?))
+}
+
+/// A holder's lease count from the columns `holder, leases`.
+pub fn lease_count(row: &impl StoredRow) -> MetadataResult<(String, u64)> {
+    Ok((row.text("holder")?, row.num("leases")?))
 }
 
 #[cfg(test)]

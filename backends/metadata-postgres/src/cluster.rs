@@ -9,6 +9,8 @@ use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
 
+use streamhouse_core::stored::lease_count;
+
 use crate::error::meta;
 use crate::store::{PostgresMetadataStore, Row};
 
@@ -72,5 +74,16 @@ impl ClusterStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
+    }
+
+    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
+        let mut c = self.conn(&self.writer).await?;
+        let rows = self
+            .q(include_str!("../queries/cluster/lease_counts.sql"))
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter().map(|r| lease_count(&Row(r))).collect()
     }
 }

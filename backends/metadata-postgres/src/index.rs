@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgRow};
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
-use streamhouse_core::stored::StoredRow;
+use streamhouse_core::stored::{StoredRow, topic_bytes};
 use streamhouse_core::{
-    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TopicId,
+    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TenantId, TopicId,
 };
 
 use crate::error::meta;
@@ -217,5 +217,17 @@ impl IndexStore for PostgresMetadataStore {
             .await
             .map_err(meta)?;
         c.done().await
+    }
+
+    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {
+        let mut c = self.conn(self.reader()).await?;
+        let rows = self
+            .q(include_str!("../queries/index/topic_bytes.sql"))
+            .bind(tenant.as_str())
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter().map(|r| topic_bytes(&Row(r))).collect()
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! One module per concern, the same set as the SQLite backend: `store` (the struct and how a
 //! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
-//! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`, `tenancy`.
+//! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`, `tenancy`,
+//! `accounts`.
 //!
 //! Every query is a file in `queries/<module>/`, included with `include_str!`. Only
 //! transaction control (`BEGIN`, `COMMIT`) and the `SET LOCAL` of the configured timeouts
@@ -19,6 +20,7 @@
 //! sent unnamed (PgBouncer before 1.21 cannot route named prepared statements) and nothing
 //! relies on session state.
 
+mod accounts;
 mod cluster;
 mod config;
 mod error;

@@ -1,7 +1,7 @@
 //! [`OffsetStore`] on PostgreSQL: committed offsets of consumer groups.
 
 use async_trait::async_trait;
-use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::metadata::{GroupOffset, MetadataResult, stored_i64};
 use streamhouse_core::stored::committed_offset;
 use streamhouse_core::{MetadataError, OffsetStore, TenantId, TopicId};
 
@@ -68,5 +68,17 @@ impl OffsetStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         rows.iter().map(|r| committed_offset(&Row(r))).collect()
+    }
+
+    async fn group_offsets(&self, tenant: &TenantId) -> MetadataResult<Vec<GroupOffset>> {
+        let mut c = self.conn(self.reader()).await?;
+        let rows = self
+            .q(include_str!("../queries/offsets/group_offsets.sql"))
+            .bind(tenant.as_str())
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter().map(|r| GroupOffset::decode(&Row(r))).collect()
     }
 }

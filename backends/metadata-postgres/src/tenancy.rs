@@ -21,7 +21,9 @@ impl TenantStore for PostgresMetadataStore {
         let mut c = self.conn(&self.writer).await?;
         self.q(include_str!("../queries/tenancy/create_tenant.sql"))
             .bind(tenant.id.as_str())
+            .bind(&tenant.name)
             .bind(tenant.plan.as_str())
+            .bind(tenant.status.as_str())
             .bind(tenant.created_at_ms)
             .execute(c.get())
             .await
@@ -159,6 +161,50 @@ impl TenantStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         from_stored(total, "bytes")
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await?;
+        let done = self
+            .q(include_str!("../queries/tenancy/update_tenant.sql"))
+            .bind(tenant.id.as_str())
+            .bind(&tenant.name)
+            .bind(tenant.plan.as_str())
+            .bind(tenant.status.as_str())
+            .execute(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        if done.rows_affected() == 0 {
+            return Err(no_tenant(&tenant.id));
+        }
+        Ok(())
+    }
+
+    async fn expire_api_key(&self, id: &str, at_ms: i64) -> MetadataResult<ApiKeyInfo> {
+        let mut c = self.conn(&self.writer).await?;
+        let row = self
+            .q(include_str!("../queries/tenancy/expire_key.sql"))
+            .bind(id)
+            .bind(at_ms)
+            .fetch_optional(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        ApiKeyInfo::decode(&Row(&row.ok_or_else(|| no_key(id))?))
+    }
+
+    async fn month_ingress(&self, tenant: &TenantId, month: &str) -> MetadataResult<u64> {
+        let mut c = self.conn(&self.writer).await?;
+        let total: i64 = self
+            .scalar(include_str!("../queries/tenancy/month_ingress.sql"))
+            .bind(tenant.as_str())
+            .bind(month)
+            .fetch_one(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        from_stored(total, "ingress_bytes")
     }
 }
 

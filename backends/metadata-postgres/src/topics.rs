@@ -89,4 +89,23 @@ impl TopicStore for PostgresMetadataStore {
         tx.commit().await.map_err(meta)?;
         Ok(topic)
     }
+
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        name: &TopicName,
+        retention_ms: Option<i64>,
+    ) -> MetadataResult<TopicInfo> {
+        let mut c = self.conn(&self.writer).await?;
+        let row = self
+            .q(include_str!("../queries/topics/set_retention.sql"))
+            .bind(tenant.as_str())
+            .bind(name.as_str())
+            .bind(retention_ms)
+            .fetch_optional(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        TopicInfo::decode(&Row(&row.ok_or_else(|| MetadataError::no_topic(name))?))
+    }
 }

@@ -9,6 +9,8 @@ use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
 
+use streamhouse_core::stored::lease_count;
+
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
 
@@ -64,5 +66,14 @@ impl ClusterStore for SqliteMetadataStore {
                 .await
                 .map_err(meta)?;
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
+    }
+
+    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
+        let rows = sqlx::query(include_str!("../queries/cluster/lease_counts.sql"))
+            .bind(now_ms())
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| lease_count(&Row(r))).collect()
     }
 }

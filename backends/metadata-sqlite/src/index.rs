@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::stored::topic_bytes;
 use streamhouse_core::{
-    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TopicId,
+    BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TenantId, TopicId,
 };
 
 use crate::error::meta;
@@ -177,6 +178,15 @@ impl IndexStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         Ok(())
+    }
+
+    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {
+        let rows = sqlx::query(include_str!("../queries/index/topic_bytes.sql"))
+            .bind(tenant.as_str())
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| topic_bytes(&Row(r))).collect()
     }
 }
 

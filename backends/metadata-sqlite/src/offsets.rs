@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::metadata::{MetadataResult, stored_i64};
+use streamhouse_core::metadata::{GroupOffset, MetadataResult, stored_i64};
 use streamhouse_core::stored::committed_offset;
 use streamhouse_core::{MetadataError, OffsetStore, TenantId, TopicId};
 
@@ -60,5 +60,14 @@ impl OffsetStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         rows.iter().map(|r| committed_offset(&Row(r))).collect()
+    }
+
+    async fn group_offsets(&self, tenant: &TenantId) -> MetadataResult<Vec<GroupOffset>> {
+        let rows = sqlx::query(include_str!("../queries/offsets/group_offsets.sql"))
+            .bind(tenant.as_str())
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| GroupOffset::decode(&Row(r))).collect()
     }
 }

@@ -17,7 +17,9 @@ impl TenantStore for SqliteMetadataStore {
     async fn create_tenant(&self, tenant: &Tenant) -> MetadataResult<()> {
         sqlx::query(include_str!("../queries/tenancy/create_tenant.sql"))
             .bind(tenant.id.as_str())
+            .bind(&tenant.name)
             .bind(tenant.plan.as_str())
+            .bind(tenant.status.as_str())
             .bind(tenant.created_at_ms)
             .execute(&self.pool)
             .await
@@ -127,6 +129,42 @@ impl TenantStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         from_stored(total, "bytes")
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> MetadataResult<()> {
+        let done = sqlx::query(include_str!("../queries/tenancy/update_tenant.sql"))
+            .bind(tenant.id.as_str())
+            .bind(&tenant.name)
+            .bind(tenant.plan.as_str())
+            .bind(tenant.status.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        if done.rows_affected() == 0 {
+            return Err(no_tenant(&tenant.id));
+        }
+        Ok(())
+    }
+
+    async fn expire_api_key(&self, id: &str, at_ms: i64) -> MetadataResult<ApiKeyInfo> {
+        let row = sqlx::query(include_str!("../queries/tenancy/expire_key.sql"))
+            .bind(id)
+            .bind(at_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(meta)?
+            .ok_or_else(|| no_key(id))?;
+        ApiKeyInfo::decode(&Row(&row))
+    }
+
+    async fn month_ingress(&self, tenant: &TenantId, month: &str) -> MetadataResult<u64> {
+        let total: i64 = sqlx::query_scalar(include_str!("../queries/tenancy/month_ingress.sql"))
+            .bind(tenant.as_str())
+            .bind(month)
+            .fetch_one(&self.reads)
+            .await
+            .map_err(meta)?;
+        from_stored(total, "ingress_bytes")
     }
 }
 

@@ -85,4 +85,21 @@ impl TopicStore for SqliteMetadataStore {
         tx.commit().await.map_err(meta)?;
         Ok(topic)
     }
+
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        name: &TopicName,
+        retention_ms: Option<i64>,
+    ) -> MetadataResult<TopicInfo> {
+        let row = sqlx::query(include_str!("../queries/topics/set_retention.sql"))
+            .bind(tenant.as_str())
+            .bind(name.as_str())
+            .bind(retention_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(meta)?
+            .ok_or_else(|| MetadataError::no_topic(name))?;
+        TopicInfo::decode(&Row(&row))
+    }
 }

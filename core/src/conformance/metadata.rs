@@ -27,7 +27,13 @@ pub(crate) fn spec(t: &str, n: &str, partitions: u32) -> TopicSpec {
     }
 }
 
-fn batch(t: &TopicInfo, partition: u32, base: u64, count: u32, epoch: u64) -> CommitBatch {
+pub(crate) fn batch(
+    t: &TopicInfo,
+    partition: u32,
+    base: u64,
+    count: u32,
+    epoch: u64,
+) -> CommitBatch {
     CommitBatch {
         topic_id: t.id,
         partition,
@@ -40,7 +46,12 @@ fn batch(t: &TopicInfo, partition: u32, base: u64, count: u32, epoch: u64) -> Co
     }
 }
 
-fn commit(t: &TopicInfo, key: &str, holder: &str, batches: Vec<CommitBatch>) -> ObjectCommit {
+pub(crate) fn commit(
+    t: &TopicInfo,
+    key: &str,
+    holder: &str,
+    batches: Vec<CommitBatch>,
+) -> ObjectCommit {
     ObjectCommit {
         tenant: t.spec.tenant.clone(),
         object_key: key.into(),
@@ -50,7 +61,7 @@ fn commit(t: &TopicInfo, key: &str, holder: &str, batches: Vec<CommitBatch>) -> 
     }
 }
 
-async fn lead(m: &MetadataParts, t: &TopicInfo, partition: u32, holder: &str) -> u64 {
+pub(crate) async fn lead(m: &MetadataParts, t: &TopicInfo, partition: u32, holder: &str) -> u64 {
     let key = LeaseKey {
         tenant: t.spec.tenant.clone(),
         topic_id: t.id,

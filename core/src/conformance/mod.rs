@@ -5,6 +5,7 @@
 //! yields `(backend, guard)`; the guard (a temp dir, a database) lives as long as the test.
 //! Each case becomes its own `#[tokio::test]`, so a failure names the case and the backend.
 
+pub mod accounts;
 pub mod cluster;
 pub mod lease;
 pub mod metadata;
@@ -84,6 +85,15 @@ macro_rules! metadata_conformance {
                 usage_adds_up_per_tenant_and_month,
             ]
         );
+        $crate::__conformance_cases!(
+            accounts,
+            $make,
+            [
+                organizations_and_members,
+                sessions_begin_and_end,
+                control_plane_reads,
+            ]
+        );
     };
 }
 
@@ -113,6 +123,7 @@ mod tests {
             ("lease", include_str!("lease.rs")),
             ("cluster", include_str!("cluster.rs")),
             ("tenancy", include_str!("tenancy.rs")),
+            ("accounts", include_str!("accounts.rs")),
         ] {
             for line in src.lines() {
                 if let Some(rest) = line.strip_prefix("pub async fn ") {

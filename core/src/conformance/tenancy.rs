@@ -9,11 +9,7 @@ use crate::tenancy::{
 };
 
 fn new_tenant(id: &str, plan: Plan) -> Tenant {
-    Tenant {
-        id: tenant(id),
-        plan,
-        created_at_ms: 1_700_000_000_000,
-    }
+    Tenant::new(tenant(id), plan, 1_700_000_000_000)
 }
 
 fn new_key(t: &str, name: &str, topics: &[&str], expires: Option<i64>) -> StoredApiKey {

@@ -7,11 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Usage, operations};
+use crate::accounts::{AccountStore, Member, Role, Session, User};
 use crate::cluster::{AgentInfo, ClusterStore};
 use crate::lease::{Lease, LeaseKey, LeaseManager, LeaseResult};
 use crate::metadata::{
-    BatchIndexEntry, IndexStore, MetadataResult, ObjectCommit, OffsetStore, PoolStats, PoolUsage,
-    TopicStore,
+    BatchIndexEntry, GroupOffset, IndexStore, MetadataResult, ObjectCommit, OffsetStore, PoolStats,
+    PoolUsage, TopicStore,
 };
 use crate::registry::MetadataParts;
 use crate::tenancy::{ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore};
@@ -81,6 +82,42 @@ operations! {
         AppendAudit => "append_audit",
         /// [`AuditStore::audit_log`].
         AuditLog => "audit_log",
+        /// [`TopicStore::set_retention`].
+        SetRetention => "set_retention",
+        /// [`IndexStore::topic_bytes`].
+        TopicBytes => "topic_bytes",
+        /// [`OffsetStore::group_offsets`].
+        GroupOffsets => "group_offsets",
+        /// [`ClusterStore::lease_counts`].
+        LeaseCounts => "lease_counts",
+        /// [`TenantStore::update_tenant`].
+        UpdateTenant => "update_tenant",
+        /// [`TenantStore::expire_api_key`].
+        ExpireApiKey => "expire_api_key",
+        /// [`TenantStore::month_ingress`].
+        MonthIngress => "month_ingress",
+        /// [`AccountStore::create_organization`].
+        CreateOrganization => "create_organization",
+        /// [`AccountStore::create_user`].
+        CreateUser => "create_user",
+        /// [`AccountStore::get_user`].
+        GetUser => "get_user",
+        /// [`AccountStore::user_by_email`].
+        UserByEmail => "user_by_email",
+        /// [`AccountStore::set_member`].
+        SetMember => "set_member",
+        /// [`AccountStore::remove_member`].
+        RemoveMember => "remove_member",
+        /// [`AccountStore::members`].
+        Members => "members",
+        /// [`AccountStore::memberships`].
+        Memberships => "memberships",
+        /// [`AccountStore::create_session`].
+        CreateSession => "create_session",
+        /// [`AccountStore::get_session`].
+        GetSession => "get_session",
+        /// [`AccountStore::delete_session`].
+        DeleteSession => "delete_session",
         /// [`LeaseManager::acquire`].
         LeaseAcquire => "lease_acquire",
         /// [`LeaseManager::renew_all`].
@@ -120,6 +157,14 @@ fn none<T>(_: &T) -> u64 {
     0
 }
 
+/// Passes each call through to the inner store, counted and timed as `$op`.
+macro_rules! metered {
+    ($self:ident, $op:ident, $call:expr) => {{
+        let call = $call;
+        $self.usage.call(MetadataOp::$op, None, none, call).await
+    }};
+}
+
 #[async_trait]
 impl TopicStore for MeteredMetadataStore {
     async fn create_topic(&self, spec: &TopicSpec) -> MetadataResult<TopicInfo> {
@@ -148,6 +193,16 @@ impl TopicStore for MeteredMetadataStore {
         self.usage
             .call(MetadataOp::DeleteTopic, None, none, call)
             .await
+    }
+
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        name: &TopicName,
+        retention_ms: Option<i64>,
+    ) -> MetadataResult<TopicInfo> {
+        let call = self.inner.store.set_retention(tenant, name, retention_ms);
+        metered!(self, SetRetention, call)
     }
 }
 
@@ -220,6 +275,10 @@ impl IndexStore for MeteredMetadataStore {
             .call(MetadataOp::ForgetObject, key, none, call)
             .await
     }
+
+    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {
+        metered!(self, TopicBytes, self.inner.store.topic_bytes(tenant))
+    }
 }
 
 #[async_trait]
@@ -250,6 +309,10 @@ impl OffsetStore for MeteredMetadataStore {
         self.usage
             .call(MetadataOp::FetchOffsets, None, none, call)
             .await
+    }
+
+    async fn group_offsets(&self, tenant: &TenantId) -> MetadataResult<Vec<GroupOffset>> {
+        metered!(self, GroupOffsets, self.inner.store.group_offsets(tenant))
     }
 }
 
@@ -287,14 +350,10 @@ impl ClusterStore for MeteredMetadataStore {
             .call(MetadataOp::TenantGroup, None, none, call)
             .await
     }
-}
 
-/// Passes each call through to the inner store, counted and timed as `$op`.
-macro_rules! metered {
-    ($self:ident, $op:ident, $call:expr) => {{
-        let call = $call;
-        $self.usage.call(MetadataOp::$op, None, none, call).await
-    }};
+    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
+        metered!(self, LeaseCounts, self.inner.store.lease_counts())
+    }
 }
 
 #[async_trait]
@@ -345,6 +404,84 @@ impl TenantStore for MeteredMetadataStore {
 
     async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64> {
         metered!(self, StoredBytes, self.inner.store.stored_bytes(tenant))
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> MetadataResult<()> {
+        metered!(self, UpdateTenant, self.inner.store.update_tenant(tenant))
+    }
+
+    async fn expire_api_key(&self, id: &str, at_ms: i64) -> MetadataResult<ApiKeyInfo> {
+        metered!(
+            self,
+            ExpireApiKey,
+            self.inner.store.expire_api_key(id, at_ms)
+        )
+    }
+
+    async fn month_ingress(&self, tenant: &TenantId, month: &str) -> MetadataResult<u64> {
+        metered!(
+            self,
+            MonthIngress,
+            self.inner.store.month_ingress(tenant, month)
+        )
+    }
+}
+
+#[async_trait]
+impl AccountStore for MeteredMetadataStore {
+    async fn create_organization(&self, tenant: &Tenant, owner: &User) -> MetadataResult<()> {
+        let call = self.inner.store.create_organization(tenant, owner);
+        metered!(self, CreateOrganization, call)
+    }
+
+    async fn create_user(&self, user: &User) -> MetadataResult<()> {
+        metered!(self, CreateUser, self.inner.store.create_user(user))
+    }
+
+    async fn get_user(&self, id: &str) -> MetadataResult<User> {
+        metered!(self, GetUser, self.inner.store.get_user(id))
+    }
+
+    async fn user_by_email(&self, email: &str) -> MetadataResult<User> {
+        metered!(self, UserByEmail, self.inner.store.user_by_email(email))
+    }
+
+    async fn set_member(&self, tenant: &TenantId, user_id: &str, role: Role) -> MetadataResult<()> {
+        let call = self.inner.store.set_member(tenant, user_id, role);
+        metered!(self, SetMember, call)
+    }
+
+    async fn remove_member(&self, tenant: &TenantId, user_id: &str) -> MetadataResult<()> {
+        let call = self.inner.store.remove_member(tenant, user_id);
+        metered!(self, RemoveMember, call)
+    }
+
+    async fn members(&self, tenant: &TenantId) -> MetadataResult<Vec<Member>> {
+        metered!(self, Members, self.inner.store.members(tenant))
+    }
+
+    async fn memberships(&self, user_id: &str) -> MetadataResult<Vec<Member>> {
+        metered!(self, Memberships, self.inner.store.memberships(user_id))
+    }
+
+    async fn create_session(&self, session: &Session) -> MetadataResult<()> {
+        metered!(
+            self,
+            CreateSession,
+            self.inner.store.create_session(session)
+        )
+    }
+
+    async fn get_session(&self, token_hash: &str) -> MetadataResult<Session> {
+        metered!(self, GetSession, self.inner.store.get_session(token_hash))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> MetadataResult<()> {
+        metered!(
+            self,
+            DeleteSession,
+            self.inner.store.delete_session(token_hash)
+        )
     }
 }
 

@@ -19,15 +19,68 @@ use async_trait::async_trait;
 use crate::metadata::MetadataResult;
 use crate::types::{TenantId, ValidationError};
 
-/// A tenant.
+/// A tenant: an organization of the control plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     /// Its id, the namespace of its topics.
     pub id: TenantId,
+    /// The name people see (the id when none was given).
+    pub name: String,
     /// Its plan.
     pub plan: Plan,
+    /// Whether it is in good standing.
+    pub status: TenantStatus,
     /// When it was created, ms since the epoch.
     pub created_at_ms: i64,
+}
+
+impl Tenant {
+    /// An active tenant named after its id.
+    pub fn new(id: TenantId, plan: Plan, created_at_ms: i64) -> Self {
+        Self {
+            name: id.as_str().to_owned(),
+            id,
+            plan,
+            status: TenantStatus::Active,
+            created_at_ms,
+        }
+    }
+}
+
+/// Whether a tenant is in good standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenantStatus {
+    /// Everything works.
+    Active,
+    /// A payment failed; producing still works until the grace period ends.
+    PastDue,
+    /// An operator (or an unpaid bill past its grace period) stopped its producers.
+    Suspended,
+}
+
+impl TenantStatus {
+    /// The name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+impl FromStr for TenantStatus {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(Self::Active),
+            "past_due" => Ok(Self::PastDue),
+            "suspended" => Ok(Self::Suspended),
+            _ => Err(ValidationError(format!(
+                "unknown status {s:?}: use active, past_due or suspended"
+            ))),
+        }
+    }
 }
 
 /// What a key may do, as a set of `read`, `write` and `admin`.
@@ -269,6 +322,16 @@ pub trait TenantStore: Send + Sync {
 
     /// Bytes of every object of `tenant` in the object store, as written.
     async fn stored_bytes(&self, tenant: &TenantId) -> MetadataResult<u64>;
+
+    /// Changes a tenant's name, plan and status; `NotFound` if it does not exist.
+    async fn update_tenant(&self, tenant: &Tenant) -> MetadataResult<()>;
+
+    /// Makes a key stop working at `at_ms` unless it expires sooner (a rotated key's
+    /// overlap); `NotFound` if there is none.
+    async fn expire_api_key(&self, id: &str, at_ms: i64) -> MetadataResult<ApiKeyInfo>;
+
+    /// What `tenant` produced in `month` (`YYYY-MM`, UTC), as [`Self::add_ingress`] counted it.
+    async fn month_ingress(&self, tenant: &TenantId, month: &str) -> MetadataResult<u64>;
 }
 
 /// The audit log: who did what, when, from where.

@@ -1,6 +1,8 @@
 //! Decoding tenant, key and audit rows of the SQL backends (see [`crate::stored`]).
 
-use super::{ApiKeyInfo, AuditEvent, Permissions, Plan, StoredApiKey, Tenant, TopicPatterns};
+use super::{
+    ApiKeyInfo, AuditEvent, Permissions, Plan, StoredApiKey, Tenant, TenantStatus, TopicPatterns,
+};
 use crate::metadata::{MetadataError, MetadataResult};
 use crate::stored::StoredRow;
 use crate::types::TenantId;
@@ -22,13 +24,18 @@ pub fn topics_column(topics: &TopicPatterns) -> String {
 }
 
 impl Tenant {
-    /// A tenant from the columns `id, plan, created_at_ms`.
+    /// A tenant from the columns `id, name, plan, status, created_at_ms`.
     pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
         Ok(Self {
             id: tenant_id(row.text("id")?)?,
+            name: row.text("name")?,
             plan: row
                 .text("plan")?
                 .parse::<Plan>()
+                .map_err(|e| corrupt("tenant", e))?,
+            status: row
+                .text("status")?
+                .parse::<TenantStatus>()
                 .map_err(|e| corrupt("tenant", e))?,
             created_at_ms: row.int("created_at_ms")?,
         })

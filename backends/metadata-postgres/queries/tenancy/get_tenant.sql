@@ -1,1 +1,1 @@
-SELECT id, plan, created_at_ms FROM tenants WHERE id = $1
+SELECT id, name, plan, status, created_at_ms FROM tenants WHERE id = $1

@@ -1,1 +1,1 @@
-SELECT id, plan, created_at_ms FROM tenants ORDER BY id
+SELECT id, name, plan, status, created_at_ms FROM tenants ORDER BY id

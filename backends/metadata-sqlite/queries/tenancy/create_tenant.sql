@@ -1,1 +1,1 @@
-INSERT INTO tenants (id, plan, created_at_ms) VALUES (?1, ?2, ?3)
+INSERT INTO tenants (id, name, plan, status, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)

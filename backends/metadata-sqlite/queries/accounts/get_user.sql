@@ -1,0 +1,1 @@
+SELECT id, email, password_hash, operator, created_at_ms FROM users WHERE id = ?1

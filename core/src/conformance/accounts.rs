@@ -1,0 +1,239 @@
+//! The `AccountStore` conformance suite, with the reads the control plane adds to the other
+//! traits (retention changes, stored bytes per topic, group offsets, lease counts).
+
+use super::metadata::{batch, commit, lead, spec, tenant};
+use crate::accounts::{Role, Session, User};
+use crate::metadata::MetadataError;
+use crate::registry::MetadataParts;
+use crate::tenancy::key::NewKey;
+use crate::tenancy::{
+    ApiKeyInfo, Permissions, Plan, StoredApiKey, Tenant, TenantStatus, TopicPatterns,
+};
+use crate::types::TopicName;
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        operator: false,
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+fn org(id: &str) -> Tenant {
+    let mut t = Tenant::new(tenant(id), Plan::Starter, 1_700_000_000_000);
+    t.name = format!("{id} Inc.");
+    t
+}
+
+/// Sign-up creates an organization and its owner together or not at all; members get and
+/// lose roles; an organization's name, plan and status change.
+pub async fn organizations_and_members(m: &MetadataParts) {
+    let s = &m.store;
+    s.create_organization(&org("acme"), &user("usr_a", "ann@acme.test"))
+        .await
+        .unwrap();
+    // A taken email creates no organization; a taken id creates no user.
+    let e = s
+        .create_organization(&org("other"), &user("usr_x", "ann@acme.test"))
+        .await;
+    assert!(matches!(e, Err(MetadataError::AlreadyExists(_))), "{e:?}");
+    assert!(matches!(
+        s.get_tenant(&tenant("other")).await,
+        Err(MetadataError::NotFound(_))
+    ));
+    let e = s
+        .create_organization(&org("acme"), &user("usr_y", "yan@acme.test"))
+        .await;
+    assert!(matches!(e, Err(MetadataError::AlreadyExists(_))), "{e:?}");
+    assert!(matches!(
+        s.user_by_email("yan@acme.test").await,
+        Err(MetadataError::NotFound(_))
+    ));
+
+    let got = s.get_tenant(&tenant("acme")).await.unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.status),
+        ("acme Inc.", TenantStatus::Active)
+    );
+    let ann = s.user_by_email("ann@acme.test").await.unwrap();
+    assert_eq!(ann, user("usr_a", "ann@acme.test"));
+    assert_eq!(s.get_user("usr_a").await.unwrap(), ann);
+
+    let mut bob = user("usr_b", "bob@acme.test");
+    bob.operator = true;
+    s.create_user(&bob).await.unwrap();
+    assert!(matches!(
+        s.create_user(&user("usr_c", "bob@acme.test")).await,
+        Err(MetadataError::AlreadyExists(_))
+    ));
+    assert!(s.get_user("usr_b").await.unwrap().operator);
+    s.set_member(&tenant("acme"), "usr_b", Role::ReadOnly)
+        .await
+        .unwrap();
+    s.set_member(&tenant("acme"), "usr_b", Role::Admin)
+        .await
+        .unwrap();
+    let members = s.members(&tenant("acme")).await.unwrap();
+    let roles: Vec<_> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
+    assert_eq!(
+        roles,
+        [
+            ("ann@acme.test", Role::Owner),
+            ("bob@acme.test", Role::Admin)
+        ]
+    );
+    let of_bob = s.memberships("usr_b").await.unwrap();
+    assert_eq!(of_bob.len(), 1);
+    assert_eq!(
+        (of_bob[0].tenant.as_str(), of_bob[0].role),
+        ("acme", Role::Admin)
+    );
+    for (t, u) in [("acme", "usr_nobody"), ("nowhere", "usr_b")] {
+        assert!(matches!(
+            s.set_member(&tenant(t), u, Role::Member).await,
+            Err(MetadataError::NotFound(_))
+        ));
+    }
+    s.remove_member(&tenant("acme"), "usr_b").await.unwrap();
+    assert!(s.memberships("usr_b").await.unwrap().is_empty());
+    assert!(matches!(
+        s.remove_member(&tenant("acme"), "usr_b").await,
+        Err(MetadataError::NotFound(_))
+    ));
+
+    let mut changed = got.clone();
+    changed.name = "Acme".into();
+    changed.plan = Plan::Growth;
+    changed.status = TenantStatus::PastDue;
+    s.update_tenant(&changed).await.unwrap();
+    assert_eq!(s.get_tenant(&tenant("acme")).await.unwrap(), changed);
+    assert!(matches!(
+        s.update_tenant(&org("nowhere")).await,
+        Err(MetadataError::NotFound(_))
+    ));
+}
+
+/// Sessions are found by token hash until deleted; creating one drops those that ended.
+pub async fn sessions_begin_and_end(m: &MetadataParts) {
+    let s = &m.store;
+    s.create_organization(&org("acme"), &user("usr_a", "ann@acme.test"))
+        .await
+        .unwrap();
+    let session = |hash: &str, created: i64, expires: i64| Session {
+        token_hash: hash.into(),
+        user_id: "usr_a".into(),
+        csrf_token: format!("csrf-{hash}"),
+        created_at_ms: created,
+        expires_at_ms: expires,
+    };
+    let old = session("aa", 1_000, 2_000);
+    s.create_session(&old).await.unwrap();
+    assert_eq!(s.get_session("aa").await.unwrap(), old);
+    let new = session("bb", 3_000, 9_000);
+    s.create_session(&new).await.unwrap();
+    assert!(
+        matches!(s.get_session("aa").await, Err(MetadataError::NotFound(_))),
+        "an ended session is dropped when another begins"
+    );
+    assert_eq!(s.get_session("bb").await.unwrap(), new);
+    s.delete_session("bb").await.unwrap();
+    s.delete_session("bb").await.unwrap();
+    assert!(matches!(
+        s.get_session("bb").await,
+        Err(MetadataError::NotFound(_))
+    ));
+}
+
+/// What the control plane reads besides accounts: retention changes, bytes per topic,
+/// consumer-group offsets, leases per holder, a month's ingress, and a rotated key's expiry.
+pub async fn control_plane_reads(m: &MetadataParts) {
+    let s = &m.store;
+    let t = s.create_topic(&spec("acme", "orders", 2)).await.unwrap();
+    let other = s.create_topic(&spec("beta", "orders", 1)).await.unwrap();
+    let orders = TopicName::new("orders").unwrap();
+    let changed = s
+        .set_retention(&tenant("acme"), &orders, None)
+        .await
+        .unwrap();
+    assert_eq!((changed.id, changed.spec.retention_ms), (t.id, None));
+    assert_eq!(
+        s.get_topic(&tenant("beta"), &orders)
+            .await
+            .unwrap()
+            .spec
+            .retention_ms,
+        other.spec.retention_ms,
+        "another tenant's topic of the same name is untouched"
+    );
+    assert!(matches!(
+        s.set_retention(&tenant("acme"), &TopicName::new("nope").unwrap(), Some(1))
+            .await,
+        Err(MetadataError::NotFound(_))
+    ));
+
+    assert!(s.topic_bytes(&tenant("acme")).await.unwrap().is_empty());
+    let e0 = lead(m, &t, 0, "h1").await;
+    let e1 = lead(m, &t, 1, "h2").await;
+    lead(m, &other, 0, "h1").await;
+    let c = commit(&t, "o1", "h1", vec![batch(&t, 0, 0, 3, e0)]);
+    s.commit_object(&c).await.unwrap();
+    let c = commit(&t, "o2", "h2", vec![batch(&t, 1, 0, 2, e1)]);
+    s.commit_object(&c).await.unwrap();
+    assert_eq!(s.topic_bytes(&tenant("acme")).await.unwrap(), [(t.id, 500)]);
+    assert!(s.topic_bytes(&tenant("beta")).await.unwrap().is_empty());
+    assert_eq!(
+        s.lease_counts().await.unwrap(),
+        [("h1".to_owned(), 2), ("h2".to_owned(), 1)]
+    );
+
+    s.commit_offsets(&tenant("acme"), "billing", t.id, &[(1, 2), (0, 1)])
+        .await
+        .unwrap();
+    s.commit_offsets(&tenant("beta"), "billing", other.id, &[(0, 9)])
+        .await
+        .unwrap();
+    let groups = s.group_offsets(&tenant("acme")).await.unwrap();
+    let got: Vec<_> = groups
+        .iter()
+        .map(|g| (g.group.as_str(), g.topic_id, g.partition, g.committed))
+        .collect();
+    assert_eq!(got, [("billing", t.id, 0, 1), ("billing", t.id, 1, 2)]);
+
+    assert_eq!(
+        s.month_ingress(&tenant("acme"), "2026-12").await.unwrap(),
+        0
+    );
+    s.add_ingress(&tenant("acme"), "2026-12", 42).await.unwrap();
+    assert_eq!(
+        s.month_ingress(&tenant("acme"), "2026-12").await.unwrap(),
+        42
+    );
+
+    s.create_tenant(&org("acme")).await.unwrap();
+    let k = NewKey::generate();
+    let key = StoredApiKey {
+        info: ApiKeyInfo {
+            id: k.id.clone(),
+            tenant: tenant("acme"),
+            name: "ci".into(),
+            permissions: Permissions::READ,
+            topics: TopicPatterns::default(),
+            expires_at_ms: Some(5_000),
+            created_at_ms: 1,
+            last_used_at_ms: None,
+            revoked_at_ms: None,
+        },
+        hash: k.hash,
+    };
+    s.create_api_key(&key).await.unwrap();
+    let later = s.expire_api_key(&k.id, 9_000).await.unwrap();
+    assert_eq!(later.expires_at_ms, Some(5_000), "a sooner expiry stands");
+    let sooner = s.expire_api_key(&k.id, 3_000).await.unwrap();
+    assert_eq!(sooner.expires_at_ms, Some(3_000));
+    assert!(matches!(
+        s.expire_api_key("shk_000000000000", 1).await,
+        Err(MetadataError::NotFound(_))
+    ));
+}
