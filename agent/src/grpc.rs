@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::admission::DecodeCharge;
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Authenticator, CLUSTER_AUTH_HEADER, Principal};
 use crate::broker::{Broker, FORWARDED_HEADER, Produced};
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
@@ -49,9 +49,11 @@ impl GrpcService {
     }
 
     /// Who `req` acts as: a client by its key (or, in development mode, the tenant it
-    /// names), or another agent forwarding a produce, which must prove it is one.
+    /// names), or a member of the cluster (another agent forwarding a produce, the control
+    /// plane reading for its message browser), which must prove it is one.
     async fn principal<T>(&self, req: &Request<T>) -> AgentResult<Principal> {
-        if req.metadata().contains_key(FORWARDED_HEADER) {
+        let md = req.metadata();
+        if md.contains_key(FORWARDED_HEADER) || md.contains_key(CLUSTER_AUTH_HEADER) {
             return self.auth.agent_principal(req.metadata());
         }
         self.auth.principal(req.metadata(), req.remote_addr()).await

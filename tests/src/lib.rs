@@ -1,5 +1,5 @@
-//! Helpers for the end-to-end tests (`tests/e2e/`): start the real `streamhouse-agent`
-//! binary in a temp directory, wait until it serves, stop it with SIGKILL or SIGTERM; point it
+//! Helpers for the end-to-end tests (`tests/e2e/`): start the real `streamhouse-agent` and
+//! `streamhouse-control-plane` binaries in a temp directory, wait until it serves, stop it with SIGKILL or SIGTERM; point it
 //! at the real services; break those services; check what a user sees.
 //!
 //! The binaries must be built first (`cargo build --bins`; `scripts/test.sh` does it). They
@@ -7,6 +7,7 @@
 
 mod certs;
 mod checks;
+mod control_plane;
 mod otlp;
 mod pg;
 mod process;
@@ -16,6 +17,7 @@ mod services;
 
 pub use certs::{TestCa, TestCert};
 pub use checks::{assert_acked_readable, produce_recorded};
+pub use control_plane::{Api, ControlPlaneProcess, Reply};
 pub use otlp::OtlpCollector;
 pub use pg::{PG_PASSWORD, PgCluster};
 pub use process::{AgentProcess, admin, bin, free_port, health_serving, tool};

@@ -359,31 +359,73 @@ impl Default for Config {
     }
 }
 
-/// Deployment-plan variable names and the keys they set (metadata and object-store ones only
-/// when that backend is selected, so they never break another backend's config).
-/// A deployment-plan variable: its name, the key it sets, and the backend selector and kinds
-/// it applies to (`None`: always).
-type PlanVar = (
+/// A deployment-plan variable: its name, the dotted key it sets, and the backend selector
+/// and kinds it applies to (`None`: always), so that it never breaks another backend's
+/// config.
+pub type PlanVar = (
     &'static str,
     &'static str,
     Option<(&'static str, &'static [&'static str])>,
+);
+
+/// `POSTGRES_URL`, as the deployment plan's manifests pass it to agents and the control
+/// plane alike.
+pub const POSTGRES_URL_VAR: PlanVar = (
+    "POSTGRES_URL",
+    "metadata.url",
+    Some(("metadata.backend", &["postgres", "aurora"])),
 );
 
 const PLAN_VARS: &[PlanVar] = &[
     ("AGENT_ID", "agent.id", None),
     ("AVAILABILITY_ZONE", "agent.zone", None),
     ("AGENT_GROUP", "agent.group", None),
-    (
-        "POSTGRES_URL",
-        "metadata.url",
-        Some(("metadata.backend", &["postgres", "aurora"])),
-    ),
+    POSTGRES_URL_VAR,
     (
         "S3_BUCKET",
         "object_store.bucket",
         Some(("object_store.backend", &["s3"])),
     ),
 ];
+
+/// Loads `defaults`, then `file` (if given), then `STREAMHOUSE_<SECTION>__<KEY>` variables of
+/// `env`, then the deployment-plan variables `plan_vars` of `env`: the one mechanism of every
+/// StreamHouse binary's config. Unknown keys are errors naming the key and its source.
+pub fn load_layers<T: Serialize + DeserializeOwned>(
+    defaults: &T,
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    plan_vars: &[PlanVar],
+) -> Result<T, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(defaults));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    let env: Vec<(String, String)> = env.into_iter().collect();
+    // figment's Env reads the process environment; feeding it ours keeps tests hermetic.
+    fig = fig.merge(EnvVars::new(&env));
+    for (var, key, only_if) in plan_vars {
+        let Some((_, v)) = env.iter().find(|(k, _)| k == var) else {
+            continue;
+        };
+        if let Some((sel, kinds)) = only_if {
+            let current: String = fig.extract_inner(sel).unwrap_or_default();
+            if !kinds.contains(&current.as_str()) {
+                continue;
+            }
+        }
+        fig = fig.merge(EnvVars::one(var, key, v));
+    }
+    // Lossy: environment values are strings, read as numbers or booleans where a key wants
+    // one ("7000", "true").
+    Ok(fig.extract_lossy()?)
+}
 
 impl Config {
     /// Loads defaults, then `file` (if given), then the environment `env` (pass
@@ -392,34 +434,7 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(path) = file {
-            if !path.is_file() {
-                return Err(ConfigError(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
-            }
-            fig = fig.merge(Toml::file_exact(path));
-        }
-        let env: Vec<(String, String)> = env.into_iter().collect();
-        // figment's Env reads the process environment; feeding it ours keeps tests hermetic.
-        fig = fig.merge(EnvVars::new(&env));
-        for (var, key, only_if) in PLAN_VARS {
-            let Some((_, v)) = env.iter().find(|(k, _)| k == var) else {
-                continue;
-            };
-            if let Some((sel, kinds)) = only_if {
-                let current: String = fig.extract_inner(sel).unwrap_or_default();
-                if !kinds.contains(&current.as_str()) {
-                    continue;
-                }
-            }
-            fig = fig.merge(EnvVars::one(var, key, v));
-        }
-        // Lossy: environment values are strings, read as numbers or booleans where a key
-        // wants one ("7000", "true").
-        let mut cfg: Config = fig.extract_lossy()?;
+        let mut cfg: Config = load_layers(&Config::default(), file, env, PLAN_VARS)?;
         cfg.metadata.section = "metadata".into();
         cfg.object_store.section = "object_store".into();
         cfg.validate()?;

@@ -77,6 +77,16 @@ const GB: u64 = 1_000_000_000;
 const MIB: u64 = 1 << 20;
 
 impl Plan {
+    /// The plan's monthly price in US cents; `None` for custom terms.
+    pub fn monthly_price_cents(self) -> Option<u64> {
+        match self {
+            Plan::Starter => Some(4_900),
+            Plan::Growth => Some(19_900),
+            Plan::Business => Some(49_900),
+            Plan::Enterprise => None,
+        }
+    }
+
     /// The plan's limits: ingress and storage from the price list; rates sized so that a
     /// month at the full produce rate is many times the monthly ingress (bursts are the
     /// point of a rate, the month is the budget).

@@ -7,6 +7,7 @@ mod bad_input;
 mod bench;
 mod chaos;
 mod cluster;
+mod control_plane;
 mod faults;
 mod fencing;
 mod grpcurl;

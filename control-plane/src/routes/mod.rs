@@ -1,0 +1,195 @@
+//! The HTTP API: `/api/v1` (JSON, described by the OpenAPI document at
+//! `/api/v1/openapi.json`), `/healthz`, `/readyz` and `/metrics`.
+
+pub mod account;
+pub mod keys;
+pub mod orgs;
+pub mod topics;
+
+use axum::Json;
+use axum::Router;
+use std::collections::HashMap;
+
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use streamhouse_core::TenantId;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::Shared;
+
+/// The API's OpenAPI 3.1 document, generated from the handlers and their types.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "StreamHouse control plane",
+        description = "Organizations, users, API keys, topics, consumer groups, quotas and the \
+                       audit log of a StreamHouse deployment. Programs authenticate with an \
+                       API key (`authorization: Bearer shk_...`); the dashboard with a session \
+                       cookie, repeating its CSRF token in `x-csrf-token` on every change."
+    ),
+    paths(
+        account::sign_up, account::sign_in, account::whoami, account::sign_out,
+        orgs::list, orgs::get, orgs::update, orgs::members, orgs::add_member,
+        orgs::change_member, orgs::remove_member, orgs::quota, orgs::audit, orgs::agents,
+        orgs::assign_group,
+        keys::list, keys::create, keys::revoke, keys::rotate,
+        topics::list, topics::create, topics::describe, topics::update, topics::delete,
+        topics::messages, topics::groups,
+    ),
+    modifiers(&Security),
+    security(("api_key" = []), ("session" = [])),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("shk_<id>_<secret>")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Every route of the control plane.
+pub fn router(state: Shared) -> Router {
+    let max_body = state.config.control_plane.max_body_bytes;
+    // Every route under an organization checks first that the caller may see it, so that
+    // another organization's routes answer 404 before any body is read.
+    let org_routes = Router::new()
+        .route("/orgs/{org}", get(orgs::get).patch(orgs::update))
+        .route(
+            "/orgs/{org}/members",
+            get(orgs::members).post(orgs::add_member),
+        )
+        .route(
+            "/orgs/{org}/members/{user}",
+            axum::routing::patch(orgs::change_member).delete(orgs::remove_member),
+        )
+        .route("/orgs/{org}/quota", get(orgs::quota))
+        .route("/orgs/{org}/audit", get(orgs::audit))
+        .route("/orgs/{org}/agent-group", put(orgs::assign_group))
+        .route("/orgs/{org}/keys", get(keys::list).post(keys::create))
+        .route("/orgs/{org}/keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/orgs/{org}/keys/{id}/rotate", post(keys::rotate))
+        .route("/orgs/{org}/topics", get(topics::list).post(topics::create))
+        .route(
+            "/orgs/{org}/topics/{topic}",
+            get(topics::describe)
+                .patch(topics::update)
+                .delete(topics::delete),
+        )
+        .route(
+            "/orgs/{org}/topics/{topic}/partitions/{partition}/messages",
+            get(topics::messages),
+        )
+        .route("/orgs/{org}/groups", get(topics::groups))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            org_guard,
+        ));
+    let api = Router::new()
+        .route("/signup", post(account::sign_up))
+        .route(
+            "/session",
+            post(account::sign_in)
+                .get(account::whoami)
+                .delete(account::sign_out),
+        )
+        .route("/orgs", get(orgs::list))
+        .route("/agents", get(orgs::agents))
+        .route("/openapi.json", get(openapi))
+        .merge(org_routes);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Refuses, as not found, every request for an organization the caller may not see.
+async fn org_guard(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(params): Path<HashMap<String, String>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(org) = params.get("org") else {
+        return next.run(req).await;
+    };
+    let checked = match orgs::org_id(org) {
+        Ok(org) => caller.role_in(&state, &org).await.map(drop),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Ready when the metadata store answers a query.
+async fn ready(State(state): State<Shared>) -> Response {
+    match state.store.tenant_group(&TenantId::default_tenant()).await {
+        Ok(_) => "ready".into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the metadata store does not answer: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<Shared>) -> Response {
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; the API is described at /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; see /api/v1/openapi.json",
+    )
+}

@@ -1,0 +1,231 @@
+//! The real `streamhouse-control-plane` binary as a child process, and a small HTTP client
+//! that keeps a browser's session the way the dashboard does: the session cookie, and the
+//! CSRF token repeated in `x-csrf-token` on every change.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::process::{bin, free_port};
+
+/// A running control plane.
+#[derive(Debug)]
+pub struct ControlPlaneProcess {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    log: PathBuf,
+}
+
+impl ControlPlaneProcess {
+    /// Starts a control plane in `dir` (so the embedded default finds the agent's
+    /// `data/metadata.db` there) with `env` overrides, and waits until `/readyz` answers.
+    pub async fn start(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("control plane log");
+        let child = Command::new(bin("streamhouse-control-plane"))
+            .current_dir(dir)
+            .env(
+                "STREAMHOUSE_CONTROL_PLANE__HTTP_ADDR",
+                format!("127.0.0.1:{port}"),
+            )
+            .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn streamhouse-control-plane");
+        let mut cp = Self {
+            child: Some(child),
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        cp.wait_ready().await;
+        cp
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        loop {
+            if let Some(s) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("the control plane exited with {s}:\n{}", self.log());
+            }
+            let ready = http.get(format!("{}/readyz", self.url)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready in 30 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client without credentials.
+    pub fn client(&self) -> Api {
+        Api::new(&self.url)
+    }
+}
+
+impl Drop for ControlPlaneProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A response: its status, headers and JSON body (`Null` when it has none).
+#[derive(Debug)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// An HTTP client of the control plane's API, as a browser session or a program with a key.
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+    /// The session cookie's token, once signed in.
+    pub session: Option<String>,
+    /// The CSRF token of the session.
+    pub csrf: Option<String>,
+    /// An API key to send instead of a session.
+    pub key: Option<String>,
+}
+
+impl Api {
+    /// A client of the control plane at `base`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            session: None,
+            csrf: None,
+            key: None,
+        }
+    }
+
+    /// The same server, as a program holding `key`.
+    pub fn with_key(&self, key: &str) -> Self {
+        Self {
+            session: None,
+            csrf: None,
+            key: Some(key.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// Sends a request with the session (and CSRF token) or key this client holds; keeps
+    /// the session cookies a response sets.
+    pub async fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(m, format!("{}{path}", self.base));
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(s) = &self.session {
+            req = req.header("cookie", format!("sh_session={s}"));
+        }
+        if let Some(c) = &self.csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("the control plane answers");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        for c in headers.get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+            match kv.split_once('=') {
+                Some(("sh_session", v)) => {
+                    self.session = Some(v.to_owned()).filter(|v| !v.is_empty())
+                }
+                Some(("sh_csrf", v)) => self.csrf = Some(v.to_owned()).filter(|v| !v.is_empty()),
+                _ => {}
+            }
+        }
+        let text = r.text().await.unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `GET`.
+    pub async fn get(&mut self, path: &str) -> Reply {
+        self.call("GET", path, None).await
+    }
+
+    /// `POST` with a JSON body.
+    pub async fn post(&mut self, path: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(body)).await
+    }
+
+    /// Signs up: a new account and organization; returns the organization's id.
+    pub async fn sign_up(&mut self, email: &str, org: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/signup",
+                serde_json::json!({"email": email, "password": "correct horse battery", "organization": org}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        r.body["organizations"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates an API key in `org` with `scopes`; returns (id, whole key).
+    pub async fn create_key(&mut self, org: &str, scopes: &[&str]) -> (String, String) {
+        let r = self
+            .post(
+                &format!("/api/v1/orgs/{org}/keys"),
+                serde_json::json!({"name": "test", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        (
+            r.body["key"]["id"].as_str().unwrap().to_owned(),
+            r.body["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}
