@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
                         size: 100_000,
                         max_timestamp_ms: 0,
                         leader_epoch: epochs[p as usize],
+                        ingress_bytes: 100_000,
                     };
                     next[p as usize] += 100;
                     b
@@ -114,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
                     object_size: u64::from(n) * 100_000,
                     holder: holder.into(),
                     batches,
+                    meter: true,
                 })
                 .await?;
             h.saturating_record(t.elapsed().as_micros() as u64);

@@ -210,6 +210,7 @@ impl Agent {
                 flush_interval: Duration::from_millis(flush_interval_ms),
                 flush_max_bytes: config.write.flush_max_bytes,
                 max_buffered_bytes: config.write.max_buffered_bytes,
+                meter: config.metering.enabled,
             },
             meta.store.clone(),
             objects.clone(),

@@ -96,6 +96,7 @@ impl Harness {
                 flush_interval,
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
+                meter: true,
             },
             meta.store.clone(),
             objects.clone(),

@@ -146,6 +146,7 @@ mod tests {
             size: 10,
             max_timestamp_ms: 0,
             leader_epoch: epoch,
+            ingress_bytes: 10,
         }
     }
 
@@ -156,6 +157,7 @@ mod tests {
             object_size: 100,
             holder: "a".into(),
             batches,
+            meter: false,
         }
     }
 

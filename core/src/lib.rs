@@ -20,6 +20,7 @@ pub mod registry;
 pub mod stored;
 pub mod tenancy;
 pub mod types;
+pub mod usage;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

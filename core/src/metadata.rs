@@ -11,6 +11,7 @@ pub use crate::cluster::ClusterStore;
 use crate::error::{BoxError, caused_constructors};
 pub use crate::tenancy::{AuditStore, TenantStore};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
+pub use crate::usage::UsageStore;
 
 /// Errors of the metadata store, by kind.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +181,9 @@ pub struct CommitBatch {
     pub max_timestamp_ms: i64,
     /// Lease epoch the writer held; the commit is fenced unless it is still current.
     pub leader_epoch: u64,
+    /// Bytes of its records as produced (see [`crate::usage::record_usage_bytes`]): the
+    /// ingress the commit meters.
+    pub ingress_bytes: u64,
 }
 
 /// A flushed object and its batches, committed in one transaction.
@@ -196,6 +200,9 @@ pub struct ObjectCommit {
     pub holder: String,
     /// The batches.
     pub batches: Vec<CommitBatch>,
+    /// Whether the commit also adds its batches' ingress to the tenant's usage, in the same
+    /// transaction (usage metering on).
+    pub meter: bool,
 }
 
 impl ObjectCommit {
@@ -361,6 +368,7 @@ pub trait MetadataStore:
     + TenantStore
     + AuditStore
     + AccountStore
+    + UsageStore
     + PoolStats
     + std::fmt::Debug
 {
@@ -374,6 +382,7 @@ impl<T> MetadataStore for T where
         + TenantStore
         + AuditStore
         + AccountStore
+        + UsageStore
         + PoolStats
         + std::fmt::Debug
 {

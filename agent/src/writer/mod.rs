@@ -11,6 +11,7 @@ use futures::FutureExt;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::{BatchHeader, MAX_PAYLOAD_BYTES, ObjectWriter, batch_encoded_len};
 use streamhouse_core::metadata::BatchIndexEntry;
+use streamhouse_core::usage::record_usage_bytes;
 use streamhouse_core::{
     CommitBatch, MetadataError, MetadataStore, ObjectCommit, ObjectKey, ObjectStore,
     ObjectStoreError, PutMode, Record, TenantId,
@@ -36,6 +37,8 @@ pub struct WriterConfig {
     pub flush_max_bytes: usize,
     /// Buffered plus in-flight bytes above which produces wait.
     pub max_buffered_bytes: usize,
+    /// Whether commits meter their ingress (`metering.enabled`).
+    pub meter: bool,
 }
 
 /// A batch waiting for its flush: its records stay slices of the request's buffer until the
@@ -330,6 +333,7 @@ impl Writer {
         let mut entries = Vec::with_capacity(batches.len());
         for b in &mut batches {
             let (position, size) = object.push_records(&mut b.header, &b.records);
+            let ingress_bytes = b.records.iter().map(record_usage_bytes).sum();
             let h = &b.header;
             // The records are in the object now: their request buffers can go.
             b.records = Vec::new();
@@ -342,6 +346,7 @@ impl Writer {
                 size,
                 max_timestamp_ms: h.max_timestamp_ms,
                 leader_epoch: h.leader_epoch,
+                ingress_bytes,
             });
         }
         let bytes = object.finish();
@@ -436,6 +441,7 @@ impl Writer {
                 object_size: w.object_size,
                 holder: self.partitions.holder().to_owned(),
                 batches: batches.iter().map(|(_, c)| c.clone()).collect(),
+                meter: self.cfg.meter,
             })
             .await
             .map_err(|e| match e {

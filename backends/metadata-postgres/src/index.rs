@@ -6,6 +6,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::{StoredRow, topic_bytes};
+use streamhouse_core::usage::{day_of, hour_of, ingress_by_topic};
 use streamhouse_core::{
     BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TenantId, TopicId,
 };
@@ -97,6 +98,31 @@ impl IndexStore for PostgresMetadataStore {
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
+        if c.meter {
+            // In the commit's transaction: ingress is counted exactly when it is durable.
+            let rows: Vec<(i64, i64, i64)> = ingress_by_topic(c)?.collect();
+            // The database's clock, as for the fencing check.
+            let now = now_ms;
+            for (sql, period) in [
+                (
+                    include_str!("../queries/usage/ingress_hourly.sql"),
+                    hour_of(now),
+                ),
+                (
+                    include_str!("../queries/usage/ingress_daily.sql"),
+                    day_of(now),
+                ),
+            ] {
+                self.q(sql)
+                    .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+                    .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
+                    .bind(rows.iter().map(|r| r.2).collect::<Vec<i64>>())
+                    .bind(period)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(meta)?;
+            }
+        }
         tx.commit().await.map_err(meta)
     }
 

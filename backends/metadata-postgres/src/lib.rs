@@ -5,7 +5,7 @@
 //! One module per concern, the same set as the SQLite backend: `store` (the struct and how a
 //! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
 //! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`, `tenancy`,
-//! `accounts`.
+//! `accounts`, `usage`.
 //!
 //! Every query is a file in `queries/<module>/`, included with `include_str!`. Only
 //! transaction control (`BEGIN`, `COMMIT`) and the `SET LOCAL` of the configured timeouts
@@ -36,6 +36,7 @@ mod tenancy;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod topics;
+mod usage;
 
 pub use config::PostgresConfig;
 pub use store::PostgresMetadataStore;

@@ -74,7 +74,9 @@ async fn reads_go_to_the_reader_and_fall_back_to_the_writer_when_it_lags() {
                 size: 100,
                 max_timestamp_ms: 1,
                 leader_epoch: lease.epoch,
+                ingress_bytes: 30,
             }],
+            meter: true,
         })
         .await
         .unwrap();

@@ -8,6 +8,7 @@ use streamhouse_core::clock::now_ms;
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::topic_bytes;
+use streamhouse_core::usage::{day_of, hour_of, ingress_by_topic};
 use streamhouse_core::{
     BatchIndexEntry, IndexStore, MetadataError, ObjectCommit, PartitionInfo, TenantId, TopicId,
 };
@@ -78,6 +79,28 @@ impl IndexStore for SqliteMetadataStore {
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
+        if c.meter {
+            // In the commit's transaction: ingress is counted exactly when it is durable.
+            let rows = ingress_by_topic(c)?.map(|(topic, bytes, records)| [topic, bytes, records]);
+            let rows = json_rows(rows);
+            for (sql, period) in [
+                (
+                    include_str!("../queries/usage/ingress_hourly.sql"),
+                    hour_of(now),
+                ),
+                (
+                    include_str!("../queries/usage/ingress_daily.sql"),
+                    day_of(now),
+                ),
+            ] {
+                sqlx::query(sql)
+                    .bind(&rows)
+                    .bind(period)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(meta)?;
+            }
+        }
         tx.commit().await.map_err(meta)
     }
 

@@ -55,6 +55,24 @@ pub struct Config {
     pub auth: AuthConfig,
     /// TLS.
     pub tls: TlsConfig,
+    /// Usage metering.
+    pub metering: MeteringConfig,
+}
+
+/// `[metering]`: usage counted for billing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeteringConfig {
+    /// Whether usage is metered. Ingress is then counted in each commit's transaction;
+    /// egress and requests in memory. Default true.
+    pub enabled: bool,
+    /// How often egress and requests counted in memory are written, in ms: at most this
+    /// much of them is lost if the agent is killed (a graceful shutdown writes them).
+    /// Default 5000.
+    pub flush_interval_ms: u64,
+    /// How often the agent offers to sample stored bytes for the current hour, in ms; the
+    /// first agent to offer in an hour samples for the whole cluster. Default 60000.
+    pub storage_check_interval_ms: u64,
 }
 
 /// `[trace]`: OpenTelemetry traces, exported over OTLP/gRPC.
@@ -355,6 +373,11 @@ impl Default for Config {
                 reload_interval_ms: 10_000,
                 ..TlsConfig::default()
             },
+            metering: MeteringConfig {
+                enabled: true,
+                flush_interval_ms: 5_000,
+                storage_check_interval_ms: 60_000,
+            },
         }
     }
 }
@@ -526,6 +549,19 @@ impl Config {
         }
         if self.agent.max_partitions_per_topic == 0 {
             return bad("agent.max_partitions_per_topic must be at least 1".into());
+        }
+        let m = &self.metering;
+        if !(100..=60_000).contains(&m.flush_interval_ms) {
+            return bad(format!(
+                "metering.flush_interval_ms = {} must be between 100 and 60000",
+                m.flush_interval_ms
+            ));
+        }
+        if !(1_000..=3_600_000).contains(&m.storage_check_interval_ms) {
+            return bad(format!(
+                "metering.storage_check_interval_ms = {} must be between 1000 and 3600000",
+                m.storage_check_interval_ms
+            ));
         }
         self.auth.validate()?;
         self.tls.validate()

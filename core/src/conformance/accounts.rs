@@ -237,3 +237,118 @@ pub async fn control_plane_reads(m: &MetadataParts) {
         Err(MetadataError::NotFound(_))
     ));
 }
+
+/// Ingress counts in the commit's transaction (a refused commit counts nothing); egress and
+/// requests add up per hour and day; storage is sampled once per hour however often asked;
+/// each tenant sees only its own usage.
+pub async fn usage_is_metered_per_hour_and_day(m: &MetadataParts) {
+    use crate::clock::now_ms;
+    use crate::usage::{DAY_MS, Granularity, HOUR_MS, UsageDelta, day_of, hour_of};
+
+    let s = &m.store;
+    let a = s.create_topic(&spec("acme", "a", 1)).await.unwrap();
+    let b = s.create_topic(&spec("acme", "b", 1)).await.unwrap();
+    let ea = lead(m, &a, 0, "h").await;
+    let eb = lead(m, &b, 0, "h").await;
+    let before = now_ms();
+    let c = commit(
+        &a,
+        "o1",
+        "h",
+        vec![batch(&a, 0, 0, 3, ea), batch(&a, 0, 3, 2, ea)],
+    );
+    s.commit_object(&c).await.unwrap();
+    let c = commit(&b, "o2", "h", vec![batch(&b, 0, 0, 4, eb)]);
+    s.commit_object(&c).await.unwrap();
+    let mut unmetered = commit(&b, "o3", "h", vec![batch(&b, 0, 4, 1, eb)]);
+    unmetered.meter = false;
+    s.commit_object(&unmetered).await.unwrap();
+    let gap = commit(&b, "o4", "h", vec![batch(&b, 0, 9, 1, eb)]);
+    assert!(s.commit_object(&gap).await.is_err(), "a gap is refused");
+    let after = now_ms();
+
+    let acme = tenant("acme");
+    let all = |g| s.usage(&acme, g, 0, i64::MAX / 2, true);
+    let rows = all(Granularity::Hour).await.unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.topic.as_str(), r.ingress_bytes, r.ingress_records))
+        .collect();
+    if hour_of(before) == hour_of(after) {
+        assert_eq!(got, [("a", 50, 5), ("b", 40, 4)], "{rows:?}");
+        assert_eq!(rows[0].period_ms, hour_of(before));
+    }
+    let days = all(Granularity::Day).await.unwrap();
+    let ingress: u64 = days.iter().map(|r| r.ingress_bytes).sum();
+    assert_eq!(ingress, 90, "{days:?}");
+
+    let h = hour_of(1_800_000_000_000);
+    let delta = |topic: &str, hour_ms: i64, egress: u64| UsageDelta {
+        tenant: acme.clone(),
+        topic: topic.into(),
+        hour_ms,
+        egress_bytes: egress,
+        egress_records: 1,
+        requests: 2,
+    };
+    s.add_usage(&[
+        delta("a", h, 100),
+        delta("", h, 0),
+        delta("a", h + HOUR_MS, 7),
+    ])
+    .await
+    .unwrap();
+    s.add_usage(&[delta("a", h, 1)]).await.unwrap();
+    s.add_usage(&[]).await.unwrap();
+    let hours = s
+        .usage(&acme, Granularity::Hour, h, h + 2 * HOUR_MS, true)
+        .await
+        .unwrap();
+    let got: Vec<_> = hours
+        .iter()
+        .map(|r| {
+            (
+                r.period_ms - h,
+                r.topic.as_str(),
+                r.egress_bytes,
+                r.requests,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(0, "", 0, 2), (0, "a", 101, 4), (HOUR_MS, "a", 7, 2)],
+        "{hours:?}"
+    );
+    let totals = s
+        .usage(&acme, Granularity::Hour, h, h + HOUR_MS, false)
+        .await
+        .unwrap();
+    assert_eq!(totals.len(), 1, "`to` is exclusive: {totals:?}");
+    assert_eq!((totals[0].egress_bytes, totals[0].requests), (101, 6));
+    let day = day_of(h);
+    let daily = s
+        .usage(&acme, Granularity::Day, day, day + DAY_MS, false)
+        .await
+        .unwrap();
+    assert_eq!((daily[0].period_ms, daily[0].egress_bytes), (day, 108));
+
+    // Stored bytes: the batches' sizes (100 per record here), once per hour.
+    assert!(s.sample_storage(h).await.unwrap());
+    assert!(!s.sample_storage(h).await.unwrap(), "one sample per hour");
+    let sampled = s
+        .usage(&acme, Granularity::Hour, h, h + HOUR_MS, true)
+        .await
+        .unwrap();
+    let storage: Vec<_> = sampled
+        .iter()
+        .map(|r| (r.topic.as_str(), r.storage_byte_hours))
+        .collect();
+    assert_eq!(storage, [("", 0), ("a", 500), ("b", 500)], "{sampled:?}");
+    assert!(
+        s.usage(&tenant("beta"), Granularity::Day, 0, i64::MAX / 2, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -43,6 +43,7 @@ pub(crate) fn batch(
         size: 100 * count,
         max_timestamp_ms: 1_000 + base as i64,
         leader_epoch: epoch,
+        ingress_bytes: 10 * u64::from(count),
     }
 }
 
@@ -58,6 +59,7 @@ pub(crate) fn commit(
         object_size: 1 << 20,
         holder: holder.into(),
         batches,
+        meter: true,
     }
 }
 

@@ -92,6 +92,7 @@ macro_rules! metadata_conformance {
                 organizations_and_members,
                 sessions_begin_and_end,
                 control_plane_reads,
+                usage_is_metered_per_hour_and_day,
             ]
         );
     };

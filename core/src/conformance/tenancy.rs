@@ -241,7 +241,9 @@ pub async fn usage_adds_up_per_tenant_and_month(m: &MetadataParts) {
                 size: size as u32,
                 max_timestamp_ms: 1,
                 leader_epoch: epoch,
+                ingress_bytes: size,
             }],
+            meter: true,
         };
         m.store.commit_object(&commit).await.unwrap();
     }

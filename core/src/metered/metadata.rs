@@ -17,6 +17,7 @@ use crate::metadata::{
 use crate::registry::MetadataParts;
 use crate::tenancy::{ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
+use crate::usage::{Granularity, UsageDelta, UsageRow, UsageStore};
 
 operations! {
     /// A metadata-store or lease operation, as [`MeteredMetadataStore`] counts it: one per
@@ -118,6 +119,12 @@ operations! {
         GetSession => "get_session",
         /// [`AccountStore::delete_session`].
         DeleteSession => "delete_session",
+        /// [`UsageStore::add_usage`].
+        AddUsage => "add_usage",
+        /// [`UsageStore::sample_storage`].
+        SampleStorage => "sample_storage",
+        /// [`UsageStore::usage`].
+        Usage => "usage",
         /// [`LeaseManager::acquire`].
         LeaseAcquire => "lease_acquire",
         /// [`LeaseManager::renew_all`].
@@ -424,6 +431,36 @@ impl TenantStore for MeteredMetadataStore {
             MonthIngress,
             self.inner.store.month_ingress(tenant, month)
         )
+    }
+}
+
+#[async_trait]
+impl UsageStore for MeteredMetadataStore {
+    async fn add_usage(&self, deltas: &[UsageDelta]) -> MetadataResult<()> {
+        metered!(self, AddUsage, self.inner.store.add_usage(deltas))
+    }
+
+    async fn sample_storage(&self, hour_ms: i64) -> MetadataResult<bool> {
+        metered!(
+            self,
+            SampleStorage,
+            self.inner.store.sample_storage(hour_ms)
+        )
+    }
+
+    async fn usage(
+        &self,
+        tenant: &TenantId,
+        granularity: Granularity,
+        from_ms: i64,
+        to_ms: i64,
+        per_topic: bool,
+    ) -> MetadataResult<Vec<UsageRow>> {
+        let call = self
+            .inner
+            .store
+            .usage(tenant, granularity, from_ms, to_ms, per_topic);
+        metered!(self, Usage, call)
     }
 }
 
