@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use streamhouse_core::tenancy::Permissions;
+use streamhouse_core::usage::record_usage_bytes;
 use streamhouse_core::{Header, ProduceRecord, TopicName};
 use streamhouse_proto::v1 as pb;
 use streamhouse_proto::v1::stream_house_server::StreamHouse;
@@ -19,6 +20,7 @@ use crate::admission::DecodeCharge;
 use crate::auth::{Authenticator, CLUSTER_AUTH_HEADER, Principal};
 use crate::broker::{Broker, FORWARDED_HEADER, Produced};
 use crate::error::{AgentError, AgentResult};
+use crate::metering::Meter;
 use crate::metrics::Metrics;
 use crate::quota::Quotas;
 
@@ -28,22 +30,25 @@ pub struct GrpcService {
     broker: Arc<Broker>,
     auth: Arc<Authenticator>,
     quotas: Arc<Quotas>,
+    meter: Arc<Meter>,
     metrics: Arc<Metrics>,
 }
 
 impl GrpcService {
     /// Serves `broker` over gRPC to the requests `auth` admits, within their tenants'
-    /// `quotas`.
+    /// `quotas`, metering their usage.
     pub fn new(
         broker: Arc<Broker>,
         auth: Arc<Authenticator>,
         quotas: Arc<Quotas>,
+        meter: Arc<Meter>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             broker,
             auth,
             quotas,
+            meter,
             metrics,
         }
     }
@@ -109,6 +114,12 @@ fn acknowledged_bytes(produced: &Produced, sizes: &[u64]) -> u64 {
 }
 
 /// The record bytes a fetch answers with, as the tenant's read rate counts them.
+/// Bytes (as metered) and records of a fetch's answer.
+fn usage_of(f: &streamhouse_core::Fetched) -> (u64, u64) {
+    let bytes = f.records.iter().map(|(_, r)| record_usage_bytes(r)).sum();
+    (bytes, f.records.len() as u64)
+}
+
 fn fetched_bytes(f: &streamhouse_core::Fetched) -> u64 {
     f.records.iter().map(|(_, r)| r.encoded_len() as u64).sum()
 }
@@ -192,6 +203,7 @@ impl StreamHouse for GrpcService {
             .clone()
             .into_spec(p.tenant().clone())
             .map_err(AgentError::from)?;
+        self.meter.request(&p, spec.name.as_str());
         p.check(Permissions::ADMIN, Some(&spec.name))?;
         let topic = self.broker.create_topic(spec).await?;
         self.audit(&p, &req, "topic.create", &topic.spec.name);
@@ -206,6 +218,7 @@ impl StreamHouse for GrpcService {
     ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
         let p = self.principal(&req).await?;
         let name = topic_name(req.get_ref().name.clone())?;
+        self.meter.request(&p, name.as_str());
         p.check(Permissions::ADMIN, Some(&name))?;
         self.broker.delete_topic(p.tenant(), &name).await?;
         self.audit(&p, &req, "topic.delete", &name);
@@ -217,6 +230,7 @@ impl StreamHouse for GrpcService {
         req: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
         let p = self.principal(&req).await?;
+        self.meter.request(&p, "");
         p.check(Permissions::READ, None)?;
         let topics = self.broker.list_topics(p.tenant()).await?;
         Ok(Response::new(pb::ListTopicsResponse {
@@ -234,6 +248,7 @@ impl StreamHouse for GrpcService {
     ) -> Result<Response<pb::DescribeClusterResponse>, Status> {
         // Any valid key: producers and consumers both find their agents this way.
         let p = self.principal(&req).await?;
+        self.meter.request(&p, "");
         let (group, agents) = self.broker.describe_cluster(p.tenant()).await?;
         Ok(Response::new(pb::DescribeClusterResponse {
             group,
@@ -247,6 +262,7 @@ impl StreamHouse for GrpcService {
     ) -> Result<Response<pb::DescribeTopicResponse>, Status> {
         let p = self.principal(&req).await?;
         let name = topic_name(req.into_inner().name)?;
+        self.meter.request(&p, name.as_str());
         // Producers describe topics too (partition counts); either permission will do.
         if p.check(Permissions::READ, Some(&name)).is_err() {
             p.check(Permissions::WRITE, Some(&name))?;
@@ -277,6 +293,7 @@ impl StreamHouse for GrpcService {
                 .and_then(DecodeCharge::take);
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
+            self.meter.request(&p, topic.as_str());
             p.check(Permissions::WRITE, Some(&topic))?;
             // A forwarded request was admitted, and will be counted, by the agent it came to.
             let counted = !forwarded
@@ -320,12 +337,15 @@ impl StreamHouse for GrpcService {
             let p = self.principal(&req).await?;
             let r = req.into_inner();
             let topic = topic_name(r.topic)?;
+            self.meter.request(&p, topic.as_str());
             p.check(Permissions::READ, Some(&topic))?;
             let wait = Duration::from_millis(u64::from(r.max_wait_ms));
             let fetched = self
                 .broker
                 .fetch(p.tenant(), &topic, r.partition, r.offset, r.max_bytes, wait)
                 .await?;
+            let (bytes, records) = usage_of(&fetched);
+            self.meter.egress(&p, topic.as_str(), bytes, records);
             // Over the tenant's read rate, the answer waits: reads are slowed, not refused.
             let bytes = || fetched_bytes(&fetched);
             tokio::time::sleep(self.quotas.read_delay(p.tenant(), bytes).await).await;
@@ -346,6 +366,7 @@ impl StreamHouse for GrpcService {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
+        self.meter.request(&p, topic.as_str());
         p.check(Permissions::READ, Some(&topic))?;
         let partition = r.partition;
         let stream = self
@@ -353,10 +374,14 @@ impl StreamHouse for GrpcService {
             .subscribe(p.tenant(), &topic, partition, r.offset, r.max_bytes)
             .await?;
         let (quotas, tenant) = (self.quotas.clone(), p.tenant().clone());
+        let (meter, name) = (self.meter.clone(), topic.as_str().to_owned());
         let stream = stream.then(move |f| {
             let (quotas, tenant) = (quotas.clone(), tenant.clone());
+            let (meter, p, name) = (meter.clone(), p.clone(), name.clone());
             async move {
                 let f = f.map_err(Status::from)?;
+                let (bytes, records) = usage_of(&f);
+                meter.egress(&p, &name, bytes, records);
                 let bytes = || fetched_bytes(&f);
                 tokio::time::sleep(quotas.read_delay(&tenant, bytes).await).await;
                 Ok(pb::FetchResponse::from((partition, f)))
@@ -372,6 +397,7 @@ impl StreamHouse for GrpcService {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
+        self.meter.request(&p, topic.as_str());
         p.check(Permissions::READ, Some(&topic))?;
         let offsets = r.offsets.into_iter().map(Into::into).collect();
         self.broker
@@ -387,6 +413,7 @@ impl StreamHouse for GrpcService {
         let p = self.principal(&req).await?;
         let r = req.into_inner();
         let topic = topic_name(r.topic)?;
+        self.meter.request(&p, topic.as_str());
         p.check(Permissions::READ, Some(&topic))?;
         let offsets = self
             .broker

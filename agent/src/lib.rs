@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod error;
 pub mod grpc;
 pub mod internal;
+pub mod metering;
 pub mod metrics;
 pub mod object_reader;
 pub mod partitions;
@@ -59,6 +60,7 @@ use crate::cache::disk::DiskTier;
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
 use crate::internal::InternalService;
+use crate::metering::Meter;
 use crate::metrics::Metrics;
 use crate::object_reader::ObjectReader;
 use crate::partitions::Partitions;
@@ -275,7 +277,9 @@ impl Agent {
         ];
         let quotas = Arc::new(Quotas::new(meta.store.clone(), cluster.clone()));
         side_tasks.push(tokio::spawn(quotas.clone().run(shutdown_rx.clone())));
-        let service = GrpcService::new(Arc::new(broker), auth.clone(), quotas, metrics);
+        let meter = Arc::new(Meter::new(meta.store.clone(), &config.metering));
+        side_tasks.push(tokio::spawn(meter.clone().run(shutdown_rx.clone())));
+        let service = GrpcService::new(Arc::new(broker), auth.clone(), quotas, meter, metrics);
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
         health_reporter

@@ -94,12 +94,13 @@ impl Agents {
             TENANT_HEADER,
             AsciiMetadataValue::try_from(tenant.as_str()).map_err(|e| unreachable(&e))?,
         );
-        if let Some(secret) = &self.cluster_secret {
-            md.insert(
-                CLUSTER_AUTH_HEADER,
-                AsciiMetadataValue::try_from(secret.as_str()).map_err(|e| unreachable(&e))?,
-            );
-        }
+        // Always sent, so that agents tell the control plane's reads from a tenant's own;
+        // without a secret only agents in development mode take it.
+        let secret = self.cluster_secret.as_deref().unwrap_or("development");
+        md.insert(
+            CLUSTER_AUTH_HEADER,
+            AsciiMetadataValue::try_from(secret).map_err(|e| unreachable(&e))?,
+        );
         match StreamHouseClient::new(channel).fetch(req).await {
             Ok(r) => Ok(r.into_inner().records),
             Err(s)

@@ -5,6 +5,7 @@ pub mod account;
 pub mod keys;
 pub mod orgs;
 pub mod topics;
+pub mod usage;
 
 use axum::Json;
 use axum::Router;
@@ -36,7 +37,8 @@ use crate::state::Shared;
     paths(
         account::sign_up, account::sign_in, account::whoami, account::sign_out,
         orgs::list, orgs::get, orgs::update, orgs::members, orgs::add_member,
-        orgs::change_member, orgs::remove_member, orgs::quota, orgs::audit, orgs::agents,
+        orgs::change_member, orgs::remove_member, orgs::quota, usage::usage, orgs::audit,
+        orgs::agents,
         orgs::assign_group,
         keys::list, keys::create, keys::revoke, keys::rotate,
         topics::list, topics::create, topics::describe, topics::update, topics::delete,
@@ -86,6 +88,7 @@ pub fn router(state: Shared) -> Router {
             axum::routing::patch(orgs::change_member).delete(orgs::remove_member),
         )
         .route("/orgs/{org}/quota", get(orgs::quota))
+        .route("/orgs/{org}/usage", get(usage::usage))
         .route("/orgs/{org}/audit", get(orgs::audit))
         .route("/orgs/{org}/agent-group", put(orgs::assign_group))
         .route("/orgs/{org}/keys", get(keys::list).post(keys::create))

@@ -14,6 +14,7 @@ mod grpcurl;
 mod hostile;
 mod leases;
 mod lifecycle;
+mod metering;
 mod metrics;
 mod object_store_faults;
 mod observability;
