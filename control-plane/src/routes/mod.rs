@@ -44,7 +44,7 @@ use crate::state::Shared;
         topics::list, topics::create, topics::describe, topics::update, topics::delete,
         topics::messages, topics::groups,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &CommonErrors),
     security(("api_key" = []), ("session" = [])),
 )]
 pub struct ApiDoc;
@@ -69,6 +69,65 @@ impl Modify for Security {
                 crate::auth::SESSION_COOKIE,
             ))),
         );
+    }
+}
+
+/// The errors any operation may answer with, added to each: a request that does not parse
+/// (400), no or a revoked credential (401), the metadata store down (503), and for bodies one
+/// too large (413) or not JSON (415).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let public = path == "/api/v1/signup" || path == "/api/v1/openapi.json";
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ] {
+                let Some(op) = op else { continue };
+                let signing_in = path == "/api/v1/session" && method == "post";
+                let mut add = |code: &str, what: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error(what).into());
+                };
+                add("400", "The request does not parse or a value is invalid");
+                if !public && !signing_in {
+                    add("401", "No credential, or one that is not valid");
+                }
+                add(
+                    "503",
+                    "The metadata store is unavailable; try again shortly",
+                );
+                if op.request_body.is_some() {
+                    add(
+                        "413",
+                        "The body is larger than control_plane.max_body_bytes",
+                    );
+                    add(
+                        "415",
+                        "The body is not JSON (content-type: application/json)",
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -317,11 +317,14 @@ pub struct MessageView {
 pub async fn messages(
     State(state): State<Shared>,
     caller: Caller,
-    Path((org, name, partition)): Path<(String, String, u32)>,
+    Path((org, name, partition)): Path<(String, String, String)>,
     q: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<MessageView>>> {
     let Query(q) = q?;
     let org = org_id(&org)?;
+    let partition: u32 = partition
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("partition {partition:?} not found")))?;
     caller.require(&state, &org, Role::Member).await?;
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {

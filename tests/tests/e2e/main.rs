@@ -18,6 +18,7 @@ mod metering;
 mod metrics;
 mod object_store_faults;
 mod observability;
+mod openapi_fuzz;
 mod postgres;
 mod produce_consume;
 mod quota;
