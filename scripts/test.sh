@@ -13,6 +13,9 @@ fi
 # this script exits.
 source scripts/services.sh
 
+echo "== the dashboard's assets (npm), which the control plane embeds"
+scripts/build-dashboard.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

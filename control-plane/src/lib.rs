@@ -6,11 +6,12 @@
 //! `[metadata]` section), so any number of replicas serve the same answers, and a key created
 //! here authenticates on every agent at once. Modules: `config`, `auth` (sessions, CSRF,
 //! keys, roles), `routes` (one module per resource), `agents` (reads for the message
-//! browser), `metrics`, `error`.
+//! browser), `dashboard` (the embedded web app), `metrics`, `error`.
 
 pub mod agents;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod routes;

@@ -53,8 +53,20 @@ pub trait ClusterStore: Send + Sync {
     /// The group serving a tenant: its assignment, or [`DEFAULT_GROUP`].
     async fn tenant_group(&self, tenant: &TenantId) -> MetadataResult<String>;
 
-    /// How many unexpired partition leases each holder has, by holder.
-    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>>;
+    /// Each live agent's last heartbeat and the unexpired partition leases it holds, by
+    /// holder.
+    async fn agent_loads(&self) -> MetadataResult<Vec<AgentLoad>>;
+}
+
+/// A live agent's last heartbeat and lease count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentLoad {
+    /// The process's lease-holder id.
+    pub holder: String,
+    /// When it last heartbeat, ms since the epoch (the store's clock).
+    pub heartbeat_at_ms: i64,
+    /// Unexpired partition leases it holds.
+    pub leases: u64,
 }
 
 /// The owner of each of a topic's `partitions`, as an index into `agents` (which must not be

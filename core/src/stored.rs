@@ -3,7 +3,7 @@
 //! refuse values no write produces (a negative offset, a partition past `u32`), naming the
 //! column, so a corrupt row is an error rather than a wrapped-around number.
 
-use crate::cluster::AgentInfo;
+use crate::cluster::{AgentInfo, AgentLoad};
 use crate::fencing::LockedPartition;
 use crate::lease::{Lease, LeaseKey};
 use crate::metadata::{BatchIndexEntry, GroupOffset, MetadataError, MetadataResult, from_stored};
@@ -153,9 +153,15 @@ pub fn topic_bytes(row: &impl StoredRow) -> MetadataResult<(i64, u64)> {
     Ok((row.int("topic_id")?, row.num("bytes")?))
 }
 
-/// A holder's lease count from the columns `holder, leases`.
-pub fn lease_count(row: &impl StoredRow) -> MetadataResult<(String, u64)> {
-    Ok((row.text("holder")?, row.num("leases")?))
+impl AgentLoad {
+    /// An agent's load from the columns `holder, heartbeat_at_ms, leases`.
+    pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        Ok(Self {
+            holder: row.text("holder")?,
+            heartbeat_at_ms: row.int("heartbeat_at_ms")?,
+            leases: row.num("leases")?,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -32,3 +32,6 @@ CREATE TABLE sessions (
     expires_at_ms BIGINT  NOT NULL
 );
 CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+
+-- When each agent last heartbeat, for operators' views.
+ALTER TABLE agents ADD COLUMN heartbeat_at_ms BIGINT NOT NULL DEFAULT 0;

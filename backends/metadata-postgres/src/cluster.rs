@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
-use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
+use streamhouse_core::cluster::{AgentInfo, AgentLoad, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
-
-use streamhouse_core::stored::lease_count;
 
 use crate::error::meta;
 use crate::store::{PostgresMetadataStore, Row};
@@ -76,14 +74,14 @@ impl ClusterStore for PostgresMetadataStore {
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
     }
 
-    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
+    async fn agent_loads(&self) -> MetadataResult<Vec<AgentLoad>> {
         let mut c = self.conn(&self.writer).await?;
         let rows = self
-            .q(include_str!("../queries/cluster/lease_counts.sql"))
+            .q(include_str!("../queries/cluster/agent_loads.sql"))
             .fetch_all(c.get())
             .await
             .map_err(meta)?;
         c.done().await?;
-        rows.iter().map(|r| lease_count(&Row(r))).collect()
+        rows.iter().map(|r| AgentLoad::decode(&Row(r))).collect()
     }
 }

@@ -5,11 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use streamhouse_core::TenantId;
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::cluster::{AgentInfo, ClusterStore, DEFAULT_GROUP};
+use streamhouse_core::cluster::{AgentInfo, AgentLoad, ClusterStore, DEFAULT_GROUP};
 use streamhouse_core::lease::ttl_millis;
 use streamhouse_core::metadata::MetadataResult;
-
-use streamhouse_core::stored::lease_count;
 
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
@@ -24,6 +22,7 @@ impl ClusterStore for SqliteMetadataStore {
             .bind(&agent.zone)
             .bind(&agent.addr)
             .bind(now_ms().saturating_add(ttl_millis(ttl)))
+            .bind(now_ms())
             .execute(&self.pool)
             .await
             .map_err(meta)?;
@@ -68,12 +67,12 @@ impl ClusterStore for SqliteMetadataStore {
         Ok(group.unwrap_or_else(|| DEFAULT_GROUP.to_owned()))
     }
 
-    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
-        let rows = sqlx::query(include_str!("../queries/cluster/lease_counts.sql"))
+    async fn agent_loads(&self) -> MetadataResult<Vec<AgentLoad>> {
+        let rows = sqlx::query(include_str!("../queries/cluster/agent_loads.sql"))
             .bind(now_ms())
             .fetch_all(&self.reads)
             .await
             .map_err(meta)?;
-        rows.iter().map(|r| lease_count(&Row(r))).collect()
+        rows.iter().map(|r| AgentLoad::decode(&Row(r))).collect()
     }
 }

@@ -186,7 +186,7 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .fallback(not_found)
+        .fallback(crate::dashboard::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(
@@ -242,10 +242,6 @@ async fn metrics(State(state): State<Shared>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; the API is described at /api/v1/openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {

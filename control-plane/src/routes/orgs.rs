@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use streamhouse_core::accounts::{Member, Role, User};
 use streamhouse_core::clock::{now_ms, rfc3339};
+use streamhouse_core::cluster::AgentLoad;
 use streamhouse_core::tenancy::{Plan, Tenant, TenantStatus, month_of};
 use streamhouse_core::{MetadataError, TenantId};
 use utoipa::{IntoParams, ToSchema};
@@ -522,9 +523,11 @@ pub struct AgentView {
     pub addr: String,
     /// Partition leases it holds.
     pub leases: u64,
+    /// Milliseconds since its last heartbeat.
+    pub heartbeat_age_ms: i64,
 }
 
-/// Live agents with their zone and the leases they hold (operators).
+/// Live agents with their zone, heartbeat age and the leases they hold (operators).
 #[utoipa::path(get, path = "/api/v1/agents", tag = "operators",
     responses((status = 200, body = [AgentView]), (status = 403, body = ErrorBody)))]
 pub async fn agents(
@@ -532,12 +535,22 @@ pub async fn agents(
     caller: Caller,
 ) -> ApiResult<Json<Vec<AgentView>>> {
     caller.require_operator()?;
-    let counts: HashMap<String, u64> = state.store.lease_counts().await?.into_iter().collect();
+    let loads: HashMap<String, AgentLoad> = state
+        .store
+        .agent_loads()
+        .await?
+        .into_iter()
+        .map(|l| (l.holder.clone(), l))
+        .collect();
     let live = state.store.live_agents().await?;
+    let now = now_ms();
     Ok(Json(
         live.into_iter()
             .map(|a| AgentView {
-                leases: counts.get(&a.holder).copied().unwrap_or(0),
+                leases: loads.get(&a.holder).map_or(0, |l| l.leases),
+                heartbeat_age_ms: loads
+                    .get(&a.holder)
+                    .map_or(0, |l| now.saturating_sub(l.heartbeat_at_ms).max(0)),
                 agent_id: a.agent_id,
                 holder: a.holder,
                 group: a.group,

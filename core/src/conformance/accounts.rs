@@ -183,9 +183,27 @@ pub async fn control_plane_reads(m: &MetadataParts) {
     s.commit_object(&c).await.unwrap();
     assert_eq!(s.topic_bytes(&tenant("acme")).await.unwrap(), [(t.id, 500)]);
     assert!(s.topic_bytes(&tenant("beta")).await.unwrap().is_empty());
-    assert_eq!(
-        s.lease_counts().await.unwrap(),
-        [("h1".to_owned(), 2), ("h2".to_owned(), 1)]
+    for holder in ["h1", "h2", "h3"] {
+        let agent = crate::cluster::AgentInfo {
+            holder: holder.into(),
+            agent_id: holder.into(),
+            group: "default".into(),
+            zone: String::new(),
+            addr: format!("http://{holder}:9090"),
+        };
+        s.heartbeat(&agent, std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    let loads = s.agent_loads().await.unwrap();
+    let got: Vec<_> = loads
+        .iter()
+        .map(|l| (l.holder.as_str(), l.leases))
+        .collect();
+    assert_eq!(got, [("h1", 2), ("h2", 1), ("h3", 0)]);
+    assert!(
+        loads.iter().all(|l| l.heartbeat_at_ms > 1_700_000_000_000),
+        "{loads:?}"
     );
 
     s.commit_offsets(&tenant("acme"), "billing", t.id, &[(1, 2), (0, 1)])

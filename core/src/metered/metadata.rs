@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{Usage, operations};
 use crate::accounts::{AccountStore, Member, Role, Session, User};
-use crate::cluster::{AgentInfo, ClusterStore};
+use crate::cluster::{AgentInfo, AgentLoad, ClusterStore};
 use crate::lease::{Lease, LeaseKey, LeaseManager, LeaseResult};
 use crate::metadata::{
     BatchIndexEntry, GroupOffset, IndexStore, MetadataResult, ObjectCommit, OffsetStore, PoolStats,
@@ -89,8 +89,8 @@ operations! {
         TopicBytes => "topic_bytes",
         /// [`OffsetStore::group_offsets`].
         GroupOffsets => "group_offsets",
-        /// [`ClusterStore::lease_counts`].
-        LeaseCounts => "lease_counts",
+        /// [`ClusterStore::agent_loads`].
+        AgentLoads => "agent_loads",
         /// [`TenantStore::update_tenant`].
         UpdateTenant => "update_tenant",
         /// [`TenantStore::expire_api_key`].
@@ -358,8 +358,8 @@ impl ClusterStore for MeteredMetadataStore {
             .await
     }
 
-    async fn lease_counts(&self) -> MetadataResult<Vec<(String, u64)>> {
-        metered!(self, LeaseCounts, self.inner.store.lease_counts())
+    async fn agent_loads(&self) -> MetadataResult<Vec<AgentLoad>> {
+        metered!(self, AgentLoads, self.inner.store.agent_loads())
     }
 }
 

@@ -8,6 +8,7 @@ mod bench;
 mod chaos;
 mod cluster;
 mod control_plane;
+mod dashboard;
 mod faults;
 mod fencing;
 mod grpcurl;
