@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use streamhouse_core::config::{
-    AuthConfig, BackendSection, ConfigError, LogConfig, POSTGRES_URL_VAR, load_layers,
+    AGENT_ONLY_SECTIONS, AuthConfig, BackendSection, ConfigError, LogConfig, POSTGRES_URL_VAR,
+    load_layers,
 };
 
 /// The whole control-plane configuration.
@@ -99,7 +100,13 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut cfg: Config = load_layers(&Config::default(), file, env, &[POSTGRES_URL_VAR])?;
+        let mut cfg: Config = load_layers(
+            &Config::default(),
+            file,
+            env,
+            &[POSTGRES_URL_VAR],
+            AGENT_ONLY_SECTIONS,
+        )?;
         cfg.metadata.section = "metadata".into();
         let s = &cfg.control_plane;
         if s.session_ttl_ms < 60_000 {
@@ -154,6 +161,20 @@ mod tests {
             "{c:?}"
         );
         assert_eq!(c.control_plane.http_addr.port(), 8080);
+    }
+
+    #[test]
+    fn the_agents_variables_are_left_to_the_agent() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("STREAMHOUSE_AGENT__GRPC_ADDR", "127.0.0.1:1"),
+                ("STREAMHOUSE_METERING__ENABLED", "false"),
+                ("STREAMHOUSE_LOG__LEVEL", "debug"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.log.level, "debug", "shared sections are read");
     }
 
     #[test]

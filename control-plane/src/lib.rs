@@ -12,6 +12,7 @@ pub mod agents;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
+pub mod dev;
 pub mod error;
 pub mod metrics;
 pub mod routes;

@@ -28,8 +28,12 @@ struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Serve the API (the default).
+    /// Serve the API and the dashboard (the default).
     Serve,
+    /// Run StreamHouse on this machine: start the agent on the embedded default (SQLite and
+    /// local disk under ./data), serve the control plane and its dashboard on the same store,
+    /// and print the dashboard's URL with a first administrator's sign-in.
+    Dev,
     /// Create a platform operator (who sees every organization and the agents) and print
     /// its password, unless STREAMHOUSE_OPERATOR_PASSWORD gives one.
     CreateOperator {
@@ -57,6 +61,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     rt.block_on(async move {
         match args.command {
             None | Some(Command::Serve) => serve(config).await,
+            Some(Command::Dev) => streamhouse_control_plane::dev::run(config, shutdown()).await,
             Some(Command::CreateOperator { email }) => create_operator(config, &email).await,
         }
     })

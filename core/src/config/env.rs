@@ -9,9 +9,10 @@ pub(super) struct EnvVars {
 }
 
 impl EnvVars {
-    /// Every `STREAMHOUSE_<SECTION>__<KEY>` variable. Variables without `__` (such as the
-    /// CLI's `STREAMHOUSE_ADDR`) are not configuration and are left alone.
-    pub(super) fn new(env: &[(String, String)]) -> Self {
+    /// Every `STREAMHOUSE_<SECTION>__<KEY>` variable but those of the `foreign` sections
+    /// (another binary's, when both read one environment). Variables without `__` (such as
+    /// the CLI's `STREAMHOUSE_ADDR`) are not configuration and are left alone.
+    pub(super) fn new(env: &[(String, String)], foreign: &[&str]) -> Self {
         let mut data = Dict::new();
         for (k, v) in env {
             let Some(rest) = k.strip_prefix("STREAMHOUSE_") else {
@@ -20,6 +21,9 @@ impl EnvVars {
             let Some((section, key)) = rest.split_once("__") else {
                 continue;
             };
+            if foreign.contains(&section.to_ascii_lowercase().as_str()) {
+                continue;
+            }
             insert(
                 &mut data,
                 &[&section.to_ascii_lowercase(), &key.to_ascii_lowercase()],

@@ -411,14 +411,35 @@ const PLAN_VARS: &[PlanVar] = &[
     ),
 ];
 
+/// The sections of the control plane's config: agents leave their environment variables
+/// alone (the two binaries may share one environment, as `streamhouse-control-plane dev`
+/// does).
+pub const CONTROL_PLANE_SECTIONS: &[&str] = &["control_plane", "agents"];
+
+/// The sections only the agent's config has, which the control plane leaves alone.
+pub const AGENT_ONLY_SECTIONS: &[&str] = &[
+    "agent",
+    "object_store",
+    "lease",
+    "write",
+    "read",
+    "retention",
+    "trace",
+    "auth",
+    "tls",
+    "metering",
+];
+
 /// Loads `defaults`, then `file` (if given), then `STREAMHOUSE_<SECTION>__<KEY>` variables of
-/// `env`, then the deployment-plan variables `plan_vars` of `env`: the one mechanism of every
-/// StreamHouse binary's config. Unknown keys are errors naming the key and its source.
+/// `env` (but those of the `foreign` sections, another binary's), then the deployment-plan
+/// variables `plan_vars` of `env`: the one mechanism of every StreamHouse binary's config.
+/// Unknown keys are errors naming the key and its source.
 pub fn load_layers<T: Serialize + DeserializeOwned>(
     defaults: &T,
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
     plan_vars: &[PlanVar],
+    foreign: &[&str],
 ) -> Result<T, ConfigError> {
     let mut fig = Figment::from(Serialized::defaults(defaults));
     if let Some(path) = file {
@@ -432,7 +453,7 @@ pub fn load_layers<T: Serialize + DeserializeOwned>(
     }
     let env: Vec<(String, String)> = env.into_iter().collect();
     // figment's Env reads the process environment; feeding it ours keeps tests hermetic.
-    fig = fig.merge(EnvVars::new(&env));
+    fig = fig.merge(EnvVars::new(&env, foreign));
     for (var, key, only_if) in plan_vars {
         let Some((_, v)) = env.iter().find(|(k, _)| k == var) else {
             continue;
@@ -457,7 +478,13 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut cfg: Config = load_layers(&Config::default(), file, env, PLAN_VARS)?;
+        let mut cfg: Config = load_layers(
+            &Config::default(),
+            file,
+            env,
+            PLAN_VARS,
+            CONTROL_PLANE_SECTIONS,
+        )?;
         cfg.metadata.section = "metadata".into();
         cfg.object_store.section = "object_store".into();
         cfg.validate()?;

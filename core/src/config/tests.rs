@@ -196,3 +196,19 @@ fn read_cache_settings_are_checked() {
     .unwrap_err();
     assert!(e.to_string().contains("needs read.disk_cache_dir"), "{e}");
 }
+
+#[test]
+fn the_control_planes_variables_are_left_to_it() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("STREAMHOUSE_CONTROL_PLANE__HTTP_ADDR", "127.0.0.1:1"),
+            ("STREAMHOUSE_AGENTS__CLUSTER_SECRET", "x"),
+            ("STREAMHOUSE_AGENT__ID", "a1"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.agent.id, "a1");
+    let e = Config::load(None, env(&[("STREAMHOUSE_CONTROL__X", "1")])).unwrap_err();
+    assert!(e.0.contains("control"), "other unknown sections stay errors: {e}");
+}

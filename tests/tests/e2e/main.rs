@@ -9,6 +9,7 @@ mod chaos;
 mod cluster;
 mod control_plane;
 mod dashboard;
+mod dev;
 mod faults;
 mod fencing;
 mod grpcurl;
