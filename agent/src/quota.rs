@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamhouse_core::clock::{now_ms, rfc3339};
-use streamhouse_core::tenancy::{Plan, PlanLimits, month_of, next_month_start_ms};
+use streamhouse_core::tenancy::{Plan, PlanLimits, TenantStatus, month_of, next_month_start_ms};
 use streamhouse_core::{MetadataError, MetadataStore, TenantId};
 use tokio::sync::watch;
 use tracing::warn;
@@ -92,6 +92,8 @@ impl Bucket {
 #[derive(Debug)]
 struct TenantQuota {
     plan: Plan,
+    /// Whether the tenant is in good standing (a suspended one may not produce).
+    status: TenantStatus,
     requests: Bucket,
     bytes: Bucket,
     reads: Bucket,
@@ -111,6 +113,7 @@ impl TenantQuota {
     fn new(plan: Plan) -> Self {
         Self {
             plan,
+            status: TenantStatus::Active,
             requests: Bucket::new(),
             bytes: Bucket::new(),
             reads: Bucket::new(),
@@ -129,7 +132,7 @@ impl TenantQuota {
 pub struct Quotas {
     store: Arc<dyn MetadataStore>,
     cluster: Arc<Cluster>,
-    plans: Mutex<TtlCache<TenantId, Option<Plan>>>,
+    plans: Mutex<TtlCache<TenantId, Option<(Plan, TenantStatus)>>>,
     tenants: Mutex<HashMap<TenantId, TenantQuota>>,
 }
 
@@ -155,13 +158,13 @@ impl Quotas {
         }
     }
 
-    /// The tenant's plan, `None` for a tenant without one.
-    async fn plan(&self, tenant: &TenantId) -> Option<Plan> {
+    /// The tenant's plan and standing, `None` for a tenant without a row.
+    async fn plan(&self, tenant: &TenantId) -> Option<(Plan, TenantStatus)> {
         if let Some(p) = self.plans.lock().expect("poisoned").get(tenant) {
             return *p;
         }
         let plan = match self.store.get_tenant(tenant).await {
-            Ok(t) => Some(t.plan),
+            Ok(t) => Some((t.plan, t.status)),
             Err(MetadataError::NotFound(_)) => None,
             Err(e) => {
                 warn!(%tenant, "cannot read the tenant's plan ({e}); admitting its requests");
@@ -170,7 +173,7 @@ impl Quotas {
                     .lock()
                     .expect("poisoned")
                     .get(tenant)
-                    .map(|q| q.plan);
+                    .map(|q| (q.plan, q.status));
             }
         };
         self.plans
@@ -191,7 +194,7 @@ impl Quotas {
         tenant: &TenantId,
         f: impl FnOnce(&mut TenantQuota, PlanLimits) -> T,
     ) -> Option<T> {
-        let plan = self.plan(tenant).await?;
+        let (plan, status) = self.plan(tenant).await?;
         let now = now_ms();
         let mut tenants = self.tenants.lock().expect("poisoned");
         // Looked up before inserting: the common case allocates nothing.
@@ -200,6 +203,7 @@ impl Quotas {
         }
         let q = tenants.get_mut(tenant).expect("inserted above");
         q.plan = plan;
+        q.status = status;
         if now >= q.month_ends_ms {
             // A new month: its count starts from the store's at the next sync.
             q.month = month_of(now);
@@ -216,6 +220,12 @@ impl Quotas {
         let r = self
             .with(tenant, |q, l| {
                 let exhausted = |m: String| Err(AgentError::ResourceExhausted(m));
+                if q.status == TenantStatus::Suspended {
+                    return exhausted(format!(
+                        "organization {tenant} is suspended; producing resumes when an \
+                         operator makes it active again"
+                    ));
+                }
                 if let Some(limit) = l.ingress_bytes_per_month
                     && q.used + q.pending >= limit
                 {

@@ -210,5 +210,8 @@ fn the_control_planes_variables_are_left_to_it() {
     .unwrap();
     assert_eq!(c.agent.id, "a1");
     let e = Config::load(None, env(&[("STREAMHOUSE_CONTROL__X", "1")])).unwrap_err();
-    assert!(e.0.contains("control"), "other unknown sections stay errors: {e}");
+    assert!(
+        e.0.contains("control"),
+        "other unknown sections stay errors: {e}"
+    );
 }

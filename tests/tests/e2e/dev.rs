@@ -1,7 +1,8 @@
 //! `streamhouse-control-plane dev`: one command starts the agent and the control plane on
 //! the embedded default, sharing its SQLite store, and prints the dashboard's URL and a
 //! first administrator's sign-in, which works; records the CLI's tenant produces show in the
-//! dashboard's `default` organization; SIGTERM stops both.
+//! dashboard's `default` organization; an operator's suspension stops its producers; SIGTERM
+//! stops both.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -12,6 +13,18 @@ use nix::unistd::Pid;
 use serde_json::json;
 use streamhouse_client::{Client, ProduceRecord};
 use streamhouse_tests::{Api, bin, free_port};
+
+/// Polls `f` until it yields, for at most 20 s.
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(f: impl Fn() -> F) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within 20 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_command_runs_the_agent_and_the_control_plane_and_prints_a_sign_in() {
@@ -90,6 +103,44 @@ async fn one_command_runs_the_agent_and_the_control_plane_and_prints_a_sign_in()
         .unwrap();
     let topics = admin.get("/api/v1/orgs/default/topics").await;
     assert_eq!(topics.body[0]["name"], "orders", "{topics:?}");
+
+    // An operator suspends the organization: its producers are refused, naming why, until
+    // it is active again (within the agents' plan cache of 10 s).
+    let set = |status: &'static str| {
+        let mut admin = admin.clone();
+        async move {
+            let r = admin
+                .call(
+                    "PATCH",
+                    "/api/v1/orgs/default",
+                    Some(json!({"status": status})),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{r:?}");
+        }
+    };
+    set("suspended").await;
+    let refused = wait_for(|| async {
+        client
+            .produce("orders", vec![ProduceRecord::new("x")])
+            .await
+            .err()
+    })
+    .await;
+    assert_eq!(
+        refused.code(),
+        Some(tonic::Code::ResourceExhausted),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("suspended"), "{refused}");
+    set("active").await;
+    wait_for(|| async {
+        client
+            .produce("orders", vec![ProduceRecord::new("y")])
+            .await
+            .ok()
+    })
+    .await;
 
     kill(Pid::from_raw(dev.id() as i32), Signal::SIGTERM).unwrap();
     let status = tokio::task::spawn_blocking(move || dev.wait().unwrap())
