@@ -126,6 +126,10 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The control plane's benchmark talks HTTP to it, not to an agent.
+    if let Command::Bench(bench::BenchCmd::Api(a)) = cli.command {
+        return bench::api::run(a, cli.target.api_key.as_deref()).await;
+    }
     let client = cli.target.connect().await?;
     let mut out = std::io::stdout().lock();
     match cli.command {

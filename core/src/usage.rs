@@ -62,6 +62,31 @@ pub fn ingress_by_topic(
     Ok(rows.into_iter())
 }
 
+/// The topic name of a tenant's total rows (no topic name holds `*`); `""` is requests naming
+/// no topic.
+pub const TOTAL: &str = "*";
+
+/// `deltas` with each tenant's total per hour added, as the backends write them.
+pub fn with_totals(deltas: &[UsageDelta]) -> Vec<UsageDelta> {
+    let mut totals: std::collections::BTreeMap<(&TenantId, i64), UsageDelta> = Default::default();
+    for d in deltas {
+        let t = totals
+            .entry((&d.tenant, d.hour_ms))
+            .or_insert_with(|| UsageDelta {
+                tenant: d.tenant.clone(),
+                topic: TOTAL.to_owned(),
+                hour_ms: d.hour_ms,
+                egress_bytes: 0,
+                egress_records: 0,
+                requests: 0,
+            });
+        t.egress_bytes += d.egress_bytes;
+        t.egress_records += d.egress_records;
+        t.requests += d.requests;
+    }
+    deltas.iter().cloned().chain(totals.into_values()).collect()
+}
+
 /// How usage rows are bucketed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
@@ -111,10 +136,11 @@ pub struct UsageDelta {
     pub requests: u64,
 }
 
-/// Usage of one bucket: of one topic, or of the whole tenant when `topic` is empty.
+/// Usage of one bucket: of one topic, or of the whole tenant ([`TOTAL`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageRow {
-    /// The topic's name, or empty for the tenant's total.
+    /// The topic's name, [`TOTAL`] for the tenant's total, or empty for requests naming no
+    /// topic.
     pub topic: String,
     /// The bucket's start, ms since the epoch (UTC).
     pub period_ms: i64,
@@ -161,8 +187,7 @@ pub trait UsageStore: Send + Sync {
     async fn sample_storage(&self, hour_ms: i64) -> MetadataResult<bool>;
 
     /// A tenant's usage in buckets of `granularity` starting in `[from_ms, to_ms)`, by
-    /// bucket; per topic (then by bucket and topic) or summed over its topics (`topic`
-    /// empty).
+    /// bucket; per topic (then by bucket and topic) or its totals ([`TOTAL`] rows).
     async fn usage(
         &self,
         tenant: &TenantId,

@@ -101,23 +101,34 @@ impl IndexStore for PostgresMetadataStore {
         if c.meter {
             // In the commit's transaction: ingress is counted exactly when it is durable.
             let rows: Vec<(i64, i64, i64)> = ingress_by_topic(c)?.collect();
+            let (bytes, records) = rows.iter().fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
             // The database's clock, as for the fencing check.
             let now = now_ms;
-            for (sql, period) in [
+            for (topics, total, period) in [
                 (
                     include_str!("../queries/usage/ingress_hourly.sql"),
+                    include_str!("../queries/usage/ingress_total_hourly.sql"),
                     hour_of(now),
                 ),
                 (
                     include_str!("../queries/usage/ingress_daily.sql"),
+                    include_str!("../queries/usage/ingress_total_daily.sql"),
                     day_of(now),
                 ),
             ] {
-                self.q(sql)
+                self.q(topics)
                     .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
                     .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
                     .bind(rows.iter().map(|r| r.2).collect::<Vec<i64>>())
                     .bind(period)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(meta)?;
+                self.q(total)
+                    .bind(c.tenant.as_str())
+                    .bind(period)
+                    .bind(bytes)
+                    .bind(records)
                     .execute(&mut *tx)
                     .await
                     .map_err(meta)?;

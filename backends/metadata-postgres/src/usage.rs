@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use streamhouse_core::TenantId;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::metadata::{MetadataResult, stored_i64};
-use streamhouse_core::usage::{Granularity, UsageDelta, UsageRow, UsageStore, day_of};
+use streamhouse_core::usage::{Granularity, UsageDelta, UsageRow, UsageStore, day_of, with_totals};
 
 use crate::error::meta;
 use crate::store::{PostgresMetadataStore, Row};
@@ -16,6 +16,7 @@ impl UsageStore for PostgresMetadataStore {
         if deltas.is_empty() {
             return Ok(());
         }
+        let deltas = &with_totals(deltas);
         let num = |f: fn(&UsageDelta) -> u64, what: &str| {
             deltas
                 .iter()
@@ -68,7 +69,15 @@ impl UsageStore for PostgresMetadataStore {
         for (sql, period) in [
             (include_str!("../queries/usage/storage_hourly.sql"), hour_ms),
             (
+                include_str!("../queries/usage/storage_total_hourly.sql"),
+                hour_ms,
+            ),
+            (
                 include_str!("../queries/usage/storage_daily.sql"),
+                day_of(hour_ms),
+            ),
+            (
+                include_str!("../queries/usage/storage_total_daily.sql"),
                 day_of(hour_ms),
             ),
         ] {

@@ -81,21 +81,34 @@ impl IndexStore for SqliteMetadataStore {
             .map_err(meta)?;
         if c.meter {
             // In the commit's transaction: ingress is counted exactly when it is durable.
-            let rows = ingress_by_topic(c)?.map(|(topic, bytes, records)| [topic, bytes, records]);
-            let rows = json_rows(rows);
-            for (sql, period) in [
+            let per_topic: Vec<_> = ingress_by_topic(c)?.collect();
+            let (bytes, records) = per_topic
+                .iter()
+                .fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
+            let rows = json_rows(per_topic.iter().map(|t| [t.0, t.1, t.2]));
+            for (topics, total, period) in [
                 (
                     include_str!("../queries/usage/ingress_hourly.sql"),
+                    include_str!("../queries/usage/ingress_total_hourly.sql"),
                     hour_of(now),
                 ),
                 (
                     include_str!("../queries/usage/ingress_daily.sql"),
+                    include_str!("../queries/usage/ingress_total_daily.sql"),
                     day_of(now),
                 ),
             ] {
-                sqlx::query(sql)
+                sqlx::query(topics)
                     .bind(&rows)
                     .bind(period)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(meta)?;
+                sqlx::query(total)
+                    .bind(c.tenant.as_str())
+                    .bind(period)
+                    .bind(bytes)
+                    .bind(records)
                     .execute(&mut *tx)
                     .await
                     .map_err(meta)?;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use streamhouse_core::TenantId;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::metadata::{MetadataResult, stored_i64};
-use streamhouse_core::usage::{Granularity, UsageDelta, UsageRow, UsageStore, day_of};
+use streamhouse_core::usage::{Granularity, UsageDelta, UsageRow, UsageStore, day_of, with_totals};
 
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
@@ -16,7 +16,7 @@ impl UsageStore for SqliteMetadataStore {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        for d in deltas {
+        for d in &with_totals(deltas) {
             for (sql, period) in [
                 (include_str!("../queries/usage/add_hourly.sql"), d.hour_ms),
                 (
@@ -55,7 +55,15 @@ impl UsageStore for SqliteMetadataStore {
         for (sql, period) in [
             (include_str!("../queries/usage/storage_hourly.sql"), hour_ms),
             (
+                include_str!("../queries/usage/storage_total_hourly.sql"),
+                hour_ms,
+            ),
+            (
                 include_str!("../queries/usage/storage_daily.sql"),
+                day_of(hour_ms),
+            ),
+            (
+                include_str!("../queries/usage/storage_total_daily.sql"),
                 day_of(hour_ms),
             ),
         ] {

@@ -1,7 +1,9 @@
-//! `streamhouse bench`: the standard workloads of docs/BENCHMARKS.md against a running agent.
+//! `streamhouse bench`: the standard workloads of docs/BENCHMARKS.md against a running agent
+//! (and `bench api` against the control plane).
 //! Prints records/s, MB/s (10^6 bytes of record value per second), latency percentiles, and
 //! what the run cost in object-store requests.
 
+pub mod api;
 mod cost;
 mod fanout;
 
@@ -28,6 +30,8 @@ pub enum BenchCmd {
     Produce(ProduceBench),
     /// Read a topic from offset 0 with concurrent consumers; report fetch latency.
     Consume(ConsumeBench),
+    /// GET paths of the control plane's REST API from concurrent clients; report latency.
+    Api(api::ApiBench),
 }
 
 /// Arguments of `bench produce` (defaults: workload W1).
@@ -96,6 +100,7 @@ pub async fn run(target: &Target, cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Produce(a) => produce(target, a).await,
         BenchCmd::Consume(a) => consume(target, a).await,
+        BenchCmd::Api(a) => api::run(a, target.api_key.as_deref()).await,
     }
 }
 

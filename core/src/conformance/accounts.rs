@@ -363,6 +363,11 @@ pub async fn usage_is_metered_per_hour_and_day(m: &MetadataParts) {
         .map(|r| (r.topic.as_str(), r.storage_byte_hours))
         .collect();
     assert_eq!(storage, [("", 0), ("a", 500), ("b", 500)], "{sampled:?}");
+    let total = s
+        .usage(&acme, Granularity::Hour, h, h + HOUR_MS, false)
+        .await
+        .unwrap();
+    assert_eq!(total[0].storage_byte_hours, 1000, "{total:?}");
     assert!(
         s.usage(&tenant("beta"), Granularity::Day, 0, i64::MAX / 2, true)
             .await

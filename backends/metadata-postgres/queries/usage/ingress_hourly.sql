@@ -4,6 +4,6 @@ SELECT t.tenant, t.name, $4, SUM(v.bytes)::BIGINT, SUM(v.records)::BIGINT, 0, 0,
 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS v(topic_id, bytes, records)
 JOIN topics t ON t.id = v.topic_id
 GROUP BY t.tenant, t.name
-ON CONFLICT (tenant, period_ms, topic) DO UPDATE SET
+ON CONFLICT (tenant, topic, period_ms) DO UPDATE SET
     ingress_bytes = usage_hourly.ingress_bytes + excluded.ingress_bytes,
     ingress_records = usage_hourly.ingress_records + excluded.ingress_records

@@ -3,5 +3,5 @@ INSERT INTO usage_daily (tenant, topic, period_ms, ingress_bytes, ingress_record
 SELECT t.tenant, t.name, $1, 0, 0, 0, 0, 0, SUM(b.size)::BIGINT
 FROM batches b JOIN topics t ON t.id = b.topic_id
 GROUP BY t.tenant, t.name
-ON CONFLICT (tenant, period_ms, topic) DO UPDATE SET
+ON CONFLICT (tenant, topic, period_ms) DO UPDATE SET
     storage_byte_hours = usage_daily.storage_byte_hours + excluded.storage_byte_hours

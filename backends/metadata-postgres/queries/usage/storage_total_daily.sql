@@ -1,0 +1,7 @@
+-- Every tenant's indexed bytes, as one hour of storage in its total ('*') for the bucket.
+INSERT INTO usage_daily (tenant, topic, period_ms, ingress_bytes, ingress_records, egress_bytes, egress_records, requests, storage_byte_hours)
+SELECT t.tenant, '*', $1, 0, 0, 0, 0, 0, SUM(b.size)::BIGINT
+FROM batches b JOIN topics t ON t.id = b.topic_id
+GROUP BY t.tenant
+ON CONFLICT (tenant, topic, period_ms) DO UPDATE SET
+    storage_byte_hours = usage_daily.storage_byte_hours + excluded.storage_byte_hours
