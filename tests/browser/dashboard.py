@@ -129,11 +129,12 @@ def main():
         expect(page.get_by_text(re.compile(r"Ingress \(last 30 days, per day\).*total 21 B"))).to_be_visible()
         shot("09-usage-daily")
 
-        nav("Plan and quotas")
+        nav("Plan and invoices")
         expect(page.get_by_role("progressbar", name=re.compile("Ingress"))).to_be_visible()
         page.get_by_role("combobox", name=re.compile("^Plan")).select_option("growth")
         page.get_by_role("button", name="Change plan").click()
         expect(page.get_by_text(re.compile("growth plan", re.I))).to_be_visible()
+        expect(page.get_by_text("This deployment does not bill through Stripe.")).to_be_visible()
         shot("10-plan")
 
         # Revoking: the dashboard shows it, and the agent refuses the key within its cache's

@@ -23,6 +23,13 @@ impl ControlPlaneProcess {
     /// Starts a control plane in `dir` (so the embedded default finds the agent's
     /// `data/metadata.db` there) with `env` overrides, and waits until `/readyz` answers.
     pub async fn start(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
+        let mut cp = Self::launch(dir, name, env);
+        cp.wait_ready().await;
+        cp
+    }
+
+    /// Spawns a control plane without waiting for it to serve.
+    pub fn launch(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("control plane log");
@@ -39,13 +46,11 @@ impl ControlPlaneProcess {
             .stderr(file)
             .spawn()
             .expect("spawn streamhouse-control-plane");
-        let mut cp = Self {
+        Self {
             child: Some(child),
             url: format!("http://127.0.0.1:{port}"),
             log,
-        };
-        cp.wait_ready().await;
-        cp
+        }
     }
 
     async fn wait_ready(&mut self) {
@@ -70,6 +75,22 @@ impl ControlPlaneProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, if it did.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(s) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                return Some(s);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
     }
 
     /// Its log.
@@ -141,6 +162,16 @@ impl Api {
             session: None,
             csrf: None,
             key: Some(key.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// A client of this one's server holding `other`'s session (another replica's client).
+    pub fn with_session(&self, other: &Api) -> Self {
+        Self {
+            session: other.session.clone(),
+            csrf: other.csrf.clone(),
+            key: None,
             ..self.clone()
         }
     }

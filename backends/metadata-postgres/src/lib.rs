@@ -5,7 +5,7 @@
 //! One module per concern, the same set as the SQLite backend: `store` (the struct and how a
 //! query reaches the server), `pool` (connecting, IAM tokens), `migrate`, `error` (SQLSTATE
 //! codes), and one per trait: `topics`, `index`, `offsets`, `leases`, `cluster`, `tenancy`,
-//! `accounts`, `usage`.
+//! `accounts`, `usage`, `billing`.
 //!
 //! Every query is a file in `queries/<module>/`, included with `include_str!`. Only
 //! transaction control (`BEGIN`, `COMMIT`) and the `SET LOCAL` of the configured timeouts
@@ -21,6 +21,7 @@
 //! relies on session state.
 
 mod accounts;
+mod billing;
 mod cluster;
 mod config;
 mod error;

@@ -6,11 +6,12 @@
 //! One module per concern, the same set as the PostgreSQL backend: `store` (the struct and
 //! its write transactions), `pool` (opening the file, the lock that admits one process),
 //! `migrate`, `error` (SQLite result codes), and one per trait: `topics`, `index`,
-//! `offsets`, `leases`, `cluster`, `tenancy`, `accounts`, `usage`. Every query is a file in `queries/<module>/`, included
+//! `offsets`, `leases`, `cluster`, `tenancy`, `accounts`, `usage`, `billing`. Every query is a file in `queries/<module>/`, included
 //! with `include_str!`; only transaction control (`BEGIN IMMEDIATE`) is written in Rust. A commit is fenced by the rule in
 //! `streamhouse_core::fencing`, checked inside its write transaction.
 
 mod accounts;
+mod billing;
 mod cluster;
 mod config;
 mod error;

@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`), `/healthz`, `/readyz` and `/metrics`.
 
 pub mod account;
+pub mod billing;
 pub mod keys;
 pub mod orgs;
 pub mod topics;
@@ -43,6 +44,7 @@ use crate::state::Shared;
         keys::list, keys::create, keys::revoke, keys::rotate,
         topics::list, topics::create, topics::describe, topics::update, topics::delete,
         topics::messages, topics::groups,
+        billing::get, billing::payment_method, crate::billing::webhook::receive,
     ),
     modifiers(&Security, &CommonErrors),
     security(("api_key" = []), ("session" = [])),
@@ -92,7 +94,9 @@ impl Modify for CommonErrors {
                 .build()
         };
         for (path, item) in doc.paths.paths.iter_mut() {
-            let public = path == "/api/v1/signup" || path == "/api/v1/openapi.json";
+            let public = path == "/api/v1/signup"
+                || path == "/api/v1/openapi.json"
+                || path == "/api/v1/stripe/webhook";
             for (method, op) in [
                 ("get", &mut item.get),
                 ("put", &mut item.put),
@@ -165,6 +169,11 @@ pub fn router(state: Shared) -> Router {
             get(topics::messages),
         )
         .route("/orgs/{org}/groups", get(topics::groups))
+        .route("/orgs/{org}/billing", get(billing::get))
+        .route(
+            "/orgs/{org}/billing/payment-method",
+            post(billing::payment_method),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             org_guard,
@@ -180,6 +189,7 @@ pub fn router(state: Shared) -> Router {
         .route("/orgs", get(orgs::list))
         .route("/agents", get(orgs::agents))
         .route("/openapi.json", get(openapi))
+        .route("/stripe/webhook", post(crate::billing::webhook::receive))
         .merge(org_routes);
     Router::new()
         .nest("/api/v1", api)

@@ -17,7 +17,7 @@ const PAGES = [
   ['/orgs/:org/groups', Groups, 'Consumer groups'],
   ['/orgs/:org/keys', Keys, 'API keys'],
   ['/orgs/:org/usage', Usage, 'Usage'],
-  ['/orgs/:org/plan', Plan, 'Plan and quotas'],
+  ['/orgs/:org/plan', Plan, 'Plan and invoices'],
   ['/orgs/:org/audit', Audit, 'Audit log'],
 ];
 

@@ -112,8 +112,87 @@ export function Usage({ org }) {
   );
 }
 
+const money = (cents, currency = 'usd') =>
+  `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
+
+function Billing({ billing }) {
+  if (!billing.enabled) {
+    return <p className="muted">This deployment does not bill through Stripe.</p>;
+  }
+  return (
+    <>
+      <dl className="facts">
+        <dt>Subscription</dt>
+        <dd>
+          {billing.subscription_id
+            ? `${billing.subscribed_plan} (${billing.subscription_id})`
+            : 'starts once a payment method is added'}
+        </dd>
+        <dt>Standing</dt>
+        <dd>{billing.past_due_since ? `past due since ${when(billing.past_due_since)}` : 'in good standing'}</dd>
+      </dl>
+      <h2>Overage</h2>
+      {billing.overage.length === 0 ? (
+        <p className="muted">No month has gone beyond the plan.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Month</th>
+              <th scope="col">Metric</th>
+              <th scope="col">Beyond the plan</th>
+              <th scope="col">Amount</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {billing.overage.map((l) => (
+              <tr key={`${l.period}/${l.metric}`}>
+                <td>{l.period}</td>
+                <td>{l.metric}</td>
+                <td>{`${l.overage.toFixed(3)} ${l.metric === 'storage' ? 'GB-months' : 'GB'}`}</td>
+                <td>{money(l.amount_cents)}</td>
+                <td>{l.state}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Invoices</h2>
+      {billing.invoices.length === 0 ? (
+        <p className="muted">No invoice yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Invoice</th>
+              <th scope="col">Created</th>
+              <th scope="col">Amount due</th>
+              <th scope="col">Paid</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {billing.invoices.map((i) => (
+              <tr key={i.id}>
+                <td><code>{i.id}</code></td>
+                <td>{when(i.created_at)}</td>
+                <td>{money(i.amount_due_cents, i.currency)}</td>
+                <td>{money(i.amount_paid_cents, i.currency)}</td>
+                <td>{i.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
 export function Plan({ org, role }) {
   const quota = useLoad(() => get(`/orgs/${org}/quota`), [org]);
+  const admin = role === 'owner' || role === 'admin';
+  const billing = useLoad(() => (admin ? get(`/orgs/${org}/billing`) : Promise.resolve(null)), [org, admin]);
   const [error, setError] = useState(null);
   const change = async (e) => {
     e.preventDefault();
@@ -127,7 +206,7 @@ export function Plan({ org, role }) {
   };
   return (
     <section>
-      <h1>Plan and quotas</h1>
+      <h1>Plan, quotas and invoices</h1>
       <Loaded state={quota} what="quotas">
         {(q) => (
           <>
@@ -158,6 +237,14 @@ export function Plan({ org, role }) {
           </>
         )}
       </Loaded>
+      {admin && (
+        <>
+          <h2>Billing</h2>
+          <Loaded state={billing} what="billing">
+            {(b) => <Billing billing={b} />}
+          </Loaded>
+        </>
+      )}
     </section>
   );
 }

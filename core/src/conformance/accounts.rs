@@ -375,3 +375,95 @@ pub async fn usage_is_metered_per_hour_and_day(m: &MetadataParts) {
             .is_empty()
     );
 }
+
+/// Billing accounts are found by tenant and by customer; a ledger line is added once per
+/// organization, period and metric and moves through its states; invoices are replaced by id.
+pub async fn billing_ledger_accounts_and_invoices(m: &MetadataParts) {
+    use crate::billing::{BillingAccount, InvoiceRecord, LedgerLine, LineState};
+
+    let s = &m.store;
+    s.create_tenant(&org("acme")).await.unwrap();
+    let acme = tenant("acme");
+    assert_eq!(s.billing_account(&acme).await.unwrap(), None);
+    let mut account = BillingAccount {
+        tenant: acme.clone(),
+        customer_id: "cus_1".into(),
+        subscription_id: String::new(),
+        subscription_item_id: String::new(),
+        plan: Plan::Starter,
+        past_due_since_ms: None,
+    };
+    s.save_billing_account(&account).await.unwrap();
+    account.subscription_id = "sub_1".into();
+    account.past_due_since_ms = Some(5);
+    s.save_billing_account(&account).await.unwrap();
+    assert_eq!(
+        s.billing_account(&acme).await.unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(s.tenant_of_customer("cus_1").await.unwrap(), acme);
+    assert!(matches!(
+        s.tenant_of_customer("cus_x").await,
+        Err(MetadataError::NotFound(_))
+    ));
+    assert_eq!(s.billing_accounts().await.unwrap(), [account]);
+
+    let line = |metric: &str, amount: u64| LedgerLine {
+        tenant: acme.clone(),
+        period: "2026-11".into(),
+        metric: metric.into(),
+        overage_micro: 1_500_000,
+        amount_cents: amount,
+        state: LineState::Pending,
+        stripe_id: String::new(),
+        updated_at_ms: 1,
+    };
+    assert!(s.add_ledger_line(&line("ingress", 14)).await.unwrap());
+    assert!(
+        !s.add_ledger_line(&line("ingress", 99)).await.unwrap(),
+        "once"
+    );
+    assert!(s.add_ledger_line(&line("storage", 3)).await.unwrap());
+    let open = s.ledger(Some(&acme), true).await.unwrap();
+    assert_eq!(open.len(), 2);
+    assert_eq!(
+        (open[0].metric.as_str(), open[0].amount_cents),
+        ("ingress", 14)
+    );
+    s.set_ledger_state(&open[0], LineState::Sent, "", 2)
+        .await
+        .unwrap();
+    s.set_ledger_state(&open[0], LineState::Confirmed, "ii_1", 3)
+        .await
+        .unwrap();
+    let open = s.ledger(None, true).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].metric, "storage");
+    let all = s.ledger(Some(&acme), false).await.unwrap();
+    assert_eq!(
+        (all[0].state, all[0].stripe_id.as_str()),
+        (LineState::Confirmed, "ii_1")
+    );
+    let mut missing = line("egress", 1);
+    missing.period = "1999-01".into();
+    assert!(matches!(
+        s.set_ledger_state(&missing, LineState::Sent, "", 1).await,
+        Err(MetadataError::NotFound(_))
+    ));
+
+    let mut invoice = InvoiceRecord {
+        id: "in_1".into(),
+        tenant: acme.clone(),
+        status: "open".into(),
+        amount_due_cents: 4917,
+        amount_paid_cents: 0,
+        currency: "usd".into(),
+        created_at_ms: 10,
+    };
+    s.save_invoice(&invoice).await.unwrap();
+    invoice.status = "paid".into();
+    invoice.amount_paid_cents = 4917;
+    s.save_invoice(&invoice).await.unwrap();
+    assert_eq!(s.invoices(&acme).await.unwrap(), [invoice]);
+    assert!(s.invoices(&tenant("beta")).await.unwrap().is_empty());
+}

@@ -93,6 +93,7 @@ macro_rules! metadata_conformance {
                 sessions_begin_and_end,
                 control_plane_reads,
                 usage_is_metered_per_hour_and_day,
+                billing_ledger_accounts_and_invoices,
             ]
         );
     };

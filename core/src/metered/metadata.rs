@@ -7,7 +7,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Usage, operations};
-use crate::accounts::{AccountStore, Member, Role, Session, User};
 use crate::cluster::{AgentInfo, AgentLoad, ClusterStore};
 use crate::lease::{Lease, LeaseKey, LeaseManager, LeaseResult};
 use crate::metadata::{
@@ -17,7 +16,6 @@ use crate::metadata::{
 use crate::registry::MetadataParts;
 use crate::tenancy::{ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore};
 use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
-use crate::usage::{Granularity, UsageDelta, UsageRow, UsageStore};
 
 operations! {
     /// A metadata-store or lease operation, as [`MeteredMetadataStore`] counts it: one per
@@ -125,6 +123,24 @@ operations! {
         SampleStorage => "sample_storage",
         /// [`UsageStore::usage`].
         Usage => "usage",
+        /// [`BillingStore::billing_account`].
+        BillingAccount => "billing_account",
+        /// [`BillingStore::save_billing_account`].
+        SaveBillingAccount => "save_billing_account",
+        /// [`BillingStore::tenant_of_customer`].
+        TenantOfCustomer => "tenant_of_customer",
+        /// [`BillingStore::billing_accounts`].
+        BillingAccounts => "billing_accounts",
+        /// [`BillingStore::add_ledger_line`].
+        AddLedgerLine => "add_ledger_line",
+        /// [`BillingStore::ledger`].
+        Ledger => "ledger",
+        /// [`BillingStore::set_ledger_state`].
+        SetLedgerState => "set_ledger_state",
+        /// [`BillingStore::save_invoice`].
+        SaveInvoice => "save_invoice",
+        /// [`BillingStore::invoices`].
+        Invoices => "invoices",
         /// [`LeaseManager::acquire`].
         LeaseAcquire => "lease_acquire",
         /// [`LeaseManager::renew_all`].
@@ -171,6 +187,9 @@ macro_rules! metered {
         $self.usage.call(MetadataOp::$op, None, none, call).await
     }};
 }
+
+// The control plane's traits, metered in a file of their own.
+mod control;
 
 #[async_trait]
 impl TopicStore for MeteredMetadataStore {
@@ -430,94 +449,6 @@ impl TenantStore for MeteredMetadataStore {
             self,
             MonthIngress,
             self.inner.store.month_ingress(tenant, month)
-        )
-    }
-}
-
-#[async_trait]
-impl UsageStore for MeteredMetadataStore {
-    async fn add_usage(&self, deltas: &[UsageDelta]) -> MetadataResult<()> {
-        metered!(self, AddUsage, self.inner.store.add_usage(deltas))
-    }
-
-    async fn sample_storage(&self, hour_ms: i64) -> MetadataResult<bool> {
-        metered!(
-            self,
-            SampleStorage,
-            self.inner.store.sample_storage(hour_ms)
-        )
-    }
-
-    async fn usage(
-        &self,
-        tenant: &TenantId,
-        granularity: Granularity,
-        from_ms: i64,
-        to_ms: i64,
-        per_topic: bool,
-    ) -> MetadataResult<Vec<UsageRow>> {
-        let call = self
-            .inner
-            .store
-            .usage(tenant, granularity, from_ms, to_ms, per_topic);
-        metered!(self, Usage, call)
-    }
-}
-
-#[async_trait]
-impl AccountStore for MeteredMetadataStore {
-    async fn create_organization(&self, tenant: &Tenant, owner: &User) -> MetadataResult<()> {
-        let call = self.inner.store.create_organization(tenant, owner);
-        metered!(self, CreateOrganization, call)
-    }
-
-    async fn create_user(&self, user: &User) -> MetadataResult<()> {
-        metered!(self, CreateUser, self.inner.store.create_user(user))
-    }
-
-    async fn get_user(&self, id: &str) -> MetadataResult<User> {
-        metered!(self, GetUser, self.inner.store.get_user(id))
-    }
-
-    async fn user_by_email(&self, email: &str) -> MetadataResult<User> {
-        metered!(self, UserByEmail, self.inner.store.user_by_email(email))
-    }
-
-    async fn set_member(&self, tenant: &TenantId, user_id: &str, role: Role) -> MetadataResult<()> {
-        let call = self.inner.store.set_member(tenant, user_id, role);
-        metered!(self, SetMember, call)
-    }
-
-    async fn remove_member(&self, tenant: &TenantId, user_id: &str) -> MetadataResult<()> {
-        let call = self.inner.store.remove_member(tenant, user_id);
-        metered!(self, RemoveMember, call)
-    }
-
-    async fn members(&self, tenant: &TenantId) -> MetadataResult<Vec<Member>> {
-        metered!(self, Members, self.inner.store.members(tenant))
-    }
-
-    async fn memberships(&self, user_id: &str) -> MetadataResult<Vec<Member>> {
-        metered!(self, Memberships, self.inner.store.memberships(user_id))
-    }
-
-    async fn create_session(&self, session: &Session) -> MetadataResult<()> {
-        metered!(
-            self,
-            CreateSession,
-            self.inner.store.create_session(session)
-        )
-    }
-
-    async fn get_session(&self, token_hash: &str) -> MetadataResult<Session> {
-        metered!(self, GetSession, self.inner.store.get_session(token_hash))
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> MetadataResult<()> {
-        metered!(
-            self,
-            DeleteSession,
-            self.inner.store.delete_session(token_hash)
         )
     }
 }

@@ -9,7 +9,7 @@ pub mod key;
 mod plan;
 pub mod stored;
 
-pub use plan::{Plan, PlanLimits, month_of, next_month_start_ms};
+pub use plan::{Plan, PlanLimits, month_of, month_start_ms, next_month_start_ms};
 
 use std::fmt;
 use std::str::FromStr;

@@ -144,6 +144,12 @@ pub fn month_of(ms: i64) -> String {
     format!("{y:04}-{m:02}")
 }
 
+/// When the UTC month holding `ms` starts, in ms since the epoch.
+pub fn month_start_ms(ms: i64) -> i64 {
+    let (y, m, _) = civil(ms.div_euclid(86_400_000));
+    days(y, m) * 86_400_000
+}
+
 /// When the month after the one holding `ms` starts, in ms since the epoch: when a monthly
 /// quota resets.
 pub fn next_month_start_ms(ms: i64) -> i64 {
@@ -166,6 +172,9 @@ mod tests {
         assert_eq!(month_of(next_month_start_ms(now)), "2027-01");
         assert_eq!(month_of(next_month_start_ms(now) - 1), "2026-12");
         assert_eq!(month_of(0), "1970-01");
+        // 2026-12-01T00:00:00Z
+        assert_eq!(month_start_ms(now), 1_796_083_200_000);
+        assert_eq!(month_start_ms(1_796_083_200_000), 1_796_083_200_000);
         // 2024-02-29 (leap day) is in February; March starts the day after.
         assert_eq!(month_of(1_709_164_800_000), "2024-02");
         assert_eq!(next_month_start_ms(1_709_164_800_000), 1_709_251_200_000);

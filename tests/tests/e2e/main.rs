@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod bench;
+mod billing;
 mod chaos;
 mod cluster;
 mod control_plane;

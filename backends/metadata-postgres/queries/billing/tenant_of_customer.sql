@@ -1,0 +1,1 @@
+SELECT tenant FROM billing_accounts WHERE customer_id = $1
