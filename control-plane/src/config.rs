@@ -37,6 +37,11 @@ pub struct StripeConfig {
     pub api_key_file: String,
     /// The API's base URL. Default `https://api.stripe.com`.
     pub api_base: String,
+    /// The publishable key (`pk_live_...`) the dashboard's card form uses with Stripe.js.
+    /// Default empty: the dashboard has no card form.
+    pub publishable_key: String,
+    /// Where the dashboard loads Stripe.js from. Default `https://js.stripe.com/v3/`.
+    pub js_url: String,
     /// The webhook endpoint's signing secret (`whsec_...`). Default empty.
     pub webhook_secret: String,
     /// A file holding it instead. Default empty.
@@ -63,6 +68,8 @@ impl Default for StripeConfig {
             api_key: String::new(),
             api_key_file: String::new(),
             api_base: "https://api.stripe.com".into(),
+            publishable_key: String::new(),
+            js_url: "https://js.stripe.com/v3/".into(),
             webhook_secret: String::new(),
             webhook_secret_file: String::new(),
             currency: "usd".into(),

@@ -3,11 +3,14 @@
 //! API answers with the app's `index.html` (the app routes in the browser); its hashed assets
 //! are cached for good. Built without the assets, the page says how to build them.
 
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
+use crate::config::StripeConfig;
 use crate::error::ApiError;
+use crate::state::Shared;
 
 /// The built dashboard, when `web/dist` existed at build time.
 #[derive(RustEmbed)]
@@ -37,16 +40,39 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// Headers every dashboard response carries: no framing, no sniffing, scripts and styles
-/// from this origin only.
-fn secure(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
-             form-action 'self'",
-        ),
+/// The scheme, host and port of a URL.
+fn origin(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest
+        .find('/')
+        .map_or(url.len(), |i| url.len() - rest.len() + i);
+    Some(&url[..end])
+}
+
+/// The content security policy: this origin only, but for Stripe.js when the card form is on
+/// (its script, its frames, and its calls to the API).
+fn policy(stripe: Option<&StripeConfig>) -> String {
+    let mut p = String::from(
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'",
     );
+    if let Some(s) = stripe.filter(|s| !s.publishable_key.is_empty()) {
+        let js = origin(&s.js_url).unwrap_or("https://js.stripe.com");
+        let api = origin(&s.api_base).unwrap_or("https://api.stripe.com");
+        p.push_str(&format!(
+            "; script-src 'self' {js}; frame-src {js} https://hooks.stripe.com; \
+             connect-src 'self' {js} {api}"
+        ));
+    }
+    p
+}
+
+/// Headers every dashboard response carries: no framing, no sniffing, scripts and styles
+/// from this origin (and Stripe's) only.
+fn secure(headers: &mut HeaderMap, stripe: Option<&StripeConfig>) {
+    if let Ok(v) = HeaderValue::try_from(policy(stripe)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -59,7 +85,7 @@ fn secure(headers: &mut HeaderMap) {
 }
 
 /// Serves the dashboard for GETs outside the API; anything else is the API's JSON 404.
-pub async fn serve(method: Method, uri: Uri) -> Response {
+pub async fn serve(State(state): State<Shared>, method: Method, uri: Uri) -> Response {
     let path = uri.path();
     let api = path.starts_with("/api/") || path == "/api";
     if api || !(method == Method::GET || method == Method::HEAD) {
@@ -97,13 +123,37 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    secure(headers);
+    secure(headers, state.billing.as_ref().map(|b| &b.cfg));
     response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_admits_stripe_only_with_a_card_form() {
+        assert!(!policy(None).contains("script-src"));
+        let mut s = StripeConfig::default();
+        assert!(
+            !policy(Some(&s)).contains("script-src"),
+            "no publishable key, no form"
+        );
+        s.publishable_key = "pk_test_1".into();
+        let p = policy(Some(&s));
+        assert!(
+            p.contains("script-src 'self' https://js.stripe.com;"),
+            "{p}"
+        );
+        assert!(
+            p.contains("connect-src 'self' https://js.stripe.com https://api.stripe.com"),
+            "{p}"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8420/js.stripe.com/v3/"),
+            Some("http://127.0.0.1:8420")
+        );
+    }
 
     #[test]
     fn content_types_by_extension() {

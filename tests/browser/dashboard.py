@@ -15,24 +15,14 @@ import time
 
 from playwright.sync_api import expect, sync_playwright
 
+from common import open_page
+
 CP = os.environ["CP_URL"]
 AGENT = os.environ["AGENT_URL"]
 CLI = os.environ["STREAMHOUSE_CLI"]
 SHOTS = os.environ["SCREENSHOT_DIR"]
 OPERATOR = os.environ["OPERATOR_EMAIL"]
 OPERATOR_PASSWORD = os.environ["OPERATOR_PASSWORD"]
-CHROMIUM = os.environ.get("STREAMHOUSE_CHROMIUM", "/usr/bin/chromium")
-
-# Debian's Chromium, headless, with nothing talking to the internet.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def cli(*args, key=None):
@@ -45,14 +35,9 @@ def cli(*args, key=None):
 def main():
     os.makedirs(SHOTS, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        # A laptop's screen.
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
-        context.grant_permissions(["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        page.set_default_timeout(15_000)
         errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser, context, page = open_page(p, errors)
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
 
         def shot(name):
             page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

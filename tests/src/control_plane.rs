@@ -113,6 +113,29 @@ impl Drop for ControlPlaneProcess {
     }
 }
 
+/// Runs the Playwright script `tests/browser/<script>` against the control plane `cp` (as
+/// `CP_URL`, on `localhost`, which browsers treat as a secure origin), with `env` added and
+/// screenshots going to `.ci-work/artifacts/dashboard`; panics with its output and the
+/// control plane's log if it fails.
+pub async fn browser_script(cp: &ControlPlaneProcess, script: &str, env: &[(&str, String)]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut cmd = Command::new(crate::process::tool("playwright_python"));
+    cmd.arg(root.join("tests/browser").join(script))
+        .env("CP_URL", cp.url.replace("127.0.0.1", "localhost"))
+        .env("SCREENSHOT_DIR", root.join(".ci-work/artifacts/dashboard"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run python"))
+        .await
+        .expect("the browser script's thread");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}{}\ncontrol plane log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        cp.log()
+    );
+}
+
 /// A response: its status, headers and JSON body (`Null` when it has none).
 #[derive(Debug)]
 pub struct Reply {

@@ -17,7 +17,7 @@ mod services;
 
 pub use certs::{TestCa, TestCert};
 pub use checks::{assert_acked_readable, produce_recorded};
-pub use control_plane::{Api, ControlPlaneProcess, Reply};
+pub use control_plane::{Api, ControlPlaneProcess, Reply, browser_script};
 pub use otlp::OtlpCollector;
 pub use pg::{PG_PASSWORD, PgCluster};
 pub use process::{AgentProcess, admin, bin, free_port, health_serving, tool};

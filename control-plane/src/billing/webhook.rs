@@ -62,6 +62,17 @@ pub fn verify(header: &str, body: &[u8], secret: &str, now_s: i64) -> Result<(),
     }
 }
 
+/// How far along an invoice status is: an event never moves an invoice back.
+fn progress(status: &str) -> u8 {
+    match status {
+        "draft" => 0,
+        "open" => 1,
+        "payment_failed" => 2,
+        // paid, void, uncollectible: final.
+        _ => 3,
+    }
+}
+
 /// Receives a Stripe event.
 #[utoipa::path(post, path = "/api/v1/stripe/webhook", tag = "billing",
     request_body(content = String, content_type = "application/json",
@@ -109,6 +120,16 @@ async fn invoice_event(state: &Shared, kind: &str, inv: &Value) -> ApiResult<()>
         "invoice.payment_failed" => "payment_failed".to_owned(),
         _ => inv["status"].as_str().unwrap_or("open").to_owned(),
     };
+    // Stripe does not promise events in order: one about an earlier state of the invoice
+    // (created after paid) changes nothing.
+    let id = inv["id"].as_str().unwrap_or_default();
+    let known = state.store.invoices(&tenant).await?;
+    if known
+        .iter()
+        .any(|i| i.id == id && progress(&i.status) > progress(&status))
+    {
+        return Ok(());
+    }
     state
         .store
         .save_invoice(&InvoiceRecord {
@@ -177,6 +198,14 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         format!("t={t},v1={hex}")
+    }
+
+    #[test]
+    fn invoices_never_move_back() {
+        assert!(progress("paid") > progress("open"));
+        assert!(progress("payment_failed") > progress("open"));
+        assert!(progress("void") > progress("payment_failed"));
+        assert!(progress("open") > progress("draft"));
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct InvoiceView {
 pub struct BillingView {
     /// Whether this control plane bills through Stripe.
     pub enabled: bool,
+    /// The publishable key for the card form, when it has one.
+    pub publishable_key: Option<String>,
+    /// Where Stripe.js loads from, for the card form.
+    pub js_url: Option<String>,
     /// The Stripe customer, once created.
     pub customer_id: Option<String>,
     /// The subscription, once the organization has a payment method.
@@ -90,8 +94,15 @@ pub async fn get(
     let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     let ledger = state.store.ledger(Some(&org), false).await?;
     let invoices = state.store.invoices(&org).await?;
+    let form = state
+        .billing
+        .as_ref()
+        .map(|b| &b.cfg)
+        .filter(|c| !c.publishable_key.is_empty());
     Ok(Json(BillingView {
         enabled: state.billing.is_some(),
+        publishable_key: form.map(|c| c.publishable_key.clone()),
+        js_url: form.map(|c| c.js_url.clone()),
         customer_id: account.as_ref().and_then(|a| some(&a.customer_id)),
         subscription_id: account.as_ref().and_then(|a| some(&a.subscription_id)),
         subscribed_plan: account

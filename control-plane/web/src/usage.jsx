@@ -1,6 +1,6 @@
 // Overview, usage charts, plan and quotas, and the audit log.
-import { useState } from 'react';
-import { bytes, get, patch, when } from './api.js';
+import { useEffect, useRef, useState } from 'react';
+import { bytes, get, patch, post, when } from './api.js';
 import { BarChart, series } from './charts.jsx';
 import { useLoad } from './hooks.js';
 import { Loaded, Meter, Problem } from './ui.jsx';
@@ -115,12 +115,77 @@ export function Usage({ org }) {
 const money = (cents, currency = 'usd') =>
   `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
-function Billing({ billing }) {
+/** A card entered in Stripe's own fields (Stripe.js): only a token reaches StreamHouse. */
+function CardForm({ org, billing, onDone }) {
+  const [error, setError] = useState(null);
+  const [ready, setReady] = useState(false);
+  const [added, setAdded] = useState(false);
+  const mount = useRef(null);
+  const stripe = useRef(null);
+  useEffect(() => {
+    let cancelled = false;
+    const start = () => {
+      if (cancelled || !window.Stripe) return;
+      const s = window.Stripe(billing.publishable_key);
+      const card = s.elements().create('card');
+      card.mount(mount.current);
+      stripe.current = { s, card };
+      setReady(true);
+    };
+    if (window.Stripe) start();
+    else {
+      const script = document.createElement('script');
+      script.src = billing.js_url;
+      script.onload = start;
+      script.onerror = () => setError(new Error(`Stripe.js did not load from ${billing.js_url}`));
+      document.head.appendChild(script);
+    }
+    return () => {
+      cancelled = true;
+    };
+  }, [billing.publishable_key, billing.js_url]);
+  const submit = async (e) => {
+    e.preventDefault();
+    const { s, card } = stripe.current;
+    const r = await s.createToken(card);
+    if (r.error) {
+      setError(new Error(r.error.message || 'Stripe refused the card'));
+      return;
+    }
+    try {
+      await post(`/orgs/${org}/billing/payment-method`, { token: r.token.id });
+      setError(null);
+      setAdded(true);
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  if (added) {
+    return (
+      <p role="status">Card added: the subscription starts on the billing job's next run.</p>
+    );
+  }
+  return (
+    <form onSubmit={submit} aria-label="Add a card" className="card-form">
+      <div role="group" aria-label="Card details" ref={mount} className="card-element" />
+      <button type="submit" disabled={!ready}>
+        Add card
+      </button>
+      <Problem error={error} />
+    </form>
+  );
+}
+
+function Billing({ org, role, billing, reload }) {
   if (!billing.enabled) {
     return <p className="muted">This deployment does not bill through Stripe.</p>;
   }
   return (
     <>
+      {role === 'owner' && billing.publishable_key && !billing.subscription_id && (
+        <CardForm org={org} billing={billing} onDone={reload} />
+      )}
       <dl className="facts">
         <dt>Subscription</dt>
         <dd>
@@ -241,7 +306,7 @@ export function Plan({ org, role }) {
         <>
           <h2>Billing</h2>
           <Loaded state={billing} what="billing">
-            {(b) => <Billing billing={b} />}
+            {(b) => <Billing org={org} role={role} billing={b} reload={billing.reload} />}
           </Loaded>
         </>
       )}

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use streamhouse_core::tenancy::month_start_ms;
-use streamhouse_tests::{Api, ControlPlaneProcess, Metadata, env_refs};
+use streamhouse_tests::{Api, ControlPlaneProcess, Metadata, browser_script, env_refs};
 
 const WEBHOOK_SECRET: &str = "whsec_e2e_streamhouse";
 const GB: u64 = 1_000_000_000;
@@ -45,6 +45,14 @@ fn env(db: &[(String, String)]) -> Vec<(String, String)> {
         ("STREAMHOUSE_STRIPE__API_BASE", stripe_url()),
         ("STRIPE_KEY", "sk_test_streamhouse".into()),
         ("STREAMHOUSE_STRIPE__WEBHOOK_SECRET", WEBHOOK_SECRET.into()),
+        (
+            "STREAMHOUSE_STRIPE__PUBLISHABLE_KEY",
+            "pk_test_streamhouse".into(),
+        ),
+        (
+            "STREAMHOUSE_STRIPE__JS_URL",
+            format!("{}/js.stripe.com/v3/", stripe_url()),
+        ),
         ("STREAMHOUSE_STRIPE__JOB_INTERVAL_MS", "200".into()),
         ("STREAMHOUSE_STRIPE__GRACE_PERIOD_MS", "1000".into()),
         ("STREAMHOUSE_STRIPE__PERIOD_CLOSE_DELAY_MS", "0".into()),
@@ -189,12 +197,14 @@ async fn organizations_subscribe_change_plans_pay_overage_once_and_follow_webhoo
     let (ann, org) = org_with_last_month(dir.path(), &db, 12 * GB + GB / 2, 300 * GB).await;
     let env = env(&db);
     let cp = ControlPlaneProcess::start(dir.path(), "cp", &env_refs(&env)).await;
-    // localstripe delivers its events to this control plane, signed with its secret.
-    let hook = format!("e2e-{}", cp.url.rsplit(':').next().unwrap());
+    // localstripe delivers its events to this control plane, signed with its secret. One
+    // registration, replaced by each run: localstripe delivers to every registered endpoint in
+    // turn, and one left by an earlier run on a port now taken by another server would hold
+    // the deliveries up.
     let url = format!("{}/api/v1/stripe/webhook", cp.url);
     stripe(
         reqwest::Method::POST,
-        &format!("/_config/webhooks/{hook}"),
+        "/_config/webhooks/streamhouse-e2e",
         &[("url", &url), ("secret", WEBHOOK_SECRET)],
     )
     .await;
@@ -242,20 +252,6 @@ async fn organizations_subscribe_change_plans_pay_overage_once_and_follow_webhoo
     );
 
     // A card: the subscription to the Starter plan follows.
-    let token = stripe(
-        reqwest::Method::POST,
-        "/v1/tokens",
-        &[
-            ("card[number]", "4242424242424242"),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2030"),
-            ("card[cvc]", "123"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let r = ann
         .post(
             &format!("/api/v1/orgs/{org}/billing/payment-method"),
@@ -267,13 +263,17 @@ async fn organizations_subscribe_change_plans_pay_overage_once_and_follow_webhoo
         (400, Some("token")),
         "{r:?}"
     );
-    let r = ann
-        .post(
-            &format!("/api/v1/orgs/{org}/billing/payment-method"),
-            json!({"token": token}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
+    // The owner enters a card in the dashboard's form (Stripe.js from localstripe).
+    browser_script(
+        &cp,
+        "billing.py",
+        &[
+            ("ORG", org.clone()),
+            ("EMAIL", "ann@acme.test".into()),
+            ("PASSWORD", "correct horse battery".into()),
+        ],
+    )
+    .await;
     let sub = wait_for("a subscription", || async {
         let b = billing(&ann, &org).await;
         b["subscription_id"].as_str().map(str::to_owned)
