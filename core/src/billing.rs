@@ -158,7 +158,9 @@ pub trait BillingStore: Send + Sync {
         at_ms: i64,
     ) -> MetadataResult<()>;
 
-    /// Creates or replaces an invoice.
+    /// Creates or replaces an invoice, unless the stored one is further along (`draft` <
+    /// `open` < `payment_failed` < `paid`, `void`, `uncollectible`): events arrive out of
+    /// order, and concurrently.
     async fn save_invoice(&self, invoice: &InvoiceRecord) -> MetadataResult<()>;
 
     /// An organization's invoices, newest first.

@@ -2,6 +2,7 @@
 talking to the internet, and a page of a laptop's size that records script errors."""
 
 import os
+import sys
 
 CHROMIUM = os.environ.get("STREAMHOUSE_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -26,3 +27,12 @@ def open_page(playwright, errors, console=None):
     if console is not None:
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     return browser, context, page
+
+
+def run(main, name):
+    """Runs a browser test, naming it on stderr when it fails (the Rust test prints both)."""
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - the message is the test's report
+        print(f"{name} browser test failed: {e}", file=sys.stderr)
+        raise

@@ -10,12 +10,11 @@ their addresses in the environment.
 import os
 import re
 import subprocess
-import sys
 import time
 
 from playwright.sync_api import expect, sync_playwright
 
-from common import open_page
+from common import open_page, run
 
 CP = os.environ["CP_URL"]
 AGENT = os.environ["AGENT_URL"]
@@ -174,8 +173,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # noqa: BLE001 - the message is the test's report
-        print(f"dashboard test failed: {e}", file=sys.stderr)
-        raise
+    run(main, "dashboard")

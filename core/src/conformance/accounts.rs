@@ -464,6 +464,14 @@ pub async fn billing_ledger_accounts_and_invoices(m: &MetadataParts) {
     invoice.status = "paid".into();
     invoice.amount_paid_cents = 4917;
     s.save_invoice(&invoice).await.unwrap();
-    assert_eq!(s.invoices(&acme).await.unwrap(), [invoice]);
+    let mut late = invoice.clone();
+    late.status = "draft".into();
+    late.amount_paid_cents = 0;
+    s.save_invoice(&late).await.unwrap();
+    assert_eq!(
+        s.invoices(&acme).await.unwrap(),
+        [invoice],
+        "a late event about an earlier state changes nothing"
+    );
     assert!(s.invoices(&tenant("beta")).await.unwrap().is_empty());
 }
