@@ -180,7 +180,9 @@ export STREAMHOUSE_TEST_AZURE_CONTAINER=streamhouse-test
 
 STRIPE_PORT="${STREAMHOUSE_TEST_STRIPE_PORT:-8420}"
 echo "== starting localstripe (the Stripe API) on 127.0.0.1:$STRIPE_PORT"
-"$TOOLS/bin/localstripe" --port "$STRIPE_PORT" > "$SERVICES_DIR/localstripe.log" 2>&1 &
+# From scratch: otherwise it loads /tmp/localstripe.pickle, an earlier run's store, which a
+# killed run may have left truncated.
+"$TOOLS/bin/localstripe" --port "$STRIPE_PORT" --from-scratch > "$SERVICES_DIR/localstripe.log" 2>&1 &
 STRIPE_PID=$!
 stripe_ready=""
 for _ in $(seq 60); do

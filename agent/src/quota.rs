@@ -222,8 +222,9 @@ impl Quotas {
                 let exhausted = |m: String| Err(AgentError::ResourceExhausted(m));
                 if q.status == TenantStatus::Suspended {
                     return exhausted(format!(
-                        "organization {tenant} is suspended; producing resumes when an \
-                         operator makes it active again"
+                        "organization {tenant} is suspended (an invoice unpaid past the grace \
+                         period, or an operator's decision); producing resumes once it is paid \
+                         or an operator makes it active again"
                     ));
                 }
                 if let Some(limit) = l.ingress_bytes_per_month
