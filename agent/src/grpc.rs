@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use streamhouse_core::tenancy::Permissions;
-use streamhouse_core::usage::record_usage_bytes;
+use streamhouse_core::usage::{record_usage_bytes, usage_bytes};
 use streamhouse_core::{Header, ProduceRecord, TopicName};
 use streamhouse_proto::v1 as pb;
 use streamhouse_proto::v1::stream_house_server::StreamHouse;
@@ -83,9 +83,8 @@ fn topic_name(name: String) -> AgentResult<TopicName> {
 
 /// The bytes of a record that quotas count: key, value and headers.
 fn record_bytes(r: &pb::ProduceRecord) -> u64 {
-    let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(0, |b| b.len());
-    let headers: usize = r.headers.iter().map(|h| h.key.len() + h.value.len()).sum();
-    (len(&r.key) + len(&r.value) + headers) as u64
+    let headers = r.headers.iter().map(|h| h.key.len() + h.value.len());
+    usage_bytes(r.key.as_deref(), r.value.as_deref(), headers)
 }
 
 /// The bytes of the records of `produced`'s acknowledged partitions, `sizes` being each

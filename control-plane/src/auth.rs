@@ -165,25 +165,52 @@ impl SignInLimiter {
 
 /// Who is calling.
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub enum Who {
     /// A signed-in user.
     User(User),
     /// A program with an API key.
     Key(ApiKeyInfo),
 }
 
+/// A request's caller, and its role in the organization the request names once the route's
+/// guard has looked it up (so a handler asking again costs no query).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who it is.
+    pub who: Who,
+    /// Its role in an organization, already checked for this request.
+    resolved: Option<(TenantId, Role)>,
+}
+
+impl From<Who> for Caller {
+    fn from(who: Who) -> Self {
+        Self {
+            who,
+            resolved: None,
+        }
+    }
+}
+
 impl Caller {
+    /// The same caller, remembering its role in `org` for the rest of the request.
+    pub fn with_role(self, org: TenantId, role: Role) -> Self {
+        Self {
+            resolved: Some((org, role)),
+            ..self
+        }
+    }
+
     /// Who, for the audit log: `user:<email>` or the key's id.
     pub fn actor(&self) -> String {
-        match self {
-            Caller::User(u) => format!("user:{}", u.email),
-            Caller::Key(k) => k.id.clone(),
+        match &self.who {
+            Who::User(u) => format!("user:{}", u.email),
+            Who::Key(k) => k.id.clone(),
         }
     }
 
     /// Whether the caller operates the platform.
     pub fn is_operator(&self) -> bool {
-        matches!(self, Caller::User(u) if u.operator)
+        matches!(&self.who, Who::User(u) if u.operator)
     }
 
     /// Refuses unless the caller operates the platform.
@@ -200,19 +227,24 @@ impl Caller {
     /// a key as `admin`, `member` or `read-only` after its highest permission). Another
     /// organization is answered exactly as one that does not exist.
     pub async fn role_in(&self, state: &Shared, org: &TenantId) -> ApiResult<Role> {
-        let role = match self {
-            Caller::User(u) if u.operator => {
+        if let Some((known, role)) = &self.resolved
+            && known == org
+        {
+            return Ok(*role);
+        }
+        let role = match &self.who {
+            Who::User(u) if u.operator => {
                 state.store.get_tenant(org).await.map_err(org_error(org))?;
                 Some(Role::Owner)
             }
-            Caller::User(u) => state
+            Who::User(u) => state
                 .store
                 .memberships(&u.id)
                 .await?
                 .into_iter()
                 .find(|m| &m.tenant == org)
                 .map(|m| m.role),
-            Caller::Key(k) if &k.tenant == org => {
+            Who::Key(k) if &k.tenant == org => {
                 Some(if k.permissions.contains(Permissions::ADMIN) {
                     Role::Admin
                 } else if k.permissions.contains(Permissions::WRITE) {
@@ -221,7 +253,7 @@ impl Caller {
                     Role::ReadOnly
                 })
             }
-            Caller::Key(_) => None,
+            Who::Key(_) => None,
         };
         role.ok_or_else(|| no_org(org))
     }
@@ -276,6 +308,10 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        // The route's guard authenticated this request already.
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
         if let Some(h) = parts.headers.get(http::header::AUTHORIZATION) {
             return key_caller(state, h).await;
         }
@@ -312,7 +348,7 @@ impl FromRequestParts<Shared> for Caller {
         }
         match state.store.get_user(&session.user_id).await {
             Err(MetadataError::NotFound(_)) => Err(expired()),
-            u => Ok(Caller::User(u?)),
+            u => Ok(Who::User(u?).into()),
         }
     }
 }
@@ -344,7 +380,7 @@ async fn key_caller(state: &Shared, header: &http::HeaderValue) -> ApiResult<Cal
     if let Some(why) = stored.info.unusable(now_ms()) {
         return Err(ApiError::unauthenticated(format!("{why} ({})", key.id)));
     }
-    Ok(Caller::Key(stored.info))
+    Ok(Who::Key(stored.info).into())
 }
 
 /// The client address of a request, as an extractor (for the audit log and rate limits).

@@ -31,11 +31,21 @@ pub fn day_of(ms: i64) -> i64 {
 }
 
 /// The bytes a record counts for in usage and quotas: its key, value, and header names and
-/// values, as produced (before compression).
+/// values, as produced (before compression). `headers` are each header's name and value
+/// lengths summed.
+pub fn usage_bytes(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: impl Iterator<Item = usize>,
+) -> u64 {
+    let len = |b: Option<&[u8]>| b.map_or(0, <[u8]>::len);
+    (len(key) + len(value) + headers.sum::<usize>()) as u64
+}
+
+/// [`usage_bytes`] of a domain record.
 pub fn record_usage_bytes(r: &Record) -> u64 {
-    let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(0, |b| b.len());
-    let headers: usize = r.headers.iter().map(|h| h.key.len() + h.value.len()).sum();
-    (len(&r.key) + len(&r.value) + headers) as u64
+    let headers = r.headers.iter().map(|h| h.key.len() + h.value.len());
+    usage_bytes(r.key.as_deref(), r.value.as_deref(), headers)
 }
 
 /// A commit's ingress per topic: `(topic_id, bytes, records)`, each topic once, as the

@@ -43,8 +43,8 @@ def main():
             form.get_by_role("button", name="Add card").click()
         assert added.value.status == 200, added.value.text()
         expect(page.get_by_role("status")).to_have_text(re.compile("^Card added"))
-        # The billing job subscribes on its next run, and localstripe's webhook reports the
-        # first invoice paid a second later: the page shows both once reloaded.
+        # The subscription started with the card; localstripe's webhook reports its first
+        # invoice paid a second later: the page shows both once reloaded.
         deadline = time.time() + 20
         while True:
             page.reload()

@@ -333,7 +333,11 @@ impl Writer {
         let mut entries = Vec::with_capacity(batches.len());
         for b in &mut batches {
             let (position, size) = object.push_records(&mut b.header, &b.records);
-            let ingress_bytes = b.records.iter().map(record_usage_bytes).sum();
+            // Metered commits count their batches' bytes; unmetered ones need not read them.
+            let ingress_bytes = match self.cfg.meter {
+                true => b.records.iter().map(record_usage_bytes).sum(),
+                false => 0,
+            };
             let h = &b.header;
             // The records are in the object now: their request buffers can go.
             b.records = Vec::new();

@@ -143,7 +143,7 @@ impl Billing {
         Ok(())
     }
 
-    /// One pass: customers, subscriptions and plan changes; the closed month's overage; the
+    /// One pass: customers and plan changes; the closed month's overage; the
     /// lines not yet confirmed; suspensions past the grace period.
     pub async fn run_once(&self) -> anyhow::Result<()> {
         let now = now_ms();
@@ -151,12 +151,12 @@ impl Billing {
             if t.plan.monthly_price_cents().is_none() {
                 continue;
             }
-            let account = match self.store.billing_account(&t.id).await? {
+            let mut account = match self.store.billing_account(&t.id).await? {
                 Some(a) => a,
                 None => self.create_customer(&t).await?,
             };
-            let account = self.subscribe(&t, account).await?;
-            self.close_period(&t, &account, now).await?;
+            self.move_plan(&t, &mut account).await?;
+            self.close_period(&t, now).await?;
             self.suspend_if_overdue(&t, &account, now).await?;
         }
         for line in self.store.ledger(None, true).await? {
@@ -195,9 +195,8 @@ impl Billing {
         Ok(account)
     }
 
-    /// Subscribes a customer with a payment method to its plan; moves a subscription whose
-    /// plan changed.
-    async fn subscribe(
+    /// Subscribes an organization whose owner just added a card to its plan's Stripe plan.
+    pub async fn start_subscription(
         &self,
         t: &Tenant,
         mut account: BillingAccount,
@@ -205,46 +204,44 @@ impl Billing {
         let Some(plan) = stripe_plan(t.plan) else {
             return Ok(account);
         };
-        if account.subscription_id.is_empty() {
-            let customer = self.stripe.customer(&account.customer_id).await?;
-            if customer["default_source"].is_null() {
-                // No payment method yet: the owner adds one on the plan page.
-                return Ok(account);
-            }
-            let sub = self
-                .stripe
-                .create_subscription(t.id.as_str(), &account.customer_id, &plan)
-                .await?;
-            account.subscription_id = sub["id"].as_str().unwrap_or_default().to_owned();
-            account.subscription_item_id = sub["items"]["data"][0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            account.plan = t.plan;
-            self.store.save_billing_account(&account).await?;
-            info!(tenant = %t.id, subscription = %account.subscription_id, %plan, "subscribed");
-        } else if account.plan != t.plan {
-            self.stripe
-                .change_plan(
-                    &account.subscription_id,
-                    &account.subscription_item_id,
-                    &plan,
-                )
-                .await?;
-            account.plan = t.plan;
-            self.store.save_billing_account(&account).await?;
-            info!(tenant = %t.id, %plan, "moved the subscription to another plan, prorated");
-        }
+        let sub = self
+            .stripe
+            .create_subscription(t.id.as_str(), &account.customer_id, &plan)
+            .await?;
+        account.subscription_id = sub["id"].as_str().unwrap_or_default().to_owned();
+        account.subscription_item_id = sub["items"]["data"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        account.plan = t.plan;
+        self.store.save_billing_account(&account).await?;
+        info!(tenant = %t.id, subscription = %account.subscription_id, %plan, "subscribed");
         Ok(account)
     }
 
+    /// Moves a subscription whose organization changed plans (Stripe prorates it).
+    async fn move_plan(&self, t: &Tenant, account: &mut BillingAccount) -> anyhow::Result<()> {
+        let Some(plan) = stripe_plan(t.plan) else {
+            return Ok(());
+        };
+        if account.subscription_id.is_empty() || account.plan == t.plan {
+            return Ok(());
+        }
+        self.stripe
+            .change_plan(
+                &account.subscription_id,
+                &account.subscription_item_id,
+                &plan,
+            )
+            .await?;
+        account.plan = t.plan;
+        self.store.save_billing_account(account).await?;
+        info!(tenant = %t.id, %plan, "moved the subscription to another plan, prorated");
+        Ok(())
+    }
+
     /// Records the last closed month's overage lines, once.
-    async fn close_period(
-        &self,
-        t: &Tenant,
-        _account: &BillingAccount,
-        now: i64,
-    ) -> anyhow::Result<()> {
+    async fn close_period(&self, t: &Tenant, now: i64) -> anyhow::Result<()> {
         let (period, start, end) = last_closed_month(now, self.cfg.period_close_delay_ms);
         let rows = self
             .store

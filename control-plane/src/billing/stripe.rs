@@ -201,18 +201,6 @@ impl Stripe {
         .await
     }
 
-    /// A customer.
-    pub async fn customer(&self, id: &str) -> Result<Value, StripeError> {
-        self.call(
-            "customer.get",
-            reqwest::Method::GET,
-            &format!("customers/{id}"),
-            &[],
-            None,
-        )
-        .await
-    }
-
     /// Attaches a card token (from Stripe.js) to a customer as a payment source; the first
     /// becomes its default.
     pub async fn add_source(&self, customer: &str, token: &str) -> Result<Value, StripeError> {

@@ -12,7 +12,7 @@ use streamhouse_core::{MetadataError, TenantId};
 use utoipa::ToSchema;
 
 use crate::auth::{
-    CSRF_COOKIE, Caller, SESSION_COOKIE, Source, check_password, cookie, email, hash_password,
+    CSRF_COOKIE, Caller, SESSION_COOKIE, Source, Who, check_password, cookie, email, hash_password,
     random_token, token_hash, verify_password,
 };
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -323,7 +323,7 @@ pub async fn whoami(
     caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Json<SessionView>> {
-    let Caller::User(user) = caller else {
+    let Who::User(user) = caller.who else {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "not_a_session",

@@ -136,12 +136,12 @@ pub async fn get(
     }))
 }
 
-/// Adds a payment method (owners): the subscription to the plan starts on the billing job's
-/// next run.
+/// Adds a payment method (owners) and, the first time, starts the subscription to the plan.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/billing/payment-method", tag = "billing",
     params(("org" = String, Path, description = "Organization id")), request_body = PaymentMethod,
     responses((status = 200, body = BillingView), (status = 400, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
 pub async fn payment_method(
     State(state): State<Shared>,
     caller: Caller,
@@ -187,5 +187,16 @@ pub async fn payment_method(
             &from,
         )
         .await?;
+    if account.subscription_id.is_empty() {
+        billing
+            .start_subscription(&tenant, account)
+            .await
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "the card was added, but Stripe did not start the subscription ({e}); \
+                     add the card again to retry"
+                ))
+            })?;
+    }
     get(State(state.clone()), caller, Path(org)).await
 }

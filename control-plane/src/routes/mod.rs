@@ -218,11 +218,16 @@ async fn org_guard(
         return next.run(req).await;
     };
     let checked = match orgs::org_id(org) {
-        Ok(org) => caller.role_in(&state, &org).await.map(drop),
+        Ok(org) => caller.role_in(&state, &org).await.map(|role| (org, role)),
         Err(e) => Err(e),
     };
     match checked {
-        Ok(()) => next.run(req).await,
+        Ok((org, role)) => {
+            // The handler takes this caller, role included, without asking the store again.
+            let mut req = req;
+            req.extensions_mut().insert(caller.with_role(org, role));
+            next.run(req).await
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -14,7 +14,7 @@ use streamhouse_core::{MetadataError, TenantId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::account::user_id;
-use crate::auth::{Caller, Source, check_password, email, hash_password, org_error};
+use crate::auth::{Caller, Source, Who, check_password, email, hash_password, org_error};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::{Body, Shared};
 
@@ -60,22 +60,22 @@ pub fn org_id(raw: &str) -> ApiResult<TenantId> {
     responses((status = 200, body = [OrgView]), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<Shared>, caller: Caller) -> ApiResult<Json<Vec<OrgView>>> {
     let mut out = Vec::new();
-    let reachable: Vec<(TenantId, Role)> = match &caller {
-        Caller::User(u) if u.operator => state
+    let reachable: Vec<(TenantId, Role)> = match &caller.who {
+        Who::User(u) if u.operator => state
             .store
             .list_tenants()
             .await?
             .into_iter()
             .map(|t| (t.id, Role::Owner))
             .collect(),
-        Caller::User(u) => state
+        Who::User(u) => state
             .store
             .memberships(&u.id)
             .await?
             .into_iter()
             .map(|m| (m.tenant, m.role))
             .collect(),
-        Caller::Key(k) => vec![(k.tenant.clone(), caller.role_in(&state, &k.tenant).await?)],
+        Who::Key(k) => vec![(k.tenant.clone(), caller.role_in(&state, &k.tenant).await?)],
     };
     for (id, role) in reachable {
         let t = state.store.get_tenant(&id).await?;

@@ -163,7 +163,7 @@ function CardForm({ org, billing, onDone }) {
   };
   if (added) {
     return (
-      <p role="status">Card added: the subscription starts on the billing job's next run.</p>
+      <p role="status">Card added: the subscription has started.</p>
     );
   }
   return (
