@@ -42,7 +42,6 @@ def main():
         with page.expect_response(lambda r: "/billing/payment-method" in r.url) as added:
             form.get_by_role("button", name="Add card").click()
         assert added.value.status == 200, added.value.text()
-        expect(page.get_by_role("status")).to_have_text(re.compile("^Card added"))
         # The subscription started with the card; localstripe's webhook reports its first
         # invoice paid a second later: the page shows both once reloaded.
         deadline = time.time() + 20
