@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use streamhouse_core::config::Config;
 use streamhouse_core::registry::{self, MetadataParts};
-use streamhouse_core::{
-    Codec, CommitBatch, LeaseKey, ObjectCommit, TenantId, TopicName, TopicSpec,
-};
+use streamhouse_core::{CommitBatch, LeaseKey, ObjectCommit, TenantId, TopicName, TopicSpec};
 
 const PARTITIONS: u32 = 1000;
 const RUN: Duration = Duration::from_secs(3);
@@ -56,13 +54,11 @@ async fn main() -> anyhow::Result<()> {
     let name = format!("bench-{}", std::process::id());
     let topic = m
         .store
-        .create_topic(&TopicSpec {
-            tenant: tenant.clone(),
-            name: TopicName::new(name)?,
-            partitions: PARTITIONS,
-            retention_ms: None,
-            compression: Codec::None,
-        })
+        .create_topic(&TopicSpec::new(
+            tenant.clone(),
+            TopicName::new(name)?,
+            PARTITIONS,
+        ))
         .await?;
     let holder = "bench-agent";
     let mut epochs = Vec::new();
@@ -116,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
                     holder: holder.into(),
                     batches,
                     meter: true,
+                    deadline_ms: i64::MAX,
                 })
                 .await?;
             h.saturating_record(t.elapsed().as_micros() as u64);

@@ -273,6 +273,26 @@ impl StreamHouse for GrpcService {
         }))
     }
 
+    async fn alter_topic(
+        &self,
+        req: Request<pb::AlterTopicRequest>,
+    ) -> Result<Response<pb::AlterTopicResponse>, Status> {
+        let p = self.principal(&req).await?;
+        let name = topic_name(req.get_ref().name.clone())?;
+        self.meter.request(&p, name.as_str());
+        p.check(Permissions::ADMIN, Some(&name))?;
+        let topic = self
+            .broker
+            .alter_topic(p.tenant(), &name, |current| {
+                req.get_ref().apply(current).map_err(AgentError::from)
+            })
+            .await?;
+        self.audit(&p, &req, "topic.alter", &name);
+        Ok(Response::new(pb::AlterTopicResponse {
+            topic: Some(topic.as_ref().into()),
+        }))
+    }
+
     async fn produce(
         &self,
         req: Request<pb::ProduceRequest>,

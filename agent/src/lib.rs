@@ -12,8 +12,10 @@ pub mod broker;
 pub mod cache;
 pub mod cluster;
 pub mod error;
+pub mod failpoint;
 pub mod grpc;
 pub mod internal;
+pub mod jobs;
 pub mod metering;
 pub mod metrics;
 pub mod object_reader;
@@ -41,7 +43,7 @@ use std::time::Duration;
 use anyhow::Context;
 use streamhouse_core::ObjectStore;
 use streamhouse_core::cluster::AgentInfo;
-use streamhouse_core::config::{AuthMode, Config};
+use streamhouse_core::config::{AuthMode, Config, orphan_grace_ms};
 use streamhouse_core::metered::{
     MetadataUsage, MeteredMetadataStore, MeteredObjectStore, ObjectStoreUsage,
 };
@@ -60,6 +62,7 @@ use crate::cache::disk::DiskTier;
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
 use crate::internal::InternalService;
+use crate::jobs::{Compaction, Gc, Job, Jobs};
 use crate::metering::Meter;
 use crate::metrics::Metrics;
 use crate::object_reader::ObjectReader;
@@ -213,6 +216,8 @@ impl Agent {
                 flush_max_bytes: config.write.flush_max_bytes,
                 max_buffered_bytes: config.write.max_buffered_bytes,
                 meter: config.metering.enabled,
+                commit_deadline_ms: i64::try_from(config.write.commit_deadline_ms)
+                    .unwrap_or(i64::MAX),
             },
             meta.store.clone(),
             objects.clone(),
@@ -228,10 +233,38 @@ impl Agent {
         ));
         let retention = Retention::new(
             meta.store.clone(),
-            objects,
             partitions.clone(),
             Duration::from_millis(config.retention.check_interval_ms),
         );
+        let commit_deadline_ms = i64::try_from(config.write.commit_deadline_ms).unwrap_or(i64::MAX);
+        let mut jobs: Vec<Arc<dyn Job>> = vec![Arc::new(Gc::new(
+            meta.store.clone(),
+            objects.clone(),
+            Duration::from_millis(config.gc.interval_ms),
+            config.gc.grace_ms,
+            config
+                .gc
+                .collect_orphans
+                .then(|| orphan_grace_ms(config.write.commit_deadline_ms)),
+            metrics.jobs.clone(),
+        ))];
+        if config.compaction.enabled {
+            jobs.push(Arc::new(Compaction::new(
+                meta.store.clone(),
+                objects,
+                config.compaction.clone(),
+                commit_deadline_ms,
+                metrics.jobs.clone(),
+            )));
+        }
+        let jobs = Arc::new(Jobs::new(
+            meta.leases.clone(),
+            cluster.clone(),
+            holder.clone(),
+            ttl,
+            jobs,
+            metrics.jobs.clone(),
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (metrics_addr, metrics_server) = metrics::serve(
             config.agent.metrics_addr,
@@ -350,6 +383,7 @@ impl Agent {
             Err(e) => tracing::warn!("initial lease pass: {e}"),
         }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
+        side_tasks.push(tokio::spawn(jobs.run(shutdown_rx.clone())));
         let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
         let renewals = tokio::spawn(partitions.clone().run_renewals(shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));

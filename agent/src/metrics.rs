@@ -190,6 +190,8 @@ pub struct Metrics {
     pub read_cache: ReadCacheMetrics,
     /// Authentication and the audit log.
     pub audit: crate::auth::AuditMetrics,
+    /// The storage-lifecycle jobs.
+    pub jobs: crate::jobs::JobMetrics,
     cache_hits: AtomicU64,
     cache_lookups: AtomicU64,
     /// Per topic, the lag of its furthest-behind consumer group at its last commit.
@@ -302,6 +304,7 @@ impl Metrics {
         );
         let read_cache = ReadCacheMetrics::register(&mut r);
         let audit = crate::auth::AuditMetrics::register(&mut r);
+        let jobs = crate::jobs::JobMetrics::register(&mut r);
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -356,6 +359,7 @@ impl Metrics {
             segment_cache_hit_ratio,
             read_cache,
             audit,
+            jobs,
             cache_hits: AtomicU64::new(0),
             cache_lookups: AtomicU64::new(0),
             consumer_lag,

@@ -97,43 +97,28 @@ impl Reader {
                 next_offset: offset,
             });
         }
-        let entries = self.entries(topic, partition, offset, max_bytes).await?;
-        let mut records = Vec::new();
-        // `max_bytes` is counted as the records take it in the response message; `bytes` as
-        // they are stored (for the egress metrics).
-        let (mut wire, mut bytes) = (0usize, 0usize);
-        let mut next = offset;
-        // The objects are read concurrently: on S3 a GET costs tens of milliseconds, and one
-        // partition's batches are spread over as many objects as flushes.
-        let objects = group_by_object(&entries);
-        let reads = objects
-            .iter()
-            .map(|o| self.read_object(topic, partition, offset, o));
-        let views = futures::future::try_join_all(reads).await?;
-        'read: for (o, view) in objects.iter().zip(&views) {
-            for e in &o.entries {
-                let batch = read_batch(view, e, topic, partition).inspect_err(|_| {
-                    // The damage may be in the copy (a disk tier, a peer): the next read
-                    // fetches the object again.
-                    self.objects.cache().invalidate(&e.object_key);
-                })?;
-                for (o, r) in batch {
-                    if o < next {
-                        continue;
-                    }
-                    // Never past the high watermark this fetch reports (batches committed
-                    // since it was read come with the next fetch), and never across a gap in
-                    // the index: the next fetch starts at the gap and reports it.
-                    if o > next || o >= hw || (wire >= max_bytes && !records.is_empty()) {
-                        break 'read;
-                    }
-                    wire += streamhouse_proto::fetch_record_len(o, &r);
-                    bytes += r.encoded_len();
-                    records.push((o, r));
-                    next = o + 1;
-                }
+        // A compaction may have replaced the batches (and, after its grace period, deleted
+        // their objects) since the index was read: then the index is read again, once.
+        let mut read = None;
+        for _ in 0..2 {
+            let entries = self.entries(topic, partition, offset, max_bytes).await?;
+            read = self
+                .read_entries(topic, partition, offset, hw, max_bytes, &entries)
+                .await?;
+            if read.is_some() {
+                break;
+            }
+            if let Some(p) = self.partitions.get(topic.id, partition) {
+                p.forget_entries();
             }
         }
+        let Some((records, next, bytes)) = read else {
+            return Err(AgentError::Unavailable(format!(
+                "the objects of partition {partition} of topic {:?} moved twice while they were \
+                 read; retry",
+                topic.spec.name.as_str()
+            )));
+        };
         self.metrics
             .read_latency
             .observe(reading.elapsed().as_secs_f64());
@@ -151,21 +136,86 @@ impl Reader {
         })
     }
 
-    /// Reads the batches a fetch needs of one object.
+    /// Reads the records of `entries` from `offset` on, up to `max_bytes` and below `hw`:
+    /// `(records, next offset, stored bytes)`, or `None` when an object is gone (compacted
+    /// and collected since the index was read).
+    async fn read_entries(
+        &self,
+        topic: &TopicInfo,
+        partition: u32,
+        offset: u64,
+        hw: u64,
+        max_bytes: usize,
+        entries: &[BatchIndexEntry],
+    ) -> AgentResult<Option<(Vec<(u64, Record)>, u64, usize)>> {
+        let mut records = Vec::new();
+        // `max_bytes` is counted as the records take it in the response message; `bytes` as
+        // they are stored (for the egress metrics).
+        let (mut wire, mut bytes) = (0usize, 0usize);
+        let mut next = offset;
+        // The objects are read concurrently: on S3 a GET costs tens of milliseconds, and one
+        // partition's batches are spread over as many objects as flushes.
+        let objects = group_by_object(entries);
+        let reads = objects
+            .iter()
+            .map(|o| self.read_object(topic, partition, offset, o));
+        let Some(views) = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Ok(None);
+        };
+        'read: for (o, view) in objects.iter().zip(&views) {
+            for e in &o.entries {
+                // Never across a gap in the index: the next fetch starts at the gap and
+                // reports it.
+                if e.base_offset > next {
+                    break 'read;
+                }
+                let batch = read_batch(view, e, topic, partition).inspect_err(|_| {
+                    // The damage may be in the copy (a disk tier, a peer): the next read
+                    // fetches the object again.
+                    self.objects.cache().invalidate(&e.object_key);
+                })?;
+                for (o, r) in batch {
+                    if o < next {
+                        continue;
+                    }
+                    // Never past the high watermark this fetch reports (batches committed
+                    // since it was read come with the next fetch).
+                    if o >= hw || (wire >= max_bytes && !records.is_empty()) {
+                        break 'read;
+                    }
+                    wire += streamhouse_proto::fetch_record_len(o, &r);
+                    bytes += r.encoded_len();
+                    records.push((o, r));
+                    next = o + 1;
+                }
+                // Key compaction leaves gaps in a batch's offsets: the next read starts after
+                // its span, not at its last record.
+                next = next.max(e.end_offset().min(hw));
+            }
+        }
+        Ok(Some((records, next, bytes)))
+    }
+
+    /// Reads the batches a fetch needs of one object; `None` when the object is gone but
+    /// its batches were not removed by retention (a compaction replaced them).
     async fn read_object(
         &self,
         topic: &TopicInfo,
         partition: u32,
         offset: u64,
         o: &ObjectBatches<'_>,
-    ) -> AgentResult<ObjectView> {
+    ) -> AgentResult<Option<ObjectView>> {
         let ranges: Vec<_> = o
             .entries
             .iter()
             .map(|e| e.position..e.position + u64::from(e.size))
             .collect();
         match self.objects.read(o.key, o.size, &ranges).await {
-            Ok(view) => Ok(view),
+            Ok(view) => Ok(Some(view)),
             // Retention may have deleted the object since the index was read.
             Err(e) if matches!(*e.0, ObjectStoreError::NotFound(_)) => {
                 let (log_start, _) = self.offsets(topic, partition).await?;
@@ -176,7 +226,7 @@ impl Reader {
                         topic.spec.name.as_str()
                     )));
                 }
-                Err(e.into())
+                Ok(None)
             }
             Err(e) => Err(e.into()),
         }

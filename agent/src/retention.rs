@@ -1,15 +1,16 @@
-//! Retention and object garbage collection.
-//!
-//! Each partition's retention is applied by the agent that leads it (the partition lease
-//! makes it a singleton): batches whose records are all older than the topic's
-//! `retention_ms` are dropped from the index and the log start offset rises. Objects that no
-//! index row references any more — expired, or of deleted topics — are then deleted from the
-//! object store. Deleting an object twice is harmless, so collection needs no lease.
+//! Retention: each partition's is applied by the agent that leads it (the partition lease
+//! makes it a singleton). Batches whose records are all older than the topic's `retention_ms`
+//! are dropped from the index, and so are the oldest batches beyond its `retention_bytes`;
+//! the log start offset rises. Topics whose `cleanup_policy` is `compact` keep everything
+//! (compaction removes superseded records instead). The objects no index row references
+//! any more are deleted by the `gc` job after its grace period.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use streamhouse_core::{MetadataStore, ObjectKey, ObjectStore};
+use streamhouse_core::{MetadataError, MetadataStore, TopicId, TopicSpec};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -17,38 +18,30 @@ use crate::error::AgentResult;
 use crate::partitions::Partitions;
 use streamhouse_core::clock::now_ms;
 
-/// Objects deleted per metadata query.
-const GC_BATCH: u32 = 500;
-
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionPass {
     /// Partitions whose log start moved.
     pub partitions_trimmed: usize,
-    /// Objects deleted from the object store.
-    pub objects_deleted: usize,
 }
 
-/// The retention and garbage-collection job.
+/// The retention job of the partitions this agent leads.
 #[derive(Debug)]
 pub struct Retention {
     store: Arc<dyn MetadataStore>,
-    objects: Arc<dyn ObjectStore>,
     partitions: Arc<Partitions>,
     interval: Duration,
 }
 
 impl Retention {
-    /// A job over the agent's stores, run every `interval`.
+    /// A job over the agent's store, run every `interval`.
     pub fn new(
         store: Arc<dyn MetadataStore>,
-        objects: Arc<dyn ObjectStore>,
         partitions: Arc<Partitions>,
         interval: Duration,
     ) -> Self {
         Self {
             store,
-            objects,
             partitions,
             interval,
         }
@@ -62,49 +55,64 @@ impl Retention {
                 _ = shutdown.changed() => return,
             }
             match self.pass().await {
-                Ok(p) if p != RetentionPass::default() => info!(
-                    partitions_trimmed = p.partitions_trimmed,
-                    objects_deleted = p.objects_deleted,
-                    "retention pass"
-                ),
+                Ok(p) if p != RetentionPass::default() => {
+                    info!(partitions_trimmed = p.partitions_trimmed, "retention pass")
+                }
                 Ok(_) => {}
                 Err(e) => warn!("retention pass failed: {e}"),
             }
         }
     }
 
-    /// One pass: trim the partitions this agent leads, then delete unreferenced objects.
+    /// One pass over the partitions this agent leads.
     pub async fn pass(&self) -> AgentResult<RetentionPass> {
         let mut done = RetentionPass::default();
         let now = now_ms();
+        // Each topic's settings fresh from the store, once per pass: `topic alter` changes
+        // them under running partitions.
+        let mut settings: HashMap<TopicId, Option<TopicSpec>> = HashMap::new();
         for p in self.partitions.led() {
-            let Some(retention) = p.topic().spec.retention_ms else {
+            let key = p.key();
+            let spec = match settings.entry(key.topic_id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => {
+                    let t = p.topic();
+                    v.insert(
+                        match self.store.get_topic(&t.spec.tenant, &t.spec.name).await {
+                            Ok(fresh) if fresh.id == t.id => Some(fresh.spec),
+                            Ok(_) | Err(MetadataError::NotFound(_)) => None,
+                            Err(e) => return Err(e.into()),
+                        },
+                    )
+                }
+            };
+            let Some(spec) = spec else {
                 continue;
             };
+            if !spec.cleanup_policy.deletes() {
+                continue;
+            }
             let before = p.log_start();
-            let key = p.key();
-            let start = self
-                .store
-                .expire_before(key.topic_id, key.partition, now.saturating_sub(retention))
-                .await?;
+            let mut start = before;
+            if let Some(ms) = spec.retention_ms {
+                let cutoff = now.saturating_sub(ms);
+                let s = self
+                    .store
+                    .expire_before(key.topic_id, key.partition, cutoff)
+                    .await?;
+                start = start.max(s);
+            }
+            if let Some(bytes) = spec.retention_bytes {
+                let max = u64::try_from(bytes).unwrap_or(0);
+                let s = self
+                    .store
+                    .expire_to_size(key.topic_id, key.partition, max)
+                    .await?;
+                start = start.max(s);
+            }
             p.trimmed(start);
             if start > before {
                 done.partitions_trimmed += 1;
-            }
-        }
-        loop {
-            let keys = self.store.unreferenced_objects(GC_BATCH).await?;
-            if keys.is_empty() {
-                break;
-            }
-            for key in &keys {
-                let k = ObjectKey::new(key.clone())?;
-                self.objects.delete(&k).await?;
-                self.store.forget_object(key).await?;
-                done.objects_deleted += 1;
-            }
-            if keys.len() < GC_BATCH as usize {
-                break;
             }
         }
         Ok(done)

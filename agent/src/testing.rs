@@ -8,7 +8,7 @@ use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::config::Config;
 use streamhouse_core::metered::{MetadataUsage, MeteredObjectStore, ObjectStoreUsage};
 use streamhouse_core::registry::{self, MetadataParts};
-use streamhouse_core::{Codec, ObjectStore, Record, TenantId, TopicInfo, TopicName, TopicSpec};
+use streamhouse_core::{ObjectStore, Record, TenantId, TopicInfo, TopicName, TopicSpec};
 
 use crate::cache::ChunkCache;
 use crate::cluster::Cluster;
@@ -97,6 +97,7 @@ impl Harness {
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
                 meter: true,
+                commit_deadline_ms: 60_000,
             },
             meta.store.clone(),
             objects.clone(),
@@ -108,13 +109,11 @@ impl Harness {
         let reader = reader_through(&meta, &objects, &parts, &metrics, cache, 0);
         let topic = Arc::new(
             meta.store
-                .create_topic(&TopicSpec {
-                    tenant: TenantId::default_tenant(),
-                    name: TopicName::new("t").unwrap(),
+                .create_topic(&TopicSpec::new(
+                    TenantId::default_tenant(),
+                    TopicName::new("t").unwrap(),
                     partitions,
-                    retention_ms: None,
-                    compression: Codec::None,
-                })
+                ))
                 .await
                 .unwrap(),
         );

@@ -8,7 +8,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use streamhouse_client::{Client, ProduceRecord};
+use streamhouse_client::{Client, ProduceRecord, proto};
 
 /// Command-line client for StreamHouse: topics, produce, consume, consumer-group offsets and
 /// benchmarks.
@@ -53,6 +53,34 @@ enum TopicCmd {
         /// Batch compression: none, lz4 or zstd.
         #[arg(long, default_value = "none")]
         compression: String,
+        /// Retention by size, in bytes per partition (kept whatever their size when absent).
+        #[arg(long)]
+        retention_bytes: Option<i64>,
+        /// delete (retention removes old records), compact (compaction keeps the latest
+        /// record of each key) or compact,delete (both), as Kafka's cleanup.policy.
+        #[arg(long, default_value = "delete")]
+        cleanup_policy: String,
+        /// How long compaction keeps tombstones (records without a value), in ms; one day
+        /// when absent.
+        #[arg(long)]
+        delete_retention_ms: Option<i64>,
+    },
+    /// Change a topic's retention and cleanup policy; settings not given stay as they are.
+    Alter {
+        /// Topic name.
+        name: String,
+        /// Retention in milliseconds; -1 keeps records whatever their age.
+        #[arg(long, allow_negative_numbers = true)]
+        retention_ms: Option<i64>,
+        /// Retention in bytes per partition; -1 keeps records whatever their size.
+        #[arg(long, allow_negative_numbers = true)]
+        retention_bytes: Option<i64>,
+        /// delete, compact or compact,delete.
+        #[arg(long)]
+        cleanup_policy: Option<String>,
+        /// How long compaction keeps tombstones, in ms.
+        #[arg(long)]
+        delete_retention_ms: Option<i64>,
     },
     /// List topics.
     List,
@@ -138,15 +166,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             partitions,
             retention_ms,
             compression,
+            retention_bytes,
+            cleanup_policy,
+            delete_retention_ms,
         }) => {
             let t = client
-                .create_topic(&name, partitions, retention_ms, &compression)
+                .create_topic_with(proto::CreateTopicRequest {
+                    name,
+                    partitions,
+                    retention_ms,
+                    compression,
+                    retention_bytes,
+                    cleanup_policy,
+                    delete_retention_ms,
+                })
                 .await?;
             writeln!(
                 out,
                 "created topic {} with {} partitions",
                 t.name, t.partitions
             )?;
+        }
+        Command::Topic(TopicCmd::Alter {
+            name,
+            retention_ms,
+            retention_bytes,
+            cleanup_policy,
+            delete_retention_ms,
+        }) => {
+            let t = client
+                .alter_topic(proto::AlterTopicRequest {
+                    name,
+                    retention_ms,
+                    retention_bytes,
+                    cleanup_policy,
+                    delete_retention_ms,
+                })
+                .await?;
+            writeln!(out, "altered topic {}", t.name)?;
+            write_settings(&mut out, &t)?;
         }
         Command::Topic(TopicCmd::List) => {
             for t in client.list_topics().await? {
@@ -155,14 +213,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Topic(TopicCmd::Describe { name }) => {
             let (t, parts) = client.describe_topic(&name).await?;
-            let retention = t
-                .retention_ms
-                .map_or("forever".to_owned(), |ms| format!("{ms} ms"));
-            writeln!(
-                out,
-                "topic {}\npartitions {}\nretention {retention}\ncompression {}",
-                t.name, t.partitions, t.compression
-            )?;
+            writeln!(out, "topic {}\npartitions {}", t.name, t.partitions)?;
+            write_settings(&mut out, &t)?;
             writeln!(out, "partition\tlog_start\thigh_watermark")?;
             for p in parts {
                 writeln!(
@@ -281,5 +333,22 @@ async fn produce(client: &Client, args: ProduceArgs, out: &mut impl Write) -> an
             .len();
     }
     writeln!(out, "produced {total} records to {}", args.topic)?;
+    Ok(())
+}
+
+/// A topic's retention, cleanup and compression settings, one per line.
+fn write_settings(out: &mut impl Write, t: &proto::Topic) -> anyhow::Result<()> {
+    let retention = t
+        .retention_ms
+        .map_or("forever".to_owned(), |ms| format!("{ms} ms"));
+    let bytes = t.retention_bytes.map_or("unlimited".to_owned(), |b| {
+        format!("{b} bytes per partition")
+    });
+    writeln!(
+        out,
+        "retention {retention}\nretention_bytes {bytes}\ncleanup_policy {}\n\
+         delete_retention {} ms\ncompression {}",
+        t.cleanup_policy, t.delete_retention_ms, t.compression
+    )?;
     Ok(())
 }

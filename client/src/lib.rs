@@ -443,16 +443,32 @@ impl Client {
         retention_ms: Option<i64>,
         compression: &str,
     ) -> ClientResult<Topic> {
-        let r = self
-            .inner
-            .clone()
-            .create_topic(self.req(proto::CreateTopicRequest {
-                name: name.to_owned(),
-                partitions,
-                retention_ms,
-                compression: compression.to_owned(),
-            }))
-            .await?;
+        self.create_topic_with(proto::CreateTopicRequest {
+            name: name.to_owned(),
+            partitions,
+            retention_ms,
+            compression: compression.to_owned(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Creates a topic with every setting the request carries (retention by size, cleanup
+    /// policy, ...).
+    pub async fn create_topic_with(
+        &self,
+        request: proto::CreateTopicRequest,
+    ) -> ClientResult<Topic> {
+        let r = self.inner.clone().create_topic(self.req(request)).await?;
+        r.into_inner()
+            .topic
+            .ok_or_else(|| ClientError::Invalid("agent returned no topic".into()))
+    }
+
+    /// Changes a topic's retention and cleanup policy; fields the request leaves out keep
+    /// their value.
+    pub async fn alter_topic(&self, request: proto::AlterTopicRequest) -> ClientResult<Topic> {
+        let r = self.inner.clone().alter_topic(self.req(request)).await?;
         r.into_inner()
             .topic
             .ok_or_else(|| ClientError::Invalid("agent returned no topic".into()))

@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::lease::Lease;
+use crate::lifecycle::CompactionSwap;
 use crate::metadata::{MetadataError, MetadataResult, ObjectCommit};
 use crate::types::TopicId;
 
@@ -49,12 +51,14 @@ pub struct Advance {
 /// `Fenced` when a partition is gone or unleased, leased to another holder, leased at another
 /// epoch than the batch was written at, or leased by a lease that lapsed (its holder was
 /// frozen or cut off past it, even if no one has taken it over yet). `Conflict` when a batch
-/// leaves a gap after the high watermark or overlaps offsets already committed.
+/// leaves a gap after the high watermark or overlaps offsets already committed, or when the
+/// commit comes after its deadline (its object may be collected as an orphan by then).
 pub fn check_commit(
     commit: &ObjectCommit,
     locked: &[LockedPartition],
     now_ms: i64,
 ) -> MetadataResult<Vec<Advance>> {
+    check_deadline(&commit.object_key, commit.deadline_ms, now_ms)?;
     let rows: BTreeMap<(TopicId, u32), &LockedPartition> = locked
         .iter()
         .map(|r| ((r.topic_id, r.partition), r))
@@ -126,6 +130,76 @@ pub fn check_commit(
         .collect())
 }
 
+/// `Conflict` when an object's commit comes after its deadline: orphan collection may have
+/// deleted the object by then, so it must never be referenced.
+pub fn check_deadline(object_key: &str, deadline_ms: i64, now_ms: i64) -> MetadataResult<()> {
+    if now_ms > deadline_ms {
+        return Err(MetadataError::Conflict(format!(
+            "object {object_key} is committed {} ms after its deadline (write.commit_deadline_ms \
+             after it was named); it is left to orphan collection",
+            now_ms - deadline_ms
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a compaction's swap at `now_ms` (the store's clock): the compaction job's lease
+/// `current` (as read inside the swap's transaction) must be the one the job holds and must
+/// not have lapsed (else `Fenced`), the swap must come before its deadline, and the rows it
+/// replaces, `found` as `(base_offset, object_key)` in offset order, must be exactly the ones
+/// it read (else `Conflict`).
+pub fn check_swap(
+    swap: &CompactionSwap,
+    current: Option<&Lease>,
+    found: &[(u64, String)],
+    now_ms: i64,
+) -> MetadataResult<()> {
+    let held = &swap.lease;
+    match current {
+        Some(l) if l.holder == held.holder && l.epoch == held.epoch => {
+            if l.expires_at_ms <= now_ms {
+                return Err(MetadataError::Fenced(format!(
+                    "the compaction lease of {} lapsed {} ms ago",
+                    l.holder,
+                    now_ms - l.expires_at_ms
+                )));
+            }
+        }
+        Some(l) => {
+            return Err(MetadataError::Fenced(format!(
+                "the compaction lease is held by {} at epoch {}, not by {} at epoch {}",
+                l.holder, l.epoch, held.holder, held.epoch
+            )));
+        }
+        None => return Err(MetadataError::Fenced("no compaction lease is held".into())),
+    }
+    check_deadline(&swap.object_key, swap.deadline_ms, now_ms)?;
+    if found != swap.replaced.as_slice() {
+        return Err(MetadataError::Conflict(format!(
+            "the index of partition {} of topic id {} changed over offsets {}..{} while it was \
+             compacted",
+            swap.partition, swap.topic_id, swap.start_offset, swap.end_offset
+        )));
+    }
+    let mut next = swap.start_offset;
+    for b in &swap.batches {
+        if b.base_offset != next || b.end_offset <= b.base_offset {
+            return Err(MetadataError::InvalidInput(format!(
+                "compacted batches must cover offsets {}..{} without gaps; one spans {}..{}",
+                swap.start_offset, swap.end_offset, b.base_offset, b.end_offset
+            )));
+        }
+        next = b.end_offset;
+    }
+    if next != swap.end_offset {
+        return Err(MetadataError::InvalidInput(format!(
+            "compacted batches end at offset {next}, not {}",
+            swap.end_offset
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use rstest::rstest;
@@ -158,6 +232,7 @@ mod tests {
             holder: "a".into(),
             batches,
             meter: false,
+            deadline_ms: NOW,
         }
     }
 
@@ -243,6 +318,100 @@ mod tests {
         let e = check_commit(&commit(batches), &[live(0, 10)], NOW).unwrap_err();
         assert!(
             matches!(&e, MetadataError::Conflict(m) if m.contains(why)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_commit_after_its_deadline_conflicts() {
+        let mut c = commit(vec![batch(0, 10, 1, 3)]);
+        c.deadline_ms = NOW - 1;
+        let e = check_commit(&c, &[live(0, 10)], NOW).unwrap_err();
+        assert!(
+            matches!(&e, MetadataError::Conflict(m) if m.contains("1 ms after its deadline")),
+            "{e}"
+        );
+    }
+
+    fn swap() -> CompactionSwap {
+        let swap_batch = |base, end| crate::lifecycle::SwapBatch {
+            base_offset: base,
+            end_offset: end,
+            position: 0,
+            size: 1,
+            max_timestamp_ms: 0,
+        };
+        CompactionSwap {
+            tenant: TenantId::default_tenant(),
+            topic_id: 7,
+            partition: 0,
+            start_offset: 10,
+            end_offset: 30,
+            replaced: vec![(10, "a".into()), (20, "b".into())],
+            object_key: "c".into(),
+            object_size: 10,
+            batches: vec![swap_batch(10, 25), swap_batch(25, 30)],
+            lease: job_lease("j", 2, NOW + 1),
+            deadline_ms: NOW,
+        }
+    }
+
+    fn job_lease(holder: &str, epoch: u64, expires_at_ms: i64) -> Lease {
+        Lease {
+            key: crate::lease::LeaseKey {
+                tenant: TenantId::new("streamhouse-jobs").unwrap(),
+                topic_id: -1,
+                partition: 0,
+            },
+            holder: holder.into(),
+            epoch,
+            expires_at_ms,
+        }
+    }
+
+    #[test]
+    fn a_swap_of_the_rows_it_read_under_its_lease_passes() {
+        let s = swap();
+        check_swap(&s, Some(&s.lease), &s.replaced, NOW).unwrap();
+    }
+
+    #[rstest]
+    #[case::no_lease(None, "no compaction lease")]
+    #[case::moved(Some(job_lease("k", 3, NOW + 1)), "held by k at epoch 3")]
+    #[case::lapsed(Some(job_lease("j", 2, NOW)), "lapsed 0 ms ago")]
+    fn a_swap_without_its_lease_is_fenced(#[case] current: Option<Lease>, #[case] why: &str) {
+        let s = swap();
+        let e = check_swap(&s, current.as_ref(), &s.replaced, NOW).unwrap_err();
+        assert!(
+            matches!(&e, MetadataError::Fenced(m) if m.contains(why)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_swap_of_rows_that_changed_conflicts() {
+        let s = swap();
+        let e = check_swap(&s, Some(&s.lease), &s.replaced[1..], NOW).unwrap_err();
+        assert!(
+            matches!(&e, MetadataError::Conflict(m) if m.contains("changed")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn compacted_batches_must_cover_the_range() {
+        let mut s = swap();
+        s.batches[1].base_offset = 26;
+        let e = check_swap(&s, Some(&s.lease), &s.replaced, NOW).unwrap_err();
+        assert!(
+            matches!(&e, MetadataError::InvalidInput(m) if m.contains("without gaps")),
+            "{e}"
+        );
+        let mut s = swap();
+        s.end_offset = 31;
+        let e = check_swap(&s, Some(&s.lease), &s.replaced, NOW).unwrap_err();
+        assert!(
+            matches!(&e, MetadataError::InvalidInput(m) if m.contains("not 31")),
             "{e}"
         );
     }

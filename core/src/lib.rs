@@ -13,6 +13,7 @@ pub mod error;
 pub mod fencing;
 pub mod format;
 pub mod lease;
+pub mod lifecycle;
 pub mod metadata;
 pub mod metered;
 pub mod object;
@@ -28,12 +29,15 @@ pub mod conformance;
 
 pub use error::BoxError;
 pub use lease::{Lease, LeaseError, LeaseKey, LeaseManager};
+pub use lifecycle::{
+    CompactionSwap, LifecycleStore, OrphanCandidate, StoredBatch, SwapBatch, TopicStorage,
+};
 pub use metadata::{
     BatchIndexEntry, CommitBatch, IndexStore, MetadataError, MetadataStore, ObjectCommit,
     OffsetStore, TopicStore,
 };
 pub use object::{ObjectKey, ObjectMeta, ObjectStore, ObjectStoreError, PutMode};
 pub use types::{
-    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId, TopicId, TopicInfo,
-    TopicName, TopicSpec, ValidationError,
+    CleanupPolicy, Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId, TopicId,
+    TopicInfo, TopicName, TopicSettings, TopicSpec, ValidationError,
 };

@@ -10,8 +10,11 @@ pub use crate::accounts::AccountStore;
 pub use crate::billing::BillingStore;
 pub use crate::cluster::ClusterStore;
 use crate::error::{BoxError, caused_constructors};
+pub use crate::lifecycle::LifecycleStore;
 pub use crate::tenancy::{AuditStore, TenantStore};
-use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
+use crate::types::{
+    PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSettings, TopicSpec,
+};
 pub use crate::usage::UsageStore;
 
 /// Errors of the metadata store, by kind.
@@ -90,6 +93,15 @@ impl MetadataError {
         MetadataError::NotFound(format!("topic {:?} does not exist", name.as_str()))
     }
 
+    /// `Conflict` for a commit of an object that garbage collection claimed as an orphan
+    /// (it may be deleted already, so it must never be referenced).
+    pub fn collected(object_key: &str) -> Self {
+        MetadataError::Conflict(format!(
+            "object {object_key} was claimed by orphan collection before its commit; it is \
+             never referenced"
+        ))
+    }
+
     /// `NotFound` for a partition of a topic incarnation.
     pub fn no_partition(topic_id: TopicId, partition: u32) -> Self {
         MetadataError::NotFound(format!(
@@ -152,13 +164,13 @@ pub trait TopicStore: Send + Sync {
     /// stay until garbage collection. `NotFound` if there is no such topic.
     async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> MetadataResult<TopicInfo>;
 
-    /// Changes a topic's retention (`None` keeps records forever); `NotFound` if there is no
-    /// such topic.
-    async fn set_retention(
+    /// Replaces a topic's retention and cleanup settings; `NotFound` if there is no such
+    /// topic.
+    async fn alter_topic(
         &self,
         tenant: &TenantId,
         name: &TopicName,
-        retention_ms: Option<i64>,
+        settings: &TopicSettings,
     ) -> MetadataResult<TopicInfo>;
 }
 
@@ -204,6 +216,11 @@ pub struct ObjectCommit {
     /// Whether the commit also adds its batches' ingress to the tenant's usage, in the same
     /// transaction (usage metering on).
     pub meter: bool,
+    /// The latest time (the store's clock, ms) the commit may happen: the time in the object's
+    /// key plus the writers' commit deadline. Orphan collection deletes unreferenced objects
+    /// only once they are older than that, so a commit refused here is what keeps it from
+    /// referencing an object already collected.
+    pub deadline_ms: i64,
 }
 
 impl ObjectCommit {
@@ -292,14 +309,6 @@ pub trait IndexStore: Send + Sync {
         cutoff_ms: i64,
     ) -> MetadataResult<u64>;
 
-    /// Up to `limit` committed objects that no index row references any more (all their
-    /// batches expired or their topics were deleted), ready to be deleted from the store.
-    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>>;
-
-    /// Forgets an object deleted from the object store; a no-op if it is referenced again or
-    /// unknown.
-    async fn forget_object(&self, object_key: &str) -> MetadataResult<()>;
-
     /// Bytes of the indexed batches of each of a tenant's topics that has any, by topic id.
     async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>>;
 }
@@ -364,6 +373,7 @@ pub trait PoolStats {
 pub trait MetadataStore:
     TopicStore
     + IndexStore
+    + LifecycleStore
     + OffsetStore
     + ClusterStore
     + TenantStore
@@ -379,6 +389,7 @@ pub trait MetadataStore:
 impl<T> MetadataStore for T where
     T: TopicStore
         + IndexStore
+        + LifecycleStore
         + OffsetStore
         + ClusterStore
         + TenantStore

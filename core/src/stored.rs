@@ -6,8 +6,9 @@
 use crate::cluster::{AgentInfo, AgentLoad};
 use crate::fencing::LockedPartition;
 use crate::lease::{Lease, LeaseKey};
+use crate::lifecycle::{StoredBatch, TopicStorage};
 use crate::metadata::{BatchIndexEntry, GroupOffset, MetadataError, MetadataResult, from_stored};
-use crate::types::{PartitionInfo, TenantId, TopicInfo};
+use crate::types::{PartitionInfo, TenantId, TopicInfo, TopicName, TopicSettings};
 
 /// A row of a SQL backend's result, read by column name.
 pub trait StoredRow {
@@ -28,18 +29,25 @@ pub trait StoredRow {
 
 impl TopicInfo {
     /// A topic from the columns `id, tenant, name, partitions, retention_ms, compression,
-    /// created_at_ms`.
+    /// retention_bytes, cleanup_policy, delete_retention_ms, created_at_ms`.
     pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        let corrupt = |e| MetadataError::other_from("corrupt topic row", e);
+        let settings = TopicSettings {
+            retention_ms: row.opt_int("retention_ms")?,
+            retention_bytes: row.opt_int("retention_bytes")?,
+            cleanup_policy: row.text("cleanup_policy")?.parse().map_err(corrupt)?,
+            delete_retention_ms: row.int("delete_retention_ms")?,
+        };
         TopicInfo::from_stored(
             row.int("id")?,
             row.text("tenant")?,
             row.text("name")?,
             row.num("partitions")?,
-            row.opt_int("retention_ms")?,
             &row.text("compression")?,
+            settings,
             row.int("created_at_ms")?,
         )
-        .map_err(|e| MetadataError::other_from("corrupt topic row", e))
+        .map_err(corrupt)
     }
 }
 
@@ -67,6 +75,33 @@ impl BatchIndexEntry {
             base_offset: from_stored(base, "base_offset")?,
             record_count: from_stored(row.int("end_offset")?.saturating_sub(base), "end_offset")?,
             max_timestamp_ms: row.int("max_timestamp_ms")?,
+        })
+    }
+}
+
+impl StoredBatch {
+    /// An index row for compaction: the columns of [`BatchIndexEntry::decode`] and
+    /// `compacted` (0 or 1).
+    pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        Ok(Self {
+            entry: BatchIndexEntry::decode(row)?,
+            compacted: row.int("compacted")? != 0,
+        })
+    }
+}
+
+impl TopicStorage {
+    /// A topic's storage from the columns `tenant, name, bytes, objects, backlog_bytes,
+    /// backlog_objects`.
+    pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
+        let corrupt = |e| MetadataError::other_from("corrupt storage row", e);
+        Ok(Self {
+            tenant: TenantId::new(row.text("tenant")?).map_err(corrupt)?,
+            topic: TopicName::new(row.text("name")?).map_err(corrupt)?,
+            bytes: row.num("bytes")?,
+            objects: row.num("objects")?,
+            backlog_bytes: row.num("backlog_bytes")?,
+            backlog_objects: row.num("backlog_objects")?,
         })
     }
 }
@@ -233,9 +268,17 @@ mod tests {
             ("name", "a b"),
             ("partitions", "3"),
             ("compression", "lz4"),
+            ("cleanup_policy", "delete"),
+            ("delete_retention_ms", "0"),
             ("created_at_ms", "0"),
         ]);
         r.0.insert("retention_ms", None);
+        r.0.insert("retention_bytes", None);
+        let err = TopicInfo::decode(&r).unwrap_err();
+        assert!(err.to_string().contains("corrupt topic row"), "{err}");
+        r.0.insert("name", Some("ab".into()));
+        assert_eq!(TopicInfo::decode(&r).unwrap().spec.name.as_str(), "ab");
+        r.0.insert("cleanup_policy", Some("shred".into()));
         let err = TopicInfo::decode(&r).unwrap_err();
         assert!(err.to_string().contains("corrupt topic row"), "{err}");
     }

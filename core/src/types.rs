@@ -261,6 +261,141 @@ pub struct TopicSpec {
     pub retention_ms: Option<i64>,
     /// Codec the agent compresses this topic's batches with.
     pub compression: Codec,
+    /// Retention by size, per partition: the oldest batches go once a partition holds more
+    /// bytes than this; `None` keeps them whatever their size.
+    pub retention_bytes: Option<i64>,
+    /// What happens to old records: deleted by retention, compacted by key, or both.
+    pub cleanup_policy: CleanupPolicy,
+    /// How long compaction keeps a tombstone (a record without a value) after the key's
+    /// earlier records are gone, so that consumers reading behind see the deletion.
+    pub delete_retention_ms: i64,
+}
+
+impl TopicSpec {
+    /// Kafka's `delete.retention.ms` default: one day.
+    pub const DEFAULT_DELETE_RETENTION_MS: i64 = 86_400_000;
+
+    /// A topic of `partitions` with every setting at its default: kept forever, not
+    /// compacted, uncompressed.
+    pub fn new(tenant: TenantId, name: TopicName, partitions: u32) -> Self {
+        Self {
+            tenant,
+            name,
+            partitions,
+            retention_ms: None,
+            compression: Codec::None,
+            retention_bytes: None,
+            cleanup_policy: CleanupPolicy::Delete,
+            delete_retention_ms: Self::DEFAULT_DELETE_RETENTION_MS,
+        }
+    }
+
+    /// The settings `topic alter` can change.
+    pub fn settings(&self) -> TopicSettings {
+        TopicSettings {
+            retention_ms: self.retention_ms,
+            retention_bytes: self.retention_bytes,
+            cleanup_policy: self.cleanup_policy,
+            delete_retention_ms: self.delete_retention_ms,
+        }
+    }
+
+    /// Checks the settings a person chose, with a message that says what to change.
+    pub fn validate_settings(&self) -> Result<(), ValidationError> {
+        self.settings().validate()
+    }
+}
+
+/// The settings of an existing topic that can change: retention and cleanup policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicSettings {
+    /// Retention by record time; `None` keeps records whatever their age.
+    pub retention_ms: Option<i64>,
+    /// Retention by size per partition; `None` keeps records whatever their size.
+    pub retention_bytes: Option<i64>,
+    /// Delete, compact, or both.
+    pub cleanup_policy: CleanupPolicy,
+    /// How long compaction keeps tombstones.
+    pub delete_retention_ms: i64,
+}
+
+impl TopicSettings {
+    /// Checks every setting, with a message that says what to change.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.retention_ms.is_some_and(|ms| ms <= 0) {
+            return Err(ValidationError(
+                "retention_ms must be positive, or absent to keep records forever".into(),
+            ));
+        }
+        if self.retention_bytes.is_some_and(|b| b <= 0) {
+            return Err(ValidationError(
+                "retention_bytes must be positive, or absent to keep records whatever their size"
+                    .into(),
+            ));
+        }
+        if self.delete_retention_ms < 0 {
+            return Err(ValidationError(
+                "delete_retention_ms must not be negative".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What happens to a topic's old records, as Kafka's `cleanup.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum CleanupPolicy {
+    /// Retention deletes records by age and size.
+    #[default]
+    #[serde(rename = "delete")]
+    Delete,
+    /// Compaction keeps the latest record of each key; nothing is deleted by age or size.
+    #[serde(rename = "compact")]
+    Compact,
+    /// Both: compaction by key, and retention by age and size.
+    #[serde(rename = "compact,delete")]
+    CompactDelete,
+}
+
+impl CleanupPolicy {
+    /// The name in the API, the CLI and the metadata store.
+    pub fn name(self) -> &'static str {
+        match self {
+            CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        }
+    }
+
+    /// Whether compaction keeps only the latest record per key.
+    pub fn compacts(self) -> bool {
+        self != CleanupPolicy::Delete
+    }
+
+    /// Whether retention deletes old records by age and size.
+    pub fn deletes(self) -> bool {
+        self != CleanupPolicy::Compact
+    }
+}
+
+impl FromStr for CleanupPolicy {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.replace(' ', "").as_str() {
+            "" | "delete" => Ok(CleanupPolicy::Delete),
+            "compact" => Ok(CleanupPolicy::Compact),
+            "compact,delete" | "delete,compact" => Ok(CleanupPolicy::CompactDelete),
+            other => Err(ValidationError(format!(
+                "unknown cleanup policy {other:?}; use delete, compact or compact,delete"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A topic as stored.
@@ -282,10 +417,16 @@ impl TopicInfo {
         tenant: String,
         name: String,
         partitions: u32,
-        retention_ms: Option<i64>,
         compression: &str,
+        settings: TopicSettings,
         created_at_ms: i64,
     ) -> Result<Self, ValidationError> {
+        let TopicSettings {
+            retention_ms,
+            retention_bytes,
+            cleanup_policy,
+            delete_retention_ms,
+        } = settings;
         Ok(TopicInfo {
             id,
             spec: TopicSpec {
@@ -294,6 +435,9 @@ impl TopicInfo {
                 partitions,
                 retention_ms,
                 compression: compression.parse()?,
+                retention_bytes,
+                cleanup_policy,
+                delete_retention_ms,
             },
             created_at_ms,
         })
@@ -346,6 +490,23 @@ mod tests {
         for bad in ["", "-a", "a-", "Acme", "a_b", "a/b", &"a".repeat(64)] {
             assert!(TenantId::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cleanup_policies_round_trip_by_name() {
+        for p in [
+            CleanupPolicy::Delete,
+            CleanupPolicy::Compact,
+            CleanupPolicy::CompactDelete,
+        ] {
+            assert_eq!(p.name().parse::<CleanupPolicy>().unwrap(), p);
+        }
+        assert_eq!(
+            "delete, compact".parse::<CleanupPolicy>().unwrap(),
+            CleanupPolicy::CompactDelete
+        );
+        let err = "shred".parse::<CleanupPolicy>().unwrap_err();
+        assert!(err.0.contains("use delete, compact"), "{err}");
     }
 
     #[test]

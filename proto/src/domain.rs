@@ -4,8 +4,8 @@
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::{
-    Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId, TopicInfo, TopicName,
-    TopicSpec, ValidationError,
+    CleanupPolicy, Codec, Fetched, Header, PartitionInfo, ProduceRecord, Record, TenantId,
+    TopicInfo, TopicName, TopicSettings, TopicSpec, ValidationError,
 };
 
 use crate::v1 as pb;
@@ -86,6 +86,9 @@ impl From<&TopicInfo> for pb::Topic {
             retention_ms: t.spec.retention_ms,
             compression: t.spec.compression.name().to_owned(),
             created_at_ms: t.created_at_ms,
+            retention_bytes: t.spec.retention_bytes,
+            cleanup_policy: t.spec.cleanup_policy.name().to_owned(),
+            delete_retention_ms: t.spec.delete_retention_ms,
         }
     }
 }
@@ -128,13 +131,43 @@ impl pb::CreateTopicRequest {
     /// agent's limits are checked where the topic is created. (A method, not `TryFrom`: the
     /// tenant comes from the caller's credentials, not from the message.)
     pub fn into_spec(self, tenant: TenantId) -> Result<TopicSpec, ValidationError> {
-        Ok(TopicSpec {
-            tenant,
-            name: TopicName::new(self.name)?,
-            partitions: self.partitions,
+        let spec = TopicSpec {
             retention_ms: self.retention_ms,
             compression: self.compression.parse::<Codec>()?,
-        })
+            retention_bytes: self.retention_bytes,
+            cleanup_policy: self.cleanup_policy.parse::<CleanupPolicy>()?,
+            delete_retention_ms: self
+                .delete_retention_ms
+                .unwrap_or(TopicSpec::DEFAULT_DELETE_RETENTION_MS),
+            ..TopicSpec::new(tenant, TopicName::new(self.name)?, self.partitions)
+        };
+        spec.validate_settings()?;
+        Ok(spec)
+    }
+}
+
+impl pb::AlterTopicRequest {
+    /// `current` with the changes the request asks for (a retention of -1 removes that
+    /// limit), validated.
+    pub fn apply(&self, current: TopicSettings) -> Result<TopicSettings, ValidationError> {
+        let limit = |v: Option<i64>, now: Option<i64>| match v {
+            None => now,
+            Some(-1) => None,
+            Some(v) => Some(v),
+        };
+        let settings = TopicSettings {
+            retention_ms: limit(self.retention_ms, current.retention_ms),
+            retention_bytes: limit(self.retention_bytes, current.retention_bytes),
+            cleanup_policy: match &self.cleanup_policy {
+                Some(p) => p.parse()?,
+                None => current.cleanup_policy,
+            },
+            delete_retention_ms: self
+                .delete_retention_ms
+                .unwrap_or(current.delete_retention_ms),
+        };
+        settings.validate()?;
+        Ok(settings)
     }
 }
 
@@ -243,9 +276,21 @@ mod tests {
             partitions: 3,
             retention_ms: None,
             compression: "lz4".into(),
+            cleanup_policy: "compact".into(),
+            ..Default::default()
         };
         let spec = ok.clone().into_spec(t.clone()).unwrap();
         assert_eq!((spec.partitions, spec.compression), (3, Codec::Lz4));
+        assert_eq!(spec.cleanup_policy, CleanupPolicy::Compact);
+        assert_eq!(
+            spec.delete_retention_ms,
+            TopicSpec::DEFAULT_DELETE_RETENTION_MS
+        );
+        let bad_policy = pb::CreateTopicRequest {
+            cleanup_policy: "shred".into(),
+            ..ok.clone()
+        };
+        assert!(bad_policy.into_spec(t.clone()).is_err());
         let bad_name = pb::CreateTopicRequest {
             name: "a b".into(),
             ..ok.clone()
@@ -296,6 +341,58 @@ mod tests {
                 let _ = TopicName::new(r.topic);
                 let _: Vec<(u32, u64)> = r.offsets.into_iter().map(Into::into).collect();
             }
+        }
+    }
+
+    #[test]
+    fn alter_requests_change_only_what_they_name() {
+        let current = TopicSettings {
+            retention_ms: Some(1000),
+            retention_bytes: None,
+            cleanup_policy: CleanupPolicy::Delete,
+            delete_retention_ms: 5,
+        };
+        let none = pb::AlterTopicRequest::default();
+        assert_eq!(none.apply(current).unwrap(), current);
+        let all = pb::AlterTopicRequest {
+            name: "t".into(),
+            retention_ms: Some(-1),
+            retention_bytes: Some(4096),
+            cleanup_policy: Some("compact,delete".into()),
+            delete_retention_ms: Some(0),
+        };
+        let want = TopicSettings {
+            retention_ms: None,
+            retention_bytes: Some(4096),
+            cleanup_policy: CleanupPolicy::CompactDelete,
+            delete_retention_ms: 0,
+        };
+        assert_eq!(all.apply(current).unwrap(), want);
+        for (bad, why) in [
+            (
+                pb::AlterTopicRequest {
+                    retention_bytes: Some(0),
+                    ..Default::default()
+                },
+                "retention_bytes must be positive",
+            ),
+            (
+                pb::AlterTopicRequest {
+                    cleanup_policy: Some("shred".into()),
+                    ..Default::default()
+                },
+                "unknown cleanup policy",
+            ),
+            (
+                pb::AlterTopicRequest {
+                    delete_retention_ms: Some(-5),
+                    ..Default::default()
+                },
+                "must not be negative",
+            ),
+        ] {
+            let e = bad.apply(current).unwrap_err();
+            assert!(e.0.contains(why), "{e}");
         }
     }
 }

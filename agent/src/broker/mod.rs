@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
 use streamhouse_core::cluster::AgentInfo;
-use streamhouse_core::{MetadataStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSpec};
+use streamhouse_core::{
+    MetadataStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSettings, TopicSpec,
+};
 use tokio::sync::{Semaphore, watch};
 
 use crate::admission::RequestLimits;
@@ -121,12 +123,25 @@ impl Broker {
                 spec.partitions
             )));
         }
-        if spec.retention_ms.is_some_and(|ms| ms <= 0) {
-            return Err(AgentError::InvalidArgument(
-                "retention_ms must be positive, or absent to keep records forever".into(),
-            ));
-        }
+        spec.validate_settings()?;
         let topic = Arc::new(self.store.create_topic(&spec).await?);
+        self.topics.insert(topic.clone());
+        Ok(topic)
+    }
+
+    /// Changes a topic's retention and cleanup settings to what `change` makes of the current
+    /// ones. Other agents see the change within their topic cache's TTL; retention and
+    /// compaction read the settings from the store on every pass.
+    pub async fn alter_topic(
+        &self,
+        tenant: &TenantId,
+        name: &TopicName,
+        change: impl FnOnce(TopicSettings) -> AgentResult<TopicSettings>,
+    ) -> AgentResult<Arc<TopicInfo>> {
+        self.admit(tenant).await?;
+        let current = self.store.get_topic(tenant, name).await?;
+        let settings = change(current.spec.settings())?;
+        let topic = Arc::new(self.store.alter_topic(tenant, name, &settings).await?);
         self.topics.insert(topic.clone());
         Ok(topic)
     }

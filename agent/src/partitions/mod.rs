@@ -153,6 +153,11 @@ impl Partition {
         }
     }
 
+    /// Drops every cached index entry (a compaction replaced some: the store has the truth).
+    pub fn forget_entries(&self) {
+        self.index.lock().expect("poisoned").clear();
+    }
+
     /// Drops cached index entries below a new log start offset (after retention).
     pub fn trimmed(&self, log_start: u64) {
         self.index

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::{BatchHeader, MAX_PAYLOAD_BYTES, ObjectWriter, batch_encoded_len};
+use streamhouse_core::lifecycle::new_object_key;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::usage::record_usage_bytes;
 use streamhouse_core::{
@@ -39,6 +40,8 @@ pub struct WriterConfig {
     pub max_buffered_bytes: usize,
     /// Whether commits meter their ingress (`metering.enabled`).
     pub meter: bool,
+    /// How long after naming an object its commit may come (`write.commit_deadline_ms`).
+    pub commit_deadline_ms: i64,
 }
 
 /// A batch waiting for its flush: its records stay slices of the request's buffer until the
@@ -358,7 +361,7 @@ impl Writer {
         let metrics = &self.metrics;
         metrics.flush_bytes.observe(object_size as f64);
         let upload = Instant::now();
-        let key = format!("tenants/{tenant}/objects/{}.sho", uuid::Uuid::now_v7());
+        let (key, named_at_ms) = new_object_key(&tenant);
         let put = match ObjectKey::new(key.clone()) {
             Ok(k) => self.objects.put(&k, bytes.clone(), PutMode::Create).await,
             Err(e) => Err(e),
@@ -373,6 +376,7 @@ impl Writer {
         Written {
             tenant,
             key,
+            deadline_ms: named_at_ms.saturating_add(self.cfg.commit_deadline_ms),
             object_size,
             batches: batches.into_iter().zip(entries).collect(),
             put,
@@ -446,6 +450,7 @@ impl Writer {
                 holder: self.partitions.holder().to_owned(),
                 batches: batches.iter().map(|(_, c)| c.clone()).collect(),
                 meter: self.cfg.meter,
+                deadline_ms: w.deadline_ms,
             })
             .await
             .map_err(|e| match e {
@@ -521,6 +526,8 @@ struct TenantFlush {
 struct Written {
     tenant: TenantId,
     key: String,
+    /// The store refuses its commit after this (see `ObjectCommit::deadline_ms`).
+    deadline_ms: i64,
     object_size: u64,
     batches: Vec<(Pending, CommitBatch)>,
     put: Result<(), FlushError>,

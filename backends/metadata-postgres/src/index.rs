@@ -38,8 +38,53 @@ impl PostgresMetadataStore {
     }
 }
 
+impl PostgresMetadataStore {
+    /// Retention: drops a partition's batches below the offset `keep_from` (a query of the
+    /// topic id, partition and `limit` that locks the partition row) finds, and raises its
+    /// log start offset to it, in one transaction. Returns the new log start offset.
+    pub(crate) async fn trim(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        keep_from: &str,
+        limit: i64,
+    ) -> MetadataResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let keep_from: Option<i64> = self
+            .scalar(keep_from)
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let keep_from =
+            keep_from.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?;
+        self.q(include_str!("../queries/index/expire_batches.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(keep_from)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let start: i64 = self
+            .scalar(include_str!("../queries/index/raise_log_start.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(keep_from)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)?;
+        from_stored(start, "log start offset")
+    }
+}
+
 /// Columns of one array per field, for statements over `UNNEST`ed arrays.
-fn column<T, U>(items: &[T], f: impl Fn(&T) -> MetadataResult<U>) -> MetadataResult<Vec<U>> {
+pub(crate) fn column<T, U>(
+    items: &[T],
+    f: impl Fn(&T) -> MetadataResult<U>,
+) -> MetadataResult<Vec<U>> {
     items.iter().map(f).collect()
 }
 
@@ -71,9 +116,10 @@ impl IndexStore for PostgresMetadataStore {
             .bind(c.tenant.as_str())
             .bind(stored_i64(c.object_size, "object size")?)
             .bind(&c.holder)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(meta)?;
+            .map_err(meta)?
+            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
         let b = &c.batches;
         self.q(include_str!("../queries/index/insert_batches.sql"))
             .bind(object_id)
@@ -204,56 +250,8 @@ impl IndexStore for PostgresMetadataStore {
         partition: u32,
         cutoff_ms: i64,
     ) -> MetadataResult<u64> {
-        let mut tx = self.write_tx().await?;
-        let keep_from: Option<i64> = self
-            .scalar(include_str!("../queries/index/expire_keep_from.sql"))
-            .bind(topic_id)
-            .bind(partition as i32)
-            .bind(cutoff_ms)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(meta)?;
-        let keep_from =
-            keep_from.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?;
-        self.q(include_str!("../queries/index/expire_batches.sql"))
-            .bind(topic_id)
-            .bind(partition as i32)
-            .bind(keep_from)
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
-        let start: i64 = self
-            .scalar(include_str!("../queries/index/raise_log_start.sql"))
-            .bind(topic_id)
-            .bind(partition as i32)
-            .bind(keep_from)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(meta)?;
-        tx.commit().await.map_err(meta)?;
-        from_stored(start, "log start offset")
-    }
-
-    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
-        let mut c = self.conn(&self.writer).await?;
-        let keys = self
-            .scalar(include_str!("../queries/index/unreferenced_objects.sql"))
-            .bind(i64::from(limit))
-            .fetch_all(c.get())
-            .await
-            .map_err(meta)?;
-        c.done().await?;
-        Ok(keys)
-    }
-
-    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
-        let mut c = self.conn(&self.writer).await?;
-        self.q(include_str!("../queries/index/forget_object.sql"))
-            .bind(object_key)
-            .execute(c.get())
-            .await
-            .map_err(meta)?;
-        c.done().await
+        let keep_from = include_str!("../queries/index/expire_keep_from.sql");
+        self.trim(topic_id, partition, keep_from, cutoff_ms).await
     }
 
     async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {

@@ -29,6 +29,7 @@ mod error;
 pub mod iam;
 mod index;
 mod leases;
+mod lifecycle;
 mod migrate;
 mod offsets;
 mod pool;

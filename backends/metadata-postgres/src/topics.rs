@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use sqlx::Row as _;
 use streamhouse_core::metadata::MetadataResult;
-use streamhouse_core::{MetadataError, TenantId, TopicInfo, TopicName, TopicSpec, TopicStore};
+use streamhouse_core::{
+    MetadataError, TenantId, TopicInfo, TopicName, TopicSettings, TopicSpec, TopicStore,
+};
 
 use crate::error::meta;
 use crate::store::{PostgresMetadataStore, Row};
@@ -25,6 +27,9 @@ impl TopicStore for PostgresMetadataStore {
             .bind(partitions)
             .bind(spec.retention_ms)
             .bind(spec.compression.name())
+            .bind(spec.retention_bytes)
+            .bind(spec.cleanup_policy.name())
+            .bind(spec.delete_retention_ms)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| meta(e).when_exists(|| MetadataError::topic_exists(&spec.name)))?;
@@ -90,18 +95,24 @@ impl TopicStore for PostgresMetadataStore {
         Ok(topic)
     }
 
-    async fn set_retention(
+    async fn alter_topic(
         &self,
         tenant: &TenantId,
         name: &TopicName,
-        retention_ms: Option<i64>,
+        settings: &TopicSettings,
     ) -> MetadataResult<TopicInfo> {
+        settings
+            .validate()
+            .map_err(|e| MetadataError::InvalidInput(e.0))?;
         let mut c = self.conn(&self.writer).await?;
         let row = self
-            .q(include_str!("../queries/topics/set_retention.sql"))
+            .q(include_str!("../queries/topics/alter.sql"))
             .bind(tenant.as_str())
             .bind(name.as_str())
-            .bind(retention_ms)
+            .bind(settings.retention_ms)
+            .bind(settings.retention_bytes)
+            .bind(settings.cleanup_policy.name())
+            .bind(settings.delete_retention_ms)
             .fetch_optional(c.get())
             .await
             .map_err(meta)?;

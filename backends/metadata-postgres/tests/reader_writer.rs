@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use streamhouse_core::{
-    Codec, CommitBatch, IndexStore, LeaseKey, LeaseManager, ObjectCommit, TenantId, TopicName,
-    TopicSpec, TopicStore,
+    CommitBatch, IndexStore, LeaseKey, LeaseManager, ObjectCommit, TenantId, TopicName, TopicSpec,
+    TopicStore,
 };
 use streamhouse_metadata_postgres::testing::fresh_database;
 use streamhouse_metadata_postgres::{PostgresConfig, PostgresMetadataStore};
@@ -33,13 +33,11 @@ async fn reads_go_to_the_reader_and_fall_back_to_the_writer_when_it_lags() {
 
     let tenant = TenantId::new("acme").unwrap();
     let t = store
-        .create_topic(&TopicSpec {
-            tenant: tenant.clone(),
-            name: TopicName::new("orders").unwrap(),
-            partitions: 1,
-            retention_ms: None,
-            compression: Codec::None,
-        })
+        .create_topic(&TopicSpec::new(
+            tenant.clone(),
+            TopicName::new("orders").unwrap(),
+            1,
+        ))
         .await
         .unwrap();
     // Listing is a reader query: the lagging replica does not have the topic yet.
@@ -77,6 +75,7 @@ async fn reads_go_to_the_reader_and_fall_back_to_the_writer_when_it_lags() {
                 ingress_bytes: 30,
             }],
             meter: true,
+            deadline_ms: i64::MAX,
         })
         .await
         .unwrap();

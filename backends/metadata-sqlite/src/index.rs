@@ -40,9 +40,10 @@ impl IndexStore for SqliteMetadataStore {
             .bind(stored_i64(c.object_size, "object size")?)
             .bind(&c.holder)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(meta)?;
+            .map_err(meta)?
+            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
         let rows = c
             .batches
             .iter()
@@ -170,15 +171,39 @@ impl IndexStore for SqliteMetadataStore {
         partition: u32,
         cutoff_ms: i64,
     ) -> MetadataResult<u64> {
+        let keep_from = include_str!("../queries/index/expire_keep_from.sql");
+        self.trim(topic_id, partition, keep_from, cutoff_ms).await
+    }
+
+    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {
+        let rows = sqlx::query(include_str!("../queries/index/topic_bytes.sql"))
+            .bind(tenant.as_str())
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| topic_bytes(&Row(r))).collect()
+    }
+}
+
+impl SqliteMetadataStore {
+    /// Retention: drops a partition's batches below the offset `keep_from` (a query of the
+    /// topic id, partition and `limit`) finds, and raises its log start offset to it, in one
+    /// transaction. Returns the new log start offset.
+    pub(crate) async fn trim(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        keep_from: &str,
+        limit: i64,
+    ) -> MetadataResult<u64> {
         let mut tx = self.write_tx().await?;
-        let keep_from: Option<i64> =
-            sqlx::query_scalar(include_str!("../queries/index/expire_keep_from.sql"))
-                .bind(topic_id)
-                .bind(i64::from(partition))
-                .bind(cutoff_ms)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(meta)?;
+        let keep_from: Option<i64> = sqlx::query_scalar(keep_from)
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?;
         let keep_from =
             keep_from.ok_or_else(|| MetadataError::no_partition(topic_id, partition))?;
         sqlx::query(include_str!("../queries/index/expire_batches.sql"))
@@ -198,38 +223,12 @@ impl IndexStore for SqliteMetadataStore {
         tx.commit().await.map_err(meta)?;
         from_stored(start, "log start offset")
     }
-
-    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
-        sqlx::query_scalar(include_str!("../queries/index/unreferenced_objects.sql"))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(meta)
-    }
-
-    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
-        sqlx::query(include_str!("../queries/index/forget_object.sql"))
-            .bind(object_key)
-            .execute(&self.pool)
-            .await
-            .map_err(meta)?;
-        Ok(())
-    }
-
-    async fn topic_bytes(&self, tenant: &TenantId) -> MetadataResult<Vec<(TopicId, u64)>> {
-        let rows = sqlx::query(include_str!("../queries/index/topic_bytes.sql"))
-            .bind(tenant.as_str())
-            .fetch_all(&self.reads)
-            .await
-            .map_err(meta)?;
-        rows.iter().map(|r| topic_bytes(&Row(r))).collect()
-    }
 }
 
 /// Rows of numbers as a JSON array of arrays, which a statement reads with `json_each`: one
 /// statement (one hand-off to SQLite's worker thread) for any number of rows. Numbers need no
 /// escaping, so no encoder is needed.
-fn json_rows<const N: usize>(rows: impl IntoIterator<Item = [i64; N]>) -> String {
+pub(crate) fn json_rows<const N: usize>(rows: impl IntoIterator<Item = [i64; N]>) -> String {
     let mut out = String::from("[");
     for (i, row) in rows.into_iter().enumerate() {
         if i > 0 {

@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod index;
 mod leases;
+mod lifecycle;
 mod migrate;
 mod offsets;
 mod pool;

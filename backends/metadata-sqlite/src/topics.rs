@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::metadata::MetadataResult;
-use streamhouse_core::{MetadataError, TenantId, TopicInfo, TopicName, TopicSpec, TopicStore};
+use streamhouse_core::{
+    MetadataError, TenantId, TopicInfo, TopicName, TopicSettings, TopicSpec, TopicStore,
+};
 
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
@@ -24,6 +26,9 @@ impl TopicStore for SqliteMetadataStore {
             .bind(i64::from(spec.partitions))
             .bind(spec.retention_ms)
             .bind(spec.compression.name())
+            .bind(spec.retention_bytes)
+            .bind(spec.cleanup_policy.name())
+            .bind(spec.delete_retention_ms)
             .bind(created)
             .fetch_one(&mut *tx)
             .await
@@ -86,16 +91,22 @@ impl TopicStore for SqliteMetadataStore {
         Ok(topic)
     }
 
-    async fn set_retention(
+    async fn alter_topic(
         &self,
         tenant: &TenantId,
         name: &TopicName,
-        retention_ms: Option<i64>,
+        settings: &TopicSettings,
     ) -> MetadataResult<TopicInfo> {
-        let row = sqlx::query(include_str!("../queries/topics/set_retention.sql"))
+        settings
+            .validate()
+            .map_err(|e| MetadataError::InvalidInput(e.0))?;
+        let row = sqlx::query(include_str!("../queries/topics/alter.sql"))
             .bind(tenant.as_str())
             .bind(name.as_str())
-            .bind(retention_ms)
+            .bind(settings.retention_ms)
+            .bind(settings.retention_bytes)
+            .bind(settings.cleanup_policy.name())
+            .bind(settings.delete_retention_ms)
             .fetch_optional(&self.pool)
             .await
             .map_err(meta)?

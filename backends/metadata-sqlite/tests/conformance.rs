@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use streamhouse_core::metered::{MetadataOp, MetadataUsage, MeteredMetadataStore};
 use streamhouse_core::registry::MetadataParts;
-use streamhouse_core::{Codec, LeaseKey, TenantId, TopicName, TopicSpec};
+use streamhouse_core::{LeaseKey, TenantId, TopicName, TopicSpec};
 use streamhouse_metadata_sqlite::{SqliteConfig, SqliteMetadataStore};
 
 async fn make() -> (MetadataParts, tempfile::TempDir) {
@@ -40,13 +40,7 @@ async fn metering_counts_calls_and_errors_by_operation() {
     let (parts, _dir) = make().await;
     let usage = Arc::new(MetadataUsage::default());
     let m = MeteredMetadataStore::parts(parts, usage.clone());
-    let spec = TopicSpec {
-        tenant: TenantId::default_tenant(),
-        name: TopicName::new("t").unwrap(),
-        partitions: 2,
-        retention_ms: None,
-        compression: Codec::None,
-    };
+    let spec = TopicSpec::new(TenantId::default_tenant(), TopicName::new("t").unwrap(), 2);
     let t = m.store.create_topic(&spec).await.unwrap();
     m.store.create_topic(&spec).await.unwrap_err();
     m.store.partition_offsets(t.id).await.unwrap();

@@ -13,6 +13,10 @@ pub struct LocalConfig {
     /// Write objects with `O_DIRECT` (Linux), skipping the page-cache copy that costs most of
     /// a produce's CPU; file systems that refuse it get buffered writes. Default true.
     pub direct_io: bool,
+    /// Flush each object to the disk (`fdatasync`) and its directory entry (`fsync` of the
+    /// directory) before the put returns, so an acknowledged record survives a power loss or
+    /// a kernel crash, not only a crash of the agent. Default true.
+    pub fsync: bool,
 }
 
 impl Default for LocalConfig {
@@ -20,6 +24,7 @@ impl Default for LocalConfig {
         Self {
             root: PathBuf::from("data/objects"),
             direct_io: true,
+            fsync: true,
         }
     }
 }

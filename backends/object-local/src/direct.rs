@@ -10,6 +10,10 @@
 //! and linked or renamed into place, so a reader never sees a partial object and
 //! `PutMode::Create` is atomic. A file system that refuses `O_DIRECT` (tmpfs, some overlay
 //! file systems) gets buffered writes, with one warning.
+//!
+//! With `fsync` (the default) the data is flushed (`fdatasync`) before the file is linked
+//! into place, and the directory after, so a put that returned survives a power loss: the
+//! agent acknowledges records only after their object's put and commit.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -38,16 +42,19 @@ pub struct LocalStore {
     root: PathBuf,
     inner: ObjectStoreAdapter,
     direct: AtomicBool,
+    fsync: bool,
     buffers: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl LocalStore {
-    /// The store rooted at `root` over `inner`; `direct` asks for `O_DIRECT` writes.
-    pub fn new(root: &Path, inner: ObjectStoreAdapter, direct: bool) -> Self {
+    /// The store rooted at `root` over `inner`; `direct` asks for `O_DIRECT` writes, `fsync`
+    /// for durable ones.
+    pub fn new(root: &Path, inner: ObjectStoreAdapter, direct: bool, fsync: bool) -> Self {
         Self {
             root: root.to_owned(),
             inner,
             direct: AtomicBool::new(direct && cfg!(target_os = "linux")),
+            fsync,
             buffers: Arc::default(),
         }
     }
@@ -71,17 +78,11 @@ enum DirectError {
 #[async_trait]
 impl ObjectStore for LocalStore {
     async fn put(&self, key: &ObjectKey, data: Bytes, mode: PutMode) -> ObjectResult<()> {
-        if !self.direct.load(Ordering::Relaxed) {
+        let direct = self.direct.load(Ordering::Relaxed);
+        if !direct && !self.fsync {
             return self.inner.put(key, data, mode).await;
         }
-        let path = self.root.join(key.as_str());
-        let (buffers, retry) = (self.buffers.clone(), data.clone());
-        let written =
-            tokio::task::spawn_blocking(move || write_direct(&path, &data, mode, &buffers))
-                .await
-                .map_err(|e| {
-                    ObjectStoreError::other(format!("the write of an object panicked: {e}"))
-                })?;
+        let written = self.write(key, data.clone(), mode, direct).await?;
         match written {
             Ok(()) => Ok(()),
             Err(DirectError::Failed(e)) => Err(e),
@@ -93,11 +94,19 @@ impl ObjectStore for LocalStore {
                          cache, which costs more CPU"
                     );
                 }
-                self.inner.put(key, retry, mode).await
+                match self.fsync {
+                    true => match self.write(key, data, mode, false).await? {
+                        Ok(()) => Ok(()),
+                        Err(DirectError::Failed(e)) => Err(e),
+                        Err(DirectError::Unsupported(e)) => {
+                            Err(ObjectStoreError::unavailable_from("buffered write", e))
+                        }
+                    },
+                    false => self.inner.put(key, data, mode).await,
+                }
             }
         }
     }
-
     async fn get(&self, key: &ObjectKey) -> ObjectResult<Bytes> {
         self.inner.get(key).await
     }
@@ -119,6 +128,35 @@ impl ObjectStore for LocalStore {
     }
 }
 
+impl LocalStore {
+    /// Writes an object on a blocking thread: directly (`O_DIRECT`) or buffered, durably
+    /// when the store fsyncs.
+    async fn write(
+        &self,
+        key: &ObjectKey,
+        data: Bytes,
+        mode: PutMode,
+        direct: bool,
+    ) -> ObjectResult<Result<(), DirectError>> {
+        let path = self.root.join(key.as_str());
+        let (buffers, fsync) = (self.buffers.clone(), self.fsync);
+        tokio::task::spawn_blocking(move || {
+            write_file(&path, &data, mode, &buffers, WriteMode { direct, fsync })
+        })
+        .await
+        .map_err(|e| ObjectStoreError::other(format!("the write of an object panicked: {e}")))
+    }
+}
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy)]
+struct WriteMode {
+    /// With `O_DIRECT`.
+    direct: bool,
+    /// Flushed to the disk, with its directory entry, before it counts as written.
+    fsync: bool,
+}
+
 fn failed(what: &str, path: &Path, e: std::io::Error) -> DirectError {
     DirectError::Failed(ObjectStoreError::unavailable_from(
         format!("{what} {}", path.display()),
@@ -126,16 +164,22 @@ fn failed(what: &str, path: &Path, e: std::io::Error) -> DirectError {
     ))
 }
 
-/// Writes `data` to a staging file with `O_DIRECT`, then moves it to `path`.
-fn write_direct(
+/// Writes `data` to a staging file (with `O_DIRECT` when `how.direct`), flushes it when
+/// `how.fsync`, then moves it to `path` (and flushes the directory entry).
+fn write_file(
     path: &Path,
     data: &[u8],
     mode: PutMode,
     buffers: &Mutex<Vec<Vec<u8>>>,
+    how: WriteMode,
 ) -> Result<(), DirectError> {
-    let (mut file, staging) = staging_file(path)?;
-    let written =
-        write_aligned(&mut file, data, buffers).and_then(|()| file.set_len(data.len() as u64));
+    let (mut file, staging) = staging_file(path, how)?;
+    let written = match how.direct {
+        true => write_aligned(&mut file, data, buffers),
+        false => file.write_all(data),
+    }
+    .and_then(|()| file.set_len(data.len() as u64))
+    .and_then(|()| if how.fsync { file.sync_data() } else { Ok(()) });
     drop(file);
     let placed = match written {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(DirectError::Unsupported(e)),
@@ -155,11 +199,23 @@ fn write_direct(
     };
     // After a rename there is nothing left to remove; otherwise the staging file goes.
     let _ = std::fs::remove_file(&staging);
-    placed
+    placed?;
+    if how.fsync {
+        sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+    }
+    Ok(())
 }
 
-/// Creates `<path>#d<n>` for writing with `O_DIRECT`, and the directories above it.
-fn staging_file(path: &Path) -> Result<(File, PathBuf), DirectError> {
+/// Flushes a directory's entries (a new name in it) to the disk.
+fn sync_dir(dir: &Path) -> Result<(), DirectError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| failed("cannot sync directory", dir, e))
+}
+
+/// Creates `<path>#d<n>` for writing (with `O_DIRECT` when `how.direct`), and the
+/// directories above it (flushing their new entries when `how.fsync`).
+fn staging_file(path: &Path, how: WriteMode) -> Result<(File, PathBuf), DirectError> {
     let mut n = 1u32;
     loop {
         let mut staging = path.as_os_str().to_owned();
@@ -168,14 +224,23 @@ fn staging_file(path: &Path) -> Result<(File, PathBuf), DirectError> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(target_os = "linux")]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_DIRECT);
+        if how.direct {
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_DIRECT);
+        }
         match options.open(&staging) {
             Ok(f) => return Ok((f, staging)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => n += 1,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 let parent = staging.parent().unwrap_or(Path::new("."));
+                let missing: Vec<&Path> = parent.ancestors().take_while(|d| !d.exists()).collect();
                 std::fs::create_dir_all(parent)
                     .map_err(|e| failed("cannot create directory", parent, e))?;
+                if how.fsync {
+                    // Each new directory's entry in the directory above it.
+                    for dir in missing {
+                        sync_dir(dir.parent().unwrap_or(Path::new(".")))?;
+                    }
+                }
             }
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                 return Err(DirectError::Unsupported(e));

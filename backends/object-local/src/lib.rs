@@ -30,7 +30,7 @@ inventory::submit! {
         default_flush_interval_ms: 5,
         build: |section: BackendSection| Box::pin(async move {
             let cfg: LocalConfig = section.options()?;
-            Ok(Arc::new(local(&cfg.root, cfg.direct_io)?) as Arc<dyn ObjectStore>)
+            Ok(Arc::new(local(&cfg.root, cfg.direct_io, cfg.fsync)?) as Arc<dyn ObjectStore>)
         }),
     }
 }

@@ -12,8 +12,9 @@ use streamhouse_object_adapter::{ObjectStoreAdapter, map_common};
 use crate::direct::LocalStore;
 
 /// A store rooted at the directory `root`, which is created if missing; `direct_io` writes
-/// objects with `O_DIRECT` where the file system allows it.
-pub fn local(root: &Path, direct_io: bool) -> Result<LocalStore, BuildError> {
+/// objects with `O_DIRECT` where the file system allows it, `fsync` makes each put durable
+/// before it returns.
+pub fn local(root: &Path, direct_io: bool, fsync: bool) -> Result<LocalStore, BuildError> {
     std::fs::create_dir_all(root)
         .map_err(|e| BuildError(format!("cannot create directory {}: {e}", root.display())))?;
     let fs = LocalFileSystem::new_with_prefix(root)
@@ -21,7 +22,7 @@ pub fn local(root: &Path, direct_io: bool) -> Result<LocalStore, BuildError> {
         // Remove directories left empty by deletes, as object stores have no directories.
         .with_automatic_cleanup(true);
     let inner = ObjectStoreAdapter::new(Arc::new(fs), map_common);
-    Ok(LocalStore::new(root, inner, direct_io))
+    Ok(LocalStore::new(root, inner, direct_io, fsync))
 }
 
 /// A store in process memory, gone when the process ends.

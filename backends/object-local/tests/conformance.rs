@@ -14,7 +14,8 @@ mod local {
 
     async fn make() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let dir = disk_dir();
-        let store = streamhouse_object_local::local(&dir.path().join("objects"), true).unwrap();
+        let store =
+            streamhouse_object_local::local(&dir.path().join("objects"), true, true).unwrap();
         (Arc::new(store), dir)
     }
 
@@ -26,7 +27,21 @@ mod local_buffered {
 
     async fn make() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
         let dir = disk_dir();
-        let store = streamhouse_object_local::local(&dir.path().join("objects"), false).unwrap();
+        let store =
+            streamhouse_object_local::local(&dir.path().join("objects"), false, true).unwrap();
+        (Arc::new(store), dir)
+    }
+
+    streamhouse_core::object_store_conformance!(make());
+}
+
+mod local_without_fsync {
+    use super::*;
+
+    async fn make() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
+        let dir = disk_dir();
+        let store =
+            streamhouse_object_local::local(&dir.path().join("objects"), true, false).unwrap();
         (Arc::new(store), dir)
     }
 
@@ -40,7 +55,7 @@ mod local_buffered {
 async fn direct_writes_keep_exact_lengths() {
     use streamhouse_core::{ObjectKey, PutMode};
     let dir = disk_dir();
-    let store = streamhouse_object_local::local(&dir.path().join("objects"), true).unwrap();
+    let store = streamhouse_object_local::local(&dir.path().join("objects"), true, true).unwrap();
     for len in [0usize, 1, 4095, 4096, 4097, 1 << 20, (1 << 20) + 3] {
         let key = ObjectKey::new(format!("t/o{len}")).unwrap();
         let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();

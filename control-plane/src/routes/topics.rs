@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use streamhouse_core::accounts::Role;
 use streamhouse_core::clock::rfc3339;
-use streamhouse_core::{Codec, MetadataError, TenantId, TopicInfo, TopicName, TopicSpec};
+use streamhouse_core::{
+    Codec, MetadataError, TenantId, TopicInfo, TopicName, TopicSettings, TopicSpec,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use super::orgs::org_id;
@@ -28,6 +30,10 @@ pub struct TopicView {
     pub retention_ms: Option<i64>,
     /// none, lz4 or zstd.
     pub compression: String,
+    /// Bytes kept per partition; absent whatever their size.
+    pub retention_bytes: Option<i64>,
+    /// delete, compact or compact,delete (set with `streamhouse topic alter`).
+    pub cleanup_policy: String,
     /// Bytes of its records in the object store, as indexed.
     pub stored_bytes: u64,
     /// When it was created (RFC 3339).
@@ -40,6 +46,8 @@ fn topic_view(t: &TopicInfo, stored_bytes: u64) -> TopicView {
         partitions: t.spec.partitions,
         retention_ms: t.spec.retention_ms,
         compression: t.spec.compression.name().to_owned(),
+        retention_bytes: t.spec.retention_bytes,
+        cleanup_policy: t.spec.cleanup_policy.name().to_owned(),
         stored_bytes,
         created_at: rfc3339(t.created_at_ms),
     }
@@ -168,11 +176,9 @@ pub async fn create(
         .parse::<Codec>()
         .map_err(|e| ApiError::invalid("compression", e.0))?;
     let spec = TopicSpec {
-        tenant: org.clone(),
-        name: name.clone(),
-        partitions,
         retention_ms: retention(req.retention_ms)?,
         compression,
+        ..TopicSpec::new(org.clone(), name.clone(), partitions)
     };
     let t = state.store.create_topic(&spec).await?;
     state
@@ -232,7 +238,12 @@ pub async fn update(
     caller.require(&state, &org, Role::Member).await?;
     let name = path_topic(&name)?;
     let ms = retention(req.retention_ms)?;
-    let t = match state.store.set_retention(&org, &name, ms).await {
+    let current = topic(&state, &org, &name).await?;
+    let settings = TopicSettings {
+        retention_ms: ms,
+        ..current.spec.settings()
+    };
+    let t = match state.store.alter_topic(&org, &name, &settings).await {
         Err(MetadataError::NotFound(_)) => {
             return Err(ApiError::not_found(format!("topic {name} not found")));
         }

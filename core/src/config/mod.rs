@@ -57,6 +57,10 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Usage metering.
     pub metering: MeteringConfig,
+    /// The compaction job.
+    pub compaction: CompactionConfig,
+    /// Garbage collection of unreferenced and orphaned objects.
+    pub gc: GcConfig,
 }
 
 /// `[metering]`: usage counted for billing.
@@ -163,6 +167,11 @@ pub struct WriteConfig {
     /// Produces wait (backpressure) while this many bytes are buffered or in flight.
     /// Default 64 MiB.
     pub max_buffered_bytes: usize,
+    /// The latest a flush may commit its object, after naming it: the metadata store refuses
+    /// later commits (the producers retry), so that orphan collection can delete objects
+    /// older than twice this without racing a slow commit. Must exceed the object store's
+    /// put timeout plus the metadata store's statement timeout. Default 60000.
+    pub commit_deadline_ms: u64,
 }
 
 /// `[read]`: how fetches read objects, and the read cache all consumers of an agent share.
@@ -199,8 +208,8 @@ pub struct ReadConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionConfig {
-    /// How often the agent applies topics' `retention_ms` to the partitions it leads and
-    /// deletes unreferenced objects. Default 60000.
+    /// How often the agent applies topics' `retention_ms` and `retention_bytes` to the
+    /// partitions it leads. Default 60000.
     pub check_interval_ms: u64,
 }
 
@@ -346,6 +355,7 @@ impl Default for Config {
                 flush_interval_ms: None,
                 flush_max_bytes: 8 << 20,
                 max_buffered_bytes: 64 << 20,
+                commit_deadline_ms: 60_000,
             },
             read: ReadConfig {
                 chunk_bytes: 8 << 20,
@@ -378,6 +388,8 @@ impl Default for Config {
                 flush_interval_ms: 5_000,
                 storage_check_interval_ms: 60_000,
             },
+            compaction: CompactionConfig::default(),
+            gc: GcConfig::default(),
         }
     }
 }
@@ -428,6 +440,8 @@ pub const AGENT_ONLY_SECTIONS: &[&str] = &[
     "auth",
     "tls",
     "metering",
+    "compaction",
+    "gc",
 ];
 
 /// Loads `defaults`, then `file` (if given), then `STREAMHOUSE_<SECTION>__<KEY>` variables of
@@ -590,6 +604,11 @@ impl Config {
                 m.storage_check_interval_ms
             ));
         }
+        if self.write.commit_deadline_ms < 1000 {
+            return bad("write.commit_deadline_ms must be at least 1000".into());
+        }
+        self.compaction.validate()?;
+        self.gc.validate()?;
         self.auth.validate()?;
         self.tls.validate()
     }
@@ -597,8 +616,10 @@ impl Config {
 
 mod auth;
 mod env;
+mod lifecycle;
 #[cfg(test)]
 mod tests;
 
 pub use auth::{AuthConfig, AuthMode, MIN_CLUSTER_SECRET, TlsConfig};
 use env::EnvVars;
+pub use lifecycle::{CompactionConfig, GcConfig, orphan_grace_ms};

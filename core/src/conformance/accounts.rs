@@ -9,7 +9,7 @@ use crate::tenancy::key::NewKey;
 use crate::tenancy::{
     ApiKeyInfo, Permissions, Plan, StoredApiKey, Tenant, TenantStatus, TopicPatterns,
 };
-use crate::types::TopicName;
+use crate::types::{TopicName, TopicSettings};
 
 fn user(id: &str, email: &str) -> User {
     User {
@@ -153,8 +153,12 @@ pub async fn control_plane_reads(m: &MetadataParts) {
     let t = s.create_topic(&spec("acme", "orders", 2)).await.unwrap();
     let other = s.create_topic(&spec("beta", "orders", 1)).await.unwrap();
     let orders = TopicName::new("orders").unwrap();
+    let forever = TopicSettings {
+        retention_ms: None,
+        ..t.spec.settings()
+    };
     let changed = s
-        .set_retention(&tenant("acme"), &orders, None)
+        .alter_topic(&tenant("acme"), &orders, &forever)
         .await
         .unwrap();
     assert_eq!((changed.id, changed.spec.retention_ms), (t.id, None));
@@ -168,7 +172,7 @@ pub async fn control_plane_reads(m: &MetadataParts) {
         "another tenant's topic of the same name is untouched"
     );
     assert!(matches!(
-        s.set_retention(&tenant("acme"), &TopicName::new("nope").unwrap(), Some(1))
+        s.alter_topic(&tenant("acme"), &TopicName::new("nope").unwrap(), &forever)
             .await,
         Err(MetadataError::NotFound(_))
     ));

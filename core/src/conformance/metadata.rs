@@ -13,17 +13,15 @@ pub(crate) fn tenant(s: &str) -> TenantId {
     TenantId::new(s).unwrap()
 }
 
-fn name(s: &str) -> TopicName {
+pub(crate) fn name(s: &str) -> TopicName {
     TopicName::new(s).unwrap()
 }
 
 pub(crate) fn spec(t: &str, n: &str, partitions: u32) -> TopicSpec {
     TopicSpec {
-        tenant: tenant(t),
-        name: name(n),
-        partitions,
         retention_ms: Some(86_400_000),
         compression: Codec::Lz4,
+        ..TopicSpec::new(tenant(t), name(n), partitions)
     }
 }
 
@@ -60,6 +58,7 @@ pub(crate) fn commit(
         holder: holder.into(),
         batches,
         meter: true,
+        deadline_ms: i64::MAX,
     }
 }
 
@@ -457,84 +456,4 @@ pub async fn consumer_offsets(m: &MetadataParts) {
         m.store.fetch_offsets(&acme, "g1", t.id).await.unwrap(),
         [(0, 6), (2, 9)]
     );
-}
-
-/// Retention drops a prefix of old batches, raises the log start, and frees objects once no
-/// batch of any partition references them.
-pub async fn retention_expires_a_prefix_and_frees_objects(m: &MetadataParts) {
-    let t = m.store.create_topic(&spec("acme", "ret", 2)).await.unwrap();
-    let e0 = lead(m, &t, 0, "a").await;
-    let e1 = lead(m, &t, 1, "a").await;
-    let ts = |mut b: CommitBatch, ts: i64| {
-        b.max_timestamp_ms = ts;
-        b
-    };
-    // o1 holds old batches of both partitions; o2 an old one of p0; o3 a new one of p0.
-    m.store
-        .commit_object(&commit(
-            &t,
-            "o1",
-            "a",
-            vec![
-                ts(batch(&t, 0, 0, 5, e0), 1_000),
-                ts(batch(&t, 1, 0, 5, e1), 1_000),
-            ],
-        ))
-        .await
-        .unwrap();
-    m.store
-        .commit_object(&commit(
-            &t,
-            "o2",
-            "a",
-            vec![ts(batch(&t, 0, 5, 5, e0), 2_000)],
-        ))
-        .await
-        .unwrap();
-    m.store
-        .commit_object(&commit(
-            &t,
-            "o3",
-            "a",
-            vec![ts(batch(&t, 0, 10, 5, e0), 9_000)],
-        ))
-        .await
-        .unwrap();
-    assert!(m.store.unreferenced_objects(10).await.unwrap().is_empty());
-
-    assert_eq!(m.store.expire_before(t.id, 0, 5_000).await.unwrap(), 10);
-    let p = m.store.partition_offsets(t.id).await.unwrap();
-    assert_eq!((p[0].log_start_offset, p[0].high_watermark), (10, 15));
-    assert_eq!((p[1].log_start_offset, p[1].high_watermark), (0, 5));
-    let left: Vec<_> = m
-        .store
-        .lookup(t.id, 0, 0, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.base_offset)
-        .collect();
-    assert_eq!(left, [10]);
-    // o1 still holds partition 1's batch.
-    assert_eq!(m.store.unreferenced_objects(10).await.unwrap(), ["o2"]);
-
-    // Everything of partition 1 expires: the log starts at the high watermark.
-    assert_eq!(m.store.expire_before(t.id, 1, 5_000).await.unwrap(), 5);
-    let mut free = m.store.unreferenced_objects(10).await.unwrap();
-    free.sort();
-    assert_eq!(free, ["o1", "o2"]);
-    // Expiring again changes nothing; the log start never moves back.
-    assert_eq!(m.store.expire_before(t.id, 1, 0).await.unwrap(), 5);
-
-    m.store.forget_object("o1").await.unwrap();
-    m.store.forget_object("o1").await.unwrap();
-    assert_eq!(m.store.unreferenced_objects(10).await.unwrap(), ["o2"]);
-    // A deleted topic's objects are freed too.
-    m.store
-        .delete_topic(&tenant("acme"), &name("ret"))
-        .await
-        .unwrap();
-    let mut free = m.store.unreferenced_objects(10).await.unwrap();
-    free.sort();
-    assert_eq!(free, ["o2", "o3"]);
 }

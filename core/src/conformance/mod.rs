@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod cluster;
 pub mod lease;
+pub mod lifecycle;
 pub mod metadata;
 pub mod object;
 pub mod tenancy;
@@ -51,7 +52,17 @@ macro_rules! metadata_conformance {
                 lookup_finds_the_containing_batch,
                 recreated_topic_starts_empty,
                 consumer_offsets,
+            ]
+        );
+        $crate::__conformance_cases!(
+            lifecycle,
+            $make,
+            [
                 retention_expires_a_prefix_and_frees_objects,
+                retention_by_size_keeps_the_newest_bytes,
+                topic_settings_are_created_and_altered,
+                orphans_are_claimed_only_when_unknown_and_old,
+                compaction_swaps_rows_under_the_job_lease,
             ]
         );
         $crate::__conformance_cases!(
@@ -122,6 +133,7 @@ mod tests {
         for (suite, src) in [
             ("object", include_str!("object.rs")),
             ("metadata", include_str!("metadata.rs")),
+            ("lifecycle", include_str!("lifecycle.rs")),
             ("lease", include_str!("lease.rs")),
             ("cluster", include_str!("cluster.rs")),
             ("tenancy", include_str!("tenancy.rs")),

@@ -243,6 +243,7 @@ pub async fn usage_adds_up_per_tenant_and_month(m: &MetadataParts) {
                 leader_epoch: epoch,
                 ingress_bytes: size,
             }],
+            deadline_ms: i64::MAX,
             meter: true,
         };
         m.store.commit_object(&commit).await.unwrap();

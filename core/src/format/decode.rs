@@ -26,6 +26,8 @@ pub struct ObjectContents {
     pub writer: String,
     /// When it was written.
     pub created_at_ms: i64,
+    /// Written by compaction (header flag [`super::FLAG_COMPACTED`]).
+    pub compacted: bool,
     /// Batches with their byte range `(position, size)` in the object.
     pub batches: Vec<(u64, u32, DecodedBatch)>,
 }
@@ -198,22 +200,22 @@ fn opt_bytes(r: &mut Reader<'_>, payload: &Bytes, what: &str) -> FormatResult<Op
 
 fn decode_records(payload: &Bytes, h: &BatchHeader) -> FormatResult<Vec<(u64, Record)>> {
     let mut r = Reader::new(payload);
-    // Each record takes at least 5 bytes, which bounds the allocation by the input size.
-    let count = h.record_count as usize;
-    if count > payload.len() / 5 + 1 {
-        return Err(FormatError::Corrupt(format!(
-            "{count} records cannot fit in a {}-byte payload",
-            payload.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
+    // `record_count` is the offsets the batch spans; a compacted batch holds fewer records,
+    // each with its offset delta, strictly increasing. Each record takes at least 5 bytes,
+    // which bounds the allocation by the input size.
+    let span = u64::from(h.record_count);
+    let mut out = Vec::with_capacity((h.record_count as usize).min(payload.len() / 5 + 1));
+    let mut next_delta = 0u64;
+    while r.remaining() > 0 {
         let delta = r.uvarint("offset delta")?;
-        if delta != i as u64 {
+        if delta < next_delta || delta >= span {
             return Err(FormatError::Corrupt(format!(
-                "record {i} has offset delta {delta}"
+                "record {} has offset delta {delta}, out of order or outside the batch's {span} \
+                 offsets",
+                out.len()
             )));
         }
+        next_delta = delta + 1;
         let ts = h
             .first_timestamp_ms
             .wrapping_add(unzigzag(r.uvarint("timestamp delta")?));
@@ -235,7 +237,7 @@ fn decode_records(payload: &Bytes, h: &BatchHeader) -> FormatResult<Vec<(u64, Re
             headers.push(Header { key, value });
         }
         out.push((
-            h.base_offset + i as u64,
+            h.base_offset + delta,
             Record {
                 key,
                 value,
@@ -243,12 +245,6 @@ fn decode_records(payload: &Bytes, h: &BatchHeader) -> FormatResult<Vec<(u64, Re
                 timestamp_ms: ts,
             },
         ));
-    }
-    if r.remaining() != 0 {
-        return Err(FormatError::Corrupt(format!(
-            "{} bytes left after the last record",
-            r.remaining()
-        )));
     }
     Ok(out)
 }
@@ -263,7 +259,7 @@ pub fn decode_object(bytes: &Bytes) -> FormatResult<ObjectContents> {
     if version != VERSION {
         return Err(FormatError::UnsupportedVersion(version));
     }
-    let _flags = r.u8("flags")?;
+    let flags = r.u8("flags")?;
     let tenant = r.short_string("tenant")?;
     let writer = r.short_string("writer")?;
     let created_at_ms = r.i64("created_at")?;
@@ -328,6 +324,7 @@ pub fn decode_object(bytes: &Bytes) -> FormatResult<ObjectContents> {
         tenant,
         writer,
         created_at_ms,
+        compacted: flags & super::FLAG_COMPACTED != 0,
         batches,
     })
 }

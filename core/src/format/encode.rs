@@ -82,7 +82,63 @@ pub fn encode_batch_into(buf: &mut Vec<u8>, header: &mut BatchHeader, records: &
     header.record_count = records.len() as u32;
     header.first_timestamp_ms = records[0].timestamp_ms;
     header.max_timestamp_ms = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
+    let records_len = || records.iter().map(record_encoded_len).sum();
+    encode_with(buf, header, records_len, |out, first| {
+        write_records(
+            out,
+            records.iter().enumerate().map(|(i, r)| (i as u64, r)),
+            first,
+        )
+    });
+}
 
+/// Encodes a batch spanning offsets `header.base_offset..header.base_offset + span` that
+/// holds only `records` (at their offsets, strictly increasing inside the span): what key
+/// compaction writes, leaving gaps in the offsets of records it removed. With no records the
+/// batch keeps the span and the timestamps already in `header`, so the index stays without
+/// gaps.
+///
+/// # Panics
+/// If `span` is 0 or an offset is outside the span or out of order: callers build them so.
+pub fn encode_sparse_batch_into(
+    buf: &mut Vec<u8>,
+    header: &mut BatchHeader,
+    records: &[(u64, Record)],
+    span: u32,
+) {
+    let base = header.base_offset;
+    assert!(span > 0, "a batch spans at least one offset");
+    assert!(
+        records.windows(2).all(|w| w[0].0 < w[1].0)
+            && records
+                .iter()
+                .all(|(o, _)| *o >= base && *o - base < u64::from(span)),
+        "records must be in offset order inside the batch's span"
+    );
+    header.record_count = span;
+    if let Some((_, first)) = records.first() {
+        header.first_timestamp_ms = first.timestamp_ms;
+        header.max_timestamp_ms = records
+            .iter()
+            .map(|(_, r)| r.timestamp_ms)
+            .max()
+            .unwrap_or(0);
+    }
+    let records_len = || records.iter().map(|(_, r)| record_encoded_len(r)).sum();
+    encode_with(buf, header, records_len, |out, first| {
+        write_records(out, records.iter().map(|(o, r)| (o - base, r)), first)
+    });
+}
+
+/// Writes a batch's header fields, then its payload (`write_payload` writes the records,
+/// given the first timestamp; `records_len` bounds their size for compression), length and
+/// CRC.
+fn encode_with(
+    buf: &mut Vec<u8>,
+    header: &BatchHeader,
+    records_len: impl FnOnce() -> usize,
+    write_payload: impl FnOnce(&mut Vec<u8>, i64),
+) {
     let start = buf.len();
     let topic = header.topic.as_bytes();
     let header_len = 4 + BATCH_FIXED + topic.len();
@@ -102,13 +158,12 @@ pub fn encode_batch_into(buf: &mut Vec<u8>, header: &mut BatchHeader, records: &
     // Uncompressed batches are written in place: one copy of the record bytes.
     let uncompressed_len = match header.codec {
         Codec::None => {
-            write_records(buf, records, header.first_timestamp_ms);
+            write_payload(buf, header.first_timestamp_ms);
             buf.len() - start - header_len
         }
         codec => {
-            let records_len: usize = records.iter().map(record_encoded_len).sum();
-            let mut payload = Vec::with_capacity(records_len);
-            write_records(&mut payload, records, header.first_timestamp_ms);
+            let mut payload = Vec::with_capacity(records_len());
+            write_payload(&mut payload, header.first_timestamp_ms);
             match codec {
                 Codec::Lz4 => buf.extend_from_slice(&lz4_flex::block::compress(&payload)),
                 // Level 3 is zstd's default: most of the ratio for a fraction of the CPU.
@@ -127,9 +182,14 @@ pub fn encode_batch_into(buf: &mut Vec<u8>, header: &mut BatchHeader, records: &
     batch[4..8].copy_from_slice(&crc.to_le_bytes());
 }
 
-fn write_records(buf: &mut Vec<u8>, records: &[Record], first_timestamp_ms: i64) {
-    for (i, r) in records.iter().enumerate() {
-        put_uvarint(buf, i as u64);
+/// Writes records, each with its offset delta from the batch's base offset.
+fn write_records<'a>(
+    buf: &mut Vec<u8>,
+    records: impl Iterator<Item = (u64, &'a Record)>,
+    first_timestamp_ms: i64,
+) {
+    for (delta, r) in records {
+        put_uvarint(buf, delta);
         put_uvarint(buf, zigzag(r.timestamp_ms.wrapping_sub(first_timestamp_ms)));
         put_opt_bytes(buf, r.key.as_deref());
         put_opt_bytes(buf, r.value.as_deref());
@@ -156,6 +216,10 @@ pub struct ObjectWriter {
     batches: Vec<(u64, u32)>,
 }
 
+/// Header flag of an object written by compaction: one partition's batches, which replaced
+/// the flush objects' batches over the same offsets.
+pub const FLAG_COMPACTED: u8 = 1;
+
 impl ObjectWriter {
     /// Starts an object of `tenant`, written by `writer` (an agent's lease holder id), with
     /// room for `batches` batches of `batch_bytes` bytes in all (more makes the buffer grow,
@@ -167,6 +231,18 @@ impl ObjectWriter {
         batch_bytes: usize,
         batches: usize,
     ) -> Self {
+        Self::with_flags(tenant, writer, created_at_ms, batch_bytes, batches, 0)
+    }
+
+    /// As [`ObjectWriter::new`], with header `flags` (such as [`FLAG_COMPACTED`]).
+    pub fn with_flags(
+        tenant: &TenantId,
+        writer: &str,
+        created_at_ms: i64,
+        batch_bytes: usize,
+        batches: usize,
+        flags: u8,
+    ) -> Self {
         let header = 16 + tenant.as_str().len() + writer.len();
         let footer = 16 + 12 * batches;
         let mut buf: Vec<u8> = Vec::with_capacity(OBJECT_ALIGN + header + batch_bytes + footer);
@@ -174,7 +250,7 @@ impl ObjectWriter {
         buf.resize(pad, 0);
         buf.extend_from_slice(&MAGIC);
         buf.push(VERSION);
-        buf.push(0);
+        buf.push(flags);
         for s in [tenant.as_str(), writer] {
             let s = &s.as_bytes()[..s.len().min(u16::MAX as usize)];
             buf.extend_from_slice(&(s.len() as u16).to_le_bytes());
@@ -193,6 +269,22 @@ impl ObjectWriter {
     pub fn push_records(&mut self, header: &mut BatchHeader, records: &[Record]) -> (u64, u32) {
         let pos = self.buf.len();
         encode_batch_into(&mut self.buf, header, records);
+        let size = (self.buf.len() - pos) as u32;
+        let position = (pos - self.pad) as u64;
+        self.batches.push((position, size));
+        (position, size)
+    }
+
+    /// Encodes a sparse batch (see [`encode_sparse_batch_into`]) into the object; returns
+    /// its byte range as (position, size).
+    pub fn push_sparse(
+        &mut self,
+        header: &mut BatchHeader,
+        records: &[(u64, Record)],
+        span: u32,
+    ) -> (u64, u32) {
+        let pos = self.buf.len();
+        encode_sparse_batch_into(&mut self.buf, header, records, span);
         let size = (self.buf.len() - pos) as u32;
         let position = (pos - self.pad) as u64;
         self.batches.push((position, size));

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! object  = header batch* footer
-//! header  = magic "SHOB" | version u8 (=1) | flags u8 (=0)
+//! header  = magic "SHOB" | version u8 (=1) | flags u8 (bit 0: written by compaction)
 //!         | tenant_len u16 | tenant | writer_len u16 | writer | created_at_ms i64
 //! batch   = batch_len u32          (bytes after this field, through the end of the batch)
 //!         | crc32c u32             (CRC32C of every byte after this field)
@@ -20,6 +20,11 @@
 //!         | footer_len u32 | magic "SHOB"
 //! ```
 //!
+//! `record_count` is the number of offsets a batch spans. A flush writes every offset of the
+//! span (offset deltas 0, 1, 2, ...); key compaction keeps only the latest record of each key,
+//! so its batches hold records at strictly increasing deltas with gaps between them, and may
+//! hold none at all (the span stays, so the index covers every offset).
+//!
 //! A batch is also readable on its own from its byte range (`batch_position`, `batch_size`),
 //! which is what the offset index stores, so a fetch is one ranged GET. The decoder checks
 //! every length against the bytes it has and returns [`FormatError`], never panics.
@@ -31,7 +36,8 @@ pub use decode::{DecodedBatch, ObjectContents, decode_batch, decode_object};
 #[cfg(test)]
 pub use encode::{EncodedBatch, encode_batch};
 pub use encode::{
-    OBJECT_ALIGN, ObjectWriter, batch_encoded_len, encode_batch_into, record_encoded_len,
+    FLAG_COMPACTED, OBJECT_ALIGN, ObjectWriter, batch_encoded_len, encode_batch_into,
+    encode_sparse_batch_into, record_encoded_len,
 };
 
 use crate::types::{Codec, TopicId};
@@ -61,7 +67,8 @@ pub struct BatchHeader {
     pub partition: u32,
     /// Offset of the first record.
     pub base_offset: u64,
-    /// Number of records; their offsets are `base_offset..base_offset + record_count`.
+    /// Offsets the batch spans, `base_offset..base_offset + record_count`: its number of
+    /// records, unless key compaction removed some.
     pub record_count: u32,
     /// Timestamp of the first record.
     pub first_timestamp_ms: i64,

@@ -15,7 +15,9 @@ use crate::metadata::{
 };
 use crate::registry::MetadataParts;
 use crate::tenancy::{ApiKeyInfo, AuditEvent, AuditStore, StoredApiKey, Tenant, TenantStore};
-use crate::types::{PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSpec};
+use crate::types::{
+    PartitionInfo, TenantId, TopicId, TopicInfo, TopicName, TopicSettings, TopicSpec,
+};
 
 operations! {
     /// A metadata-store or lease operation, as [`MeteredMetadataStore`] counts it: one per
@@ -39,10 +41,20 @@ operations! {
         PartitionOffset => "partition_offset",
         /// [`IndexStore::expire_before`].
         ExpireBefore => "expire_before",
-        /// [`IndexStore::unreferenced_objects`].
+        /// [`LifecycleStore::unreferenced_objects`].
         UnreferencedObjects => "unreferenced_objects",
-        /// [`IndexStore::forget_object`].
+        /// [`LifecycleStore::forget_object`].
         ForgetObject => "forget_object",
+        /// [`LifecycleStore::expire_to_size`].
+        ExpireToSize => "expire_to_size",
+        /// [`LifecycleStore::claim_orphans`].
+        ClaimOrphans => "claim_orphans",
+        /// [`LifecycleStore::partition_batches`].
+        PartitionBatches => "partition_batches",
+        /// [`LifecycleStore::swap_batches`]: a compaction's fenced index swap.
+        SwapBatches => "swap_batches",
+        /// [`LifecycleStore::storage_stats`].
+        StorageStats => "storage_stats",
         /// [`OffsetStore::commit_offsets`].
         CommitOffsets => "commit_offsets",
         /// [`OffsetStore::fetch_offsets`].
@@ -81,8 +93,8 @@ operations! {
         AppendAudit => "append_audit",
         /// [`AuditStore::audit_log`].
         AuditLog => "audit_log",
-        /// [`TopicStore::set_retention`].
-        SetRetention => "set_retention",
+        /// [`TopicStore::alter_topic`].
+        AlterTopic => "alter_topic",
         /// [`IndexStore::topic_bytes`].
         TopicBytes => "topic_bytes",
         /// [`OffsetStore::group_offsets`].
@@ -188,8 +200,9 @@ macro_rules! metered {
     }};
 }
 
-// The control plane's traits, metered in a file of their own.
+// The control plane's traits, and storage housekeeping, metered in files of their own.
 mod control;
+mod lifecycle;
 
 #[async_trait]
 impl TopicStore for MeteredMetadataStore {
@@ -221,14 +234,14 @@ impl TopicStore for MeteredMetadataStore {
             .await
     }
 
-    async fn set_retention(
+    async fn alter_topic(
         &self,
         tenant: &TenantId,
         name: &TopicName,
-        retention_ms: Option<i64>,
+        settings: &TopicSettings,
     ) -> MetadataResult<TopicInfo> {
-        let call = self.inner.store.set_retention(tenant, name, retention_ms);
-        metered!(self, SetRetention, call)
+        let call = self.inner.store.alter_topic(tenant, name, settings);
+        metered!(self, AlterTopic, call)
     }
 }
 
@@ -284,21 +297,6 @@ impl IndexStore for MeteredMetadataStore {
             .expire_before(topic_id, partition, cutoff_ms);
         self.usage
             .call(MetadataOp::ExpireBefore, None, none, call)
-            .await
-    }
-
-    async fn unreferenced_objects(&self, limit: u32) -> MetadataResult<Vec<String>> {
-        let call = self.inner.store.unreferenced_objects(limit);
-        self.usage
-            .call(MetadataOp::UnreferencedObjects, None, none, call)
-            .await
-    }
-
-    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
-        let call = self.inner.store.forget_object(object_key);
-        let key = Some(object_key);
-        self.usage
-            .call(MetadataOp::ForgetObject, key, none, call)
             .await
     }
 

@@ -26,6 +26,7 @@ fn methods() -> Vec<(&'static str, Bytes)> {
                     partitions: 2,
                     retention_ms: Some(60_000),
                     compression: "lz4".into(),
+                    ..Default::default()
                 }
                 .encode_to_vec()
             }),
@@ -44,6 +45,18 @@ fn methods() -> Vec<(&'static str, Bytes)> {
         (
             "/streamhouse.v1.StreamHouse/DescribeTopic",
             enc(&|| pb::DescribeTopicRequest { name: "t".into() }.encode_to_vec()),
+        ),
+        (
+            "/streamhouse.v1.StreamHouse/AlterTopic",
+            enc(&|| {
+                pb::AlterTopicRequest {
+                    name: "t".into(),
+                    retention_bytes: Some(1 << 20),
+                    cleanup_policy: Some("compact".into()),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            }),
         ),
         (
             "/streamhouse.v1.StreamHouse/Produce",

@@ -2,7 +2,7 @@
 -- objects stay until garbage collection finds them unreferenced.
 WITH topic AS (
     DELETE FROM topics WHERE tenant = $1 AND name = $2
-    RETURNING id, tenant, name, partitions, retention_ms, compression, created_at_ms
+    RETURNING id, tenant, name, partitions, retention_ms, compression, retention_bytes, cleanup_policy, delete_retention_ms, created_at_ms
 ), partitions AS (
     DELETE FROM partitions WHERE topic_id IN (SELECT id FROM topic)
 ), batches AS (

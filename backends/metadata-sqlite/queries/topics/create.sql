@@ -1,3 +1,4 @@
-INSERT INTO topics (tenant, name, partitions, retention_ms, compression, created_at_ms)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO topics (tenant, name, partitions, retention_ms, compression, retention_bytes,
+                    cleanup_policy, delete_retention_ms, created_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 RETURNING id

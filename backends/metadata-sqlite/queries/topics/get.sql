@@ -1,3 +1,3 @@
-SELECT id, tenant, name, partitions, retention_ms, compression, created_at_ms
+SELECT id, tenant, name, partitions, retention_ms, compression, retention_bytes, cleanup_policy, delete_retention_ms, created_at_ms
 FROM topics
 WHERE tenant = ?1 AND name = ?2

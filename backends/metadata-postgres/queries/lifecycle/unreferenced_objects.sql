@@ -1,0 +1,6 @@
+-- Objects unreferenced for at least $1 ms, oldest first.
+SELECT key FROM objects o
+WHERE o.unreferenced_at_ms <= streamhouse_now_ms() - $1
+  AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.object_id = o.id)
+ORDER BY o.unreferenced_at_ms, o.id
+LIMIT $2

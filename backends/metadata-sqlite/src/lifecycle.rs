@@ -1,0 +1,186 @@
+//! [`LifecycleStore`] on SQLite: retention by size, the objects garbage collection deletes,
+//! compaction's index swap and storage statistics.
+
+use async_trait::async_trait;
+use streamhouse_core::clock::now_ms;
+use streamhouse_core::fencing::check_swap;
+use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
+use streamhouse_core::stored::StoredRow;
+use streamhouse_core::{
+    CompactionSwap, Lease, LifecycleStore, OrphanCandidate, StoredBatch, TenantId, TopicId,
+    TopicStorage,
+};
+
+use crate::error::meta;
+use crate::index::json_rows;
+use crate::store::{Row, SqliteMetadataStore};
+
+#[async_trait]
+impl LifecycleStore for SqliteMetadataStore {
+    async fn expire_to_size(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        max_bytes: u64,
+    ) -> MetadataResult<u64> {
+        let keep_from = include_str!("../queries/lifecycle/size_keep_from.sql");
+        let max = stored_i64(max_bytes, "retention_bytes")?;
+        self.trim(topic_id, partition, keep_from, max).await
+    }
+
+    async fn unreferenced_objects(&self, grace_ms: i64, limit: u32) -> MetadataResult<Vec<String>> {
+        let now = now_ms();
+        sqlx::query(include_str!("../queries/lifecycle/mark_unreferenced.sql"))
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        sqlx::query_scalar(include_str!(
+            "../queries/lifecycle/unreferenced_objects.sql"
+        ))
+        .bind(now.saturating_sub(grace_ms))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(meta)
+    }
+
+    async fn forget_object(&self, object_key: &str) -> MetadataResult<()> {
+        sqlx::query(include_str!("../queries/index/forget_object.sql"))
+            .bind(object_key)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    async fn claim_orphans(
+        &self,
+        tenant: &TenantId,
+        candidates: &[OrphanCandidate],
+        grace_ms: i64,
+    ) -> MetadataResult<Vec<String>> {
+        let mut tx = self.write_tx().await?;
+        // Under the write lock: this process's clock is the store's.
+        let now = now_ms();
+        let mut claimed = Vec::new();
+        for c in candidates {
+            if c.key_time_ms > now.saturating_sub(grace_ms) {
+                continue;
+            }
+            let key: Option<String> =
+                sqlx::query_scalar(include_str!("../queries/lifecycle/claim_orphan.sql"))
+                    .bind(&c.object_key)
+                    .bind(tenant.as_str())
+                    .bind(stored_i64(c.size, "object size")?)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(meta)?;
+            claimed.extend(key);
+        }
+        tx.commit().await.map_err(meta)?;
+        Ok(claimed)
+    }
+
+    async fn partition_batches(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        from_offset: u64,
+        limit: u32,
+    ) -> MetadataResult<Vec<StoredBatch>> {
+        let rows = sqlx::query(include_str!("../queries/lifecycle/partition_batches.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(stored_i64(from_offset, "offset")?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| StoredBatch::decode(&Row(r))).collect()
+    }
+
+    async fn swap_batches(&self, s: &CompactionSwap) -> MetadataResult<()> {
+        let (start, end) = (
+            stored_i64(s.start_offset, "offset")?,
+            stored_i64(s.end_offset, "offset")?,
+        );
+        let mut tx = self.write_tx().await?;
+        let now = now_ms();
+        let lease = sqlx::query(include_str!("../queries/leases/get.sql"))
+            .bind(s.lease.key.topic_id)
+            .bind(i64::from(s.lease.key.partition))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(meta)?
+            .map(|r| Lease::decode(&s.lease.key, &Row(&r)))
+            .transpose()?;
+        let found = sqlx::query(include_str!("../queries/lifecycle/swap_rows.sql"))
+            .bind(s.topic_id)
+            .bind(i64::from(s.partition))
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(meta)?
+            .iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok((
+                    from_stored(row.int("base_offset")?, "offset")?,
+                    row.text("key")?,
+                ))
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        check_swap(s, lease.as_ref(), &found, now)?;
+        let object_id: i64 =
+            sqlx::query_scalar(include_str!("../queries/lifecycle/insert_compacted.sql"))
+                .bind(&s.object_key)
+                .bind(s.tenant.as_str())
+                .bind(stored_i64(s.object_size, "object size")?)
+                .bind(&s.lease.holder)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(meta)?;
+        sqlx::query(include_str!("../queries/lifecycle/swap_delete.sql"))
+            .bind(s.topic_id)
+            .bind(i64::from(s.partition))
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let rows = s
+            .batches
+            .iter()
+            .map(|b| {
+                Ok([
+                    s.topic_id,
+                    i64::from(s.partition),
+                    stored_i64(b.base_offset, "offset")?,
+                    stored_i64(b.end_offset, "offset")?,
+                    stored_i64(b.position, "position")?,
+                    i64::from(b.size),
+                    b.max_timestamp_ms,
+                ])
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(json_rows(rows))
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn storage_stats(&self) -> MetadataResult<Vec<TopicStorage>> {
+        let rows = sqlx::query(include_str!("../queries/lifecycle/storage_stats.sql"))
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter().map(|r| TopicStorage::decode(&Row(r))).collect()
+    }
+}
