@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod admission;
 pub mod auth;
+pub mod backup;
 pub mod broker;
 pub mod cache;
 pub mod cluster;
@@ -56,6 +57,7 @@ use tracing::info;
 
 use crate::admission::{AdmissionLayer, AdmissionLimits, RequestLimits};
 use crate::auth::{Audit, Authenticator, ClusterAuth, KeyPolicy};
+use crate::backup::Snapshots;
 use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cache::ChunkCache;
 use crate::cache::disk::DiskTier;
@@ -230,6 +232,12 @@ impl Agent {
             object_reader.clone(),
             partitions.clone(),
             metrics.clone(),
+            // Compaction replaces only batches older than its `min_age_ms`, by their object's
+            // time; half of it is margin for the agents' clocks.
+            match config.compaction.enabled {
+                true => config.compaction.min_age_ms / 2,
+                false => i64::MAX,
+            },
         ));
         let retention = Retention::new(
             meta.store.clone(),
@@ -248,10 +256,15 @@ impl Agent {
                 .then(|| orphan_grace_ms(config.write.commit_deadline_ms)),
             metrics.jobs.clone(),
         ))];
+        jobs.push(Arc::new(Snapshots::new(
+            meta.store.clone(),
+            objects.clone(),
+            Duration::from_millis(config.gc.snapshot_interval_ms),
+        )));
         if config.compaction.enabled {
             jobs.push(Arc::new(Compaction::new(
                 meta.store.clone(),
-                objects,
+                objects.clone(),
                 config.compaction.clone(),
                 commit_deadline_ms,
                 metrics.jobs.clone(),
@@ -284,6 +297,7 @@ impl Agent {
                 writer: writer.clone(),
                 reader,
                 metrics: metrics.clone(),
+                objects: objects.clone(),
             },
             Limits {
                 request: request_limits,

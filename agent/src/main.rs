@@ -44,6 +44,18 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Rebuild an empty metadata store from the bucket: tenants, topics, partitions, the
+    /// offset index, high watermarks and consumer-group offsets (from the newest snapshot).
+    /// Stop every agent first. See docs/operations.md.
+    RebuildMetadata {
+        /// Print what would be restored, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Count the record objects in the bucket by what the metadata store knows of them:
+    /// referenced, unreferenced (deleted after `gc.grace_ms`) and unknown (orphans, deleted
+    /// once older than twice `write.commit_deadline_ms`).
+    Objects,
     /// List the audit log, newest first: key creation and revocation, topic creation and
     /// deletion, failed authentications.
     Audit {
@@ -101,6 +113,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Some(Command::Tenant(cmd)) => rt.block_on(streamhouse_agent::admin::tenant(&config, cmd)),
         Some(Command::Key(cmd)) => rt.block_on(streamhouse_agent::admin::key(&config, cmd)),
+        Some(Command::RebuildMetadata { dry_run }) => rt.block_on(
+            streamhouse_agent::backup::commands::rebuild(&config, dry_run),
+        ),
+        Some(Command::Objects) => {
+            rt.block_on(streamhouse_agent::backup::commands::objects(&config))
+        }
         Some(Command::Audit { tenant, limit }) => rt.block_on(streamhouse_agent::admin::audit_log(
             &config,
             tenant.as_deref(),

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::decode_batch;
+use streamhouse_core::lifecycle::parse_object_key;
 use streamhouse_core::metadata::BatchIndexEntry;
 use streamhouse_core::{
     Fetched, MetadataError, MetadataStore, ObjectStoreError, Record, TopicInfo,
@@ -36,22 +38,34 @@ pub struct Reader {
     objects: Arc<ObjectReader>,
     partitions: Arc<Partitions>,
     metrics: Arc<Metrics>,
+    /// Cached index entries older than this (by their object's key time) are not used:
+    /// compaction may have replaced them.
+    cache_max_age_ms: i64,
 }
 
 impl Reader {
-    /// A reader of the index in `store` and of objects through `objects`.
+    /// A reader of the index in `store` and of objects through `objects`, using the leader's
+    /// cached index entries only for objects younger than `cache_max_age_ms`.
     pub fn new(
         store: Arc<dyn MetadataStore>,
         objects: Arc<ObjectReader>,
         partitions: Arc<Partitions>,
         metrics: Arc<Metrics>,
+        cache_max_age_ms: i64,
     ) -> Self {
         Self {
             store,
             objects,
             partitions,
             metrics,
+            cache_max_age_ms,
         }
+    }
+
+    /// Whether a cached entry can be trusted: its object is younger than compaction touches.
+    fn fresh(&self, e: &BatchIndexEntry) -> bool {
+        let cutoff = now_ms().saturating_sub(self.cache_max_age_ms);
+        parse_object_key(&e.object_key).is_some_and(|(_, at)| at >= cutoff)
     }
 
     /// Log start and high watermark of one partition, from the store.
@@ -243,7 +257,8 @@ impl Reader {
         let cached = self
             .partitions
             .get(topic.id, partition)
-            .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES, max_bytes));
+            .and_then(|p| p.cached_entries(offset, LOOKUP_ENTRIES, max_bytes))
+            .filter(|e| e.first().is_some_and(|e| self.fresh(e)));
         self.metrics.index_lookup(cached.is_some());
         let mut entries = match cached {
             Some(e) => e,

@@ -202,5 +202,6 @@ fn reader_through(
         Arc::new(objects),
         partitions.clone(),
         metrics.clone(),
+        i64::MAX,
     )
 }

@@ -130,11 +130,20 @@ pub async fn run(client: &Client, args: ConsumeArgs, out: &mut impl Write) -> an
                 .await
                 .map_err(|e| explain(e, &args, p))?;
             if f.records.is_empty() {
+                // Past the end, or a gap key compaction left in a batch: go on after it.
+                if f.next_offset > offset {
+                    offset = f.next_offset;
+                    continue;
+                }
                 break;
             }
             let n = emit(out, p, &f.records, &mut remaining, args.verbose)?;
-            offset = n.unwrap_or(offset);
-            commit(client, &args, p, n).await?;
+            // Every record printed: go on where the agent says (past any gap compaction left).
+            offset = match remaining {
+                0 => n.unwrap_or(offset),
+                _ => f.next_offset.max(n.unwrap_or(offset)),
+            };
+            commit(client, &args, p, Some(offset)).await?;
         }
     }
     out.flush()?;

@@ -30,7 +30,8 @@ pub mod conformance;
 pub use error::BoxError;
 pub use lease::{Lease, LeaseError, LeaseKey, LeaseManager};
 pub use lifecycle::{
-    CompactionSwap, LifecycleStore, OrphanCandidate, StoredBatch, SwapBatch, TopicStorage,
+    CompactionSwap, LifecycleStore, OrphanCandidate, RestoredObject, StoredBatch, SwapBatch,
+    TopicStorage,
 };
 pub use metadata::{
     BatchIndexEntry, CommitBatch, IndexStore, MetadataError, MetadataStore, ObjectCommit,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::lease::Lease;
 use crate::metadata::{BatchIndexEntry, MetadataResult};
-use crate::types::{TenantId, TopicId, TopicName};
+use crate::types::{TenantId, TopicId, TopicInfo, TopicName};
 
 /// A new key for an object of `tenant`, and the time in it (ms since the epoch, this
 /// process's clock): `tenants/<tenant>/objects/<UUIDv7>.sho`. UUIDv7 keys sort by creation
@@ -94,6 +94,27 @@ pub trait LifecycleStore: Send + Sync {
     /// Stored bytes, object counts and the compaction backlog of every topic that has any, by
     /// tenant and topic name.
     async fn storage_stats(&self) -> MetadataResult<Vec<TopicStorage>>;
+
+    /// Every object the store knows, by key, with whether an index row references it.
+    async fn known_objects(&self) -> MetadataResult<Vec<(String, bool)>>;
+
+    /// Rebuilding metadata from a bucket: creates a topic (with its partitions at offset 0)
+    /// under the id and creation time it had, which its objects' batches carry. Ids are never
+    /// reused: later topics get higher ones. `AlreadyExists` if the id or name is taken.
+    async fn restore_topic(&self, topic: &TopicInfo) -> MetadataResult<()>;
+
+    /// Rebuilding metadata: records an object found in the bucket with the index rows of the
+    /// batches chosen from it.
+    async fn restore_object(&self, object: &RestoredObject) -> MetadataResult<()>;
+
+    /// Rebuilding metadata: sets a partition's log start offset and high watermark.
+    async fn restore_partition(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        log_start_offset: u64,
+        high_watermark: u64,
+    ) -> MetadataResult<()>;
 }
 
 /// An object found in the bucket, which may be an orphan.
@@ -157,6 +178,23 @@ pub struct CompactionSwap {
     pub lease: Lease,
     /// As for a flush commit: the latest store time the swap may happen.
     pub deadline_ms: i64,
+}
+
+/// An object found in a bucket, as rebuilding metadata records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredObject {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Its key.
+    pub object_key: String,
+    /// Its size.
+    pub object_size: u64,
+    /// Who wrote it (from its header).
+    pub writer: String,
+    /// Written by compaction.
+    pub compacted: bool,
+    /// The batches chosen from it: topic id, partition, and where each lies.
+    pub batches: Vec<(TopicId, u32, SwapBatch)>,
 }
 
 /// What a topic keeps in the object store.

@@ -14,6 +14,7 @@ mod process;
 mod proxy;
 mod raw;
 mod services;
+mod storage;
 
 pub use certs::{TestCa, TestCert};
 pub use checks::{assert_acked_readable, produce_recorded};
@@ -24,3 +25,4 @@ pub use process::{AgentProcess, admin, bin, free_port, health_serving, tool};
 pub use proxy::{Fault, FaultyProxy};
 pub use raw::{empty_records_request, raw_call, raw_produce};
 pub use services::{Metadata, Objects, env_refs};
+pub use storage::{eventually, metric_sum, objects_report, read_log};

@@ -102,7 +102,8 @@ impl Broker {
                     },
                 };
                 match fetched {
-                    Ok(f) if f.records.is_empty() => {}
+                    // Nothing new, or only a gap key compaction left: go on after it.
+                    Ok(f) if f.records.is_empty() => offset = offset.max(f.next_offset),
                     Ok(f) => {
                         offset = f.next_offset;
                         if tx.send(Ok(f)).await.is_err() {

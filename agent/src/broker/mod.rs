@@ -17,7 +17,8 @@ use std::sync::atomic::AtomicU32;
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::{
-    MetadataStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSettings, TopicSpec,
+    MetadataStore, ObjectStore, PartitionInfo, TenantId, TopicInfo, TopicName, TopicSettings,
+    TopicSpec,
 };
 use tokio::sync::{Semaphore, watch};
 
@@ -64,6 +65,8 @@ pub struct BrokerParts {
     pub reader: Arc<Reader>,
     /// The agent's metrics.
     pub metrics: Arc<Metrics>,
+    /// The object store, for topic manifests.
+    pub objects: Arc<dyn ObjectStore>,
 }
 
 /// The agent's internal API.
@@ -76,6 +79,7 @@ pub struct Broker {
     writer: Arc<Writer>,
     reader: Arc<Reader>,
     metrics: Arc<Metrics>,
+    objects: Arc<dyn ObjectStore>,
     limits: Limits,
     /// Rotates the partition of records with neither key nor partition, per request.
     sticky: AtomicU32,
@@ -95,6 +99,7 @@ impl Broker {
             writer: parts.writer,
             reader: parts.reader,
             metrics: parts.metrics,
+            objects: parts.objects,
             subscriptions: Arc::new(Semaphore::new(limits.max_subscriptions)),
             limits,
             sticky: AtomicU32::new(0),
@@ -126,7 +131,16 @@ impl Broker {
         spec.validate_settings()?;
         let topic = Arc::new(self.store.create_topic(&spec).await?);
         self.topics.insert(topic.clone());
+        self.manifest(&topic).await;
         Ok(topic)
+    }
+
+    /// Writes a topic's manifest to the bucket, for rebuilding metadata; a failure only
+    /// delays it until the `snapshots` job writes it.
+    async fn manifest(&self, topic: &TopicInfo) {
+        if let Err(e) = crate::backup::write_topic_manifest(&*self.objects, topic).await {
+            tracing::warn!(topic = %topic.spec.name, "cannot write the topic's manifest: {e}; the snapshots job will");
+        }
     }
 
     /// Changes a topic's retention and cleanup settings to what `change` makes of the current
@@ -143,14 +157,18 @@ impl Broker {
         let settings = change(current.spec.settings())?;
         let topic = Arc::new(self.store.alter_topic(tenant, name, &settings).await?);
         self.topics.insert(topic.clone());
+        self.manifest(&topic).await;
         Ok(topic)
     }
 
     /// Deletes a topic with its partitions, index and offsets.
     pub async fn delete_topic(&self, tenant: &TenantId, name: &TopicName) -> AgentResult<()> {
         self.admit(tenant).await?;
-        self.store.delete_topic(tenant, name).await?;
+        let topic = self.store.delete_topic(tenant, name).await?;
         self.topics.remove(tenant, name);
+        if let Err(e) = crate::backup::delete_topic_manifest(&*self.objects, &topic).await {
+            tracing::warn!(topic = %name, "cannot delete the topic's manifest: {e}; the snapshots job will");
+        }
         Ok(())
     }
 

@@ -39,7 +39,7 @@ use crate::error::AgentResult;
 pub const JOB_TOPIC_ID: TopicId = -2;
 /// The tenant of job leases.
 pub const JOB_TENANT: &str = "streamhouse-jobs";
-/// How often each agent checks which jobs it should hold.
+/// How often each agent checks which jobs it should hold (or, if shorter, a job's interval).
 const TICK: Duration = Duration::from_secs(1);
 
 /// A singleton background job.
@@ -127,9 +127,10 @@ impl Jobs {
         let key = job_key(job.number());
         let mut held: Option<Lease> = None;
         let mut last_run: Option<Instant> = None;
+        let tick = TICK.min(job.interval());
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(TICK) => {}
+                _ = tokio::time::sleep(tick) => {}
                 _ = shutdown.changed() => break,
             }
             if !self.chosen(job.number()) {

@@ -406,6 +406,10 @@ impl Writer {
         if let Err(e) = std::mem::replace(&mut w.put, Ok(())) {
             return self.fail(&w.key, live, e).await;
         }
+        crate::failpoint::hit("flush.after_put");
+        if let Some(wait) = crate::failpoint::delay("flush.delay_commit") {
+            tokio::time::sleep(wait).await;
+        }
         // If no commit succeeds the object is an orphan: nothing references it.
         match self.commit(&w, &live).await {
             Ok(()) => self.acknowledge(&w, live, put_ms),

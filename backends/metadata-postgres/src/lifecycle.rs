@@ -6,8 +6,8 @@ use streamhouse_core::fencing::check_swap;
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::StoredRow;
 use streamhouse_core::{
-    CompactionSwap, Lease, LifecycleStore, MetadataError, OrphanCandidate, StoredBatch, TenantId,
-    TopicId, TopicStorage,
+    CompactionSwap, Lease, LifecycleStore, MetadataError, OrphanCandidate, RestoredObject,
+    StoredBatch, TenantId, TopicId, TopicInfo, TopicStorage,
 };
 
 use crate::error::meta;
@@ -182,5 +182,108 @@ impl LifecycleStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         rows.iter().map(|r| TopicStorage::decode(&Row(r))).collect()
+    }
+
+    async fn known_objects(&self) -> MetadataResult<Vec<(String, bool)>> {
+        let mut c = self.conn(&self.writer).await?;
+        let rows = self
+            .q(include_str!("../queries/lifecycle/known_objects.sql"))
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok((row.text("key")?, row.int("referenced")? != 0))
+            })
+            .collect()
+    }
+
+    async fn restore_topic(&self, t: &TopicInfo) -> MetadataResult<()> {
+        let spec = &t.spec;
+        let partitions = i32::try_from(spec.partitions)
+            .map_err(|_| MetadataError::InvalidInput(format!("{} partitions", spec.partitions)))?;
+        let mut tx = self.write_tx().await?;
+        self.q(include_str!("../queries/lifecycle/restore_topic.sql"))
+            .bind(t.id)
+            .bind(spec.tenant.as_str())
+            .bind(spec.name.as_str())
+            .bind(partitions)
+            .bind(spec.retention_ms)
+            .bind(spec.compression.name())
+            .bind(spec.retention_bytes)
+            .bind(spec.cleanup_policy.name())
+            .bind(spec.delete_retention_ms)
+            .bind(t.created_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| meta(e).when_exists(|| MetadataError::topic_exists(&spec.name)))?;
+        self.q(include_str!("../queries/topics/create_partitions.sql"))
+            .bind(t.id)
+            .bind(spec.tenant.as_str())
+            .bind(partitions)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        self.q(include_str!(
+            "../queries/lifecycle/restore_topic_sequence.sql"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn restore_object(&self, o: &RestoredObject) -> MetadataResult<()> {
+        let mut tx = self.write_tx().await?;
+        let object_id: i64 = self
+            .scalar(include_str!("../queries/lifecycle/restore_object.sql"))
+            .bind(&o.object_key)
+            .bind(o.tenant.as_str())
+            .bind(stored_i64(o.object_size, "object size")?)
+            .bind(&o.writer)
+            .bind(o.compacted)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(meta)?;
+        let b = &o.batches;
+        self.q(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(column(b, |b| Ok(b.0))?)
+            .bind(column(b, |b| Ok(b.1 as i32))?)
+            .bind(column(b, |b| stored_i64(b.2.base_offset, "offset"))?)
+            .bind(column(b, |b| stored_i64(b.2.end_offset, "offset"))?)
+            .bind(column(b, |b| stored_i64(b.2.position, "position"))?)
+            .bind(column(b, |b| Ok(b.2.size as i32))?)
+            .bind(column(b, |b| Ok(b.2.max_timestamp_ms))?)
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn restore_partition(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        log_start_offset: u64,
+        high_watermark: u64,
+    ) -> MetadataResult<()> {
+        let mut c = self.conn(&self.writer).await?;
+        let done = self
+            .q(include_str!("../queries/lifecycle/restore_partition.sql"))
+            .bind(topic_id)
+            .bind(partition as i32)
+            .bind(stored_i64(log_start_offset, "offset")?)
+            .bind(stored_i64(high_watermark, "offset")?)
+            .execute(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        match done.rows_affected() {
+            0 => Err(MetadataError::no_partition(topic_id, partition)),
+            _ => Ok(()),
+        }
     }
 }

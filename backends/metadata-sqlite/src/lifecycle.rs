@@ -7,8 +7,8 @@ use streamhouse_core::fencing::check_swap;
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::StoredRow;
 use streamhouse_core::{
-    CompactionSwap, Lease, LifecycleStore, OrphanCandidate, StoredBatch, TenantId, TopicId,
-    TopicStorage,
+    CompactionSwap, Lease, LifecycleStore, MetadataError, OrphanCandidate, RestoredObject,
+    StoredBatch, TenantId, TopicId, TopicInfo, TopicStorage,
 };
 
 use crate::error::meta;
@@ -182,5 +182,103 @@ impl LifecycleStore for SqliteMetadataStore {
             .await
             .map_err(meta)?;
         rows.iter().map(|r| TopicStorage::decode(&Row(r))).collect()
+    }
+
+    async fn known_objects(&self) -> MetadataResult<Vec<(String, bool)>> {
+        let rows = sqlx::query(include_str!("../queries/lifecycle/known_objects.sql"))
+            .fetch_all(&self.reads)
+            .await
+            .map_err(meta)?;
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok((row.text("key")?, row.int("referenced")? != 0))
+            })
+            .collect()
+    }
+
+    async fn restore_topic(&self, t: &TopicInfo) -> MetadataResult<()> {
+        let spec = &t.spec;
+        let mut tx = self.write_tx().await?;
+        sqlx::query(include_str!("../queries/lifecycle/restore_topic.sql"))
+            .bind(t.id)
+            .bind(spec.tenant.as_str())
+            .bind(spec.name.as_str())
+            .bind(i64::from(spec.partitions))
+            .bind(spec.retention_ms)
+            .bind(spec.compression.name())
+            .bind(spec.retention_bytes)
+            .bind(spec.cleanup_policy.name())
+            .bind(spec.delete_retention_ms)
+            .bind(t.created_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| meta(e).when_exists(|| MetadataError::topic_exists(&spec.name)))?;
+        sqlx::query(include_str!("../queries/topics/create_partitions.sql"))
+            .bind(t.id)
+            .bind(spec.tenant.as_str())
+            .bind(i64::from(spec.partitions))
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn restore_object(&self, o: &RestoredObject) -> MetadataResult<()> {
+        let mut tx = self.write_tx().await?;
+        let object_id: i64 =
+            sqlx::query_scalar(include_str!("../queries/lifecycle/restore_object.sql"))
+                .bind(&o.object_key)
+                .bind(o.tenant.as_str())
+                .bind(stored_i64(o.object_size, "object size")?)
+                .bind(&o.writer)
+                .bind(now_ms())
+                .bind(i64::from(o.compacted))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(meta)?;
+        let rows = o
+            .batches
+            .iter()
+            .map(|(topic_id, partition, b)| {
+                Ok([
+                    *topic_id,
+                    i64::from(*partition),
+                    stored_i64(b.base_offset, "offset")?,
+                    stored_i64(b.end_offset, "offset")?,
+                    stored_i64(b.position, "position")?,
+                    i64::from(b.size),
+                    b.max_timestamp_ms,
+                ])
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(json_rows(rows))
+            .execute(&mut *tx)
+            .await
+            .map_err(meta)?;
+        tx.commit().await.map_err(meta)
+    }
+
+    async fn restore_partition(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        log_start_offset: u64,
+        high_watermark: u64,
+    ) -> MetadataResult<()> {
+        let done = sqlx::query(include_str!("../queries/lifecycle/restore_partition.sql"))
+            .bind(topic_id)
+            .bind(i64::from(partition))
+            .bind(stored_i64(log_start_offset, "offset")?)
+            .bind(stored_i64(high_watermark, "offset")?)
+            .execute(&self.pool)
+            .await
+            .map_err(meta)?;
+        match done.rows_affected() {
+            0 => Err(MetadataError::no_partition(topic_id, partition)),
+            _ => Ok(()),
+        }
     }
 }

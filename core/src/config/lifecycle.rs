@@ -65,7 +65,8 @@ impl CompactionConfig {
     }
 }
 
-/// `[gc]`: deleting objects nothing references.
+/// `[gc]`: deleting objects nothing references, and the snapshots that let metadata be
+/// rebuilt from the bucket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcConfig {
@@ -78,6 +79,10 @@ pub struct GcConfig {
     /// Whether the job also lists the bucket for orphans (objects written by flushes whose
     /// commit failed or never came). Default true.
     pub collect_orphans: bool,
+    /// How often the `snapshots` job writes each tenant's consumer-group offsets (when they
+    /// changed) and checks the topic manifests in the bucket: the recovery point of consumer
+    /// offsets when metadata is rebuilt from the bucket. Default 300000.
+    pub snapshot_interval_ms: u64,
 }
 
 impl Default for GcConfig {
@@ -86,6 +91,7 @@ impl Default for GcConfig {
             interval_ms: 60_000,
             grace_ms: 300_000,
             collect_orphans: true,
+            snapshot_interval_ms: 300_000,
         }
     }
 }
@@ -97,6 +103,11 @@ impl GcConfig {
         }
         if self.grace_ms < 0 {
             return Err(ConfigError("gc.grace_ms must not be negative".into()));
+        }
+        if self.snapshot_interval_ms < 100 {
+            return Err(ConfigError(
+                "gc.snapshot_interval_ms must be at least 100".into(),
+            ));
         }
         Ok(())
     }

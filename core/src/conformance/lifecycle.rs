@@ -6,10 +6,10 @@ use std::time::Duration;
 use super::metadata::{batch, commit, lead, name, spec, tenant};
 use crate::clock::now_ms;
 use crate::lease::LeaseKey;
-use crate::lifecycle::{CompactionSwap, OrphanCandidate, SwapBatch};
+use crate::lifecycle::{CompactionSwap, OrphanCandidate, RestoredObject, SwapBatch};
 use crate::metadata::{CommitBatch, MetadataError};
 use crate::registry::MetadataParts;
-use crate::types::{CleanupPolicy, TopicSettings, TopicSpec};
+use crate::types::{CleanupPolicy, TopicInfo, TopicSettings, TopicSpec};
 
 /// Sorted keys of the objects unreferenced for at least `grace_ms`.
 async fn free(m: &MetadataParts, grace_ms: i64) -> Vec<String> {
@@ -360,4 +360,79 @@ pub async fn compaction_swaps_rows_under_the_job_lease(m: &MetadataParts) {
         ),
         (1_400, 3, 500, 1)
     );
+}
+
+/// Rebuilding metadata restores topics under their ids, objects with their rows, and
+/// partitions' offsets; later topics get new ids above them.
+pub async fn metadata_is_restored_under_its_ids(m: &MetadataParts) {
+    let live = m
+        .store
+        .create_topic(&spec("acme", "live", 1))
+        .await
+        .unwrap();
+    let back = TopicInfo {
+        id: live.id + 100,
+        spec: TopicSpec {
+            cleanup_policy: CleanupPolicy::Compact,
+            ..spec("acme", "back", 2)
+        },
+        created_at_ms: 1_234,
+    };
+    m.store.restore_topic(&back).await.unwrap();
+    let got = m
+        .store
+        .get_topic(&tenant("acme"), &name("back"))
+        .await
+        .unwrap();
+    assert_eq!(got, back);
+    let again = m.store.restore_topic(&back).await.unwrap_err();
+    assert!(matches!(again, MetadataError::AlreadyExists(_)), "{again}");
+
+    let sb = |base, end, position| SwapBatch {
+        base_offset: base,
+        end_offset: end,
+        position,
+        size: 100,
+        max_timestamp_ms: 7,
+    };
+    let object = RestoredObject {
+        tenant: tenant("acme"),
+        object_key: "r1".into(),
+        object_size: 400,
+        writer: "agent-1/0".into(),
+        compacted: false,
+        batches: vec![
+            (back.id, 0, sb(0, 5, 20)),
+            (back.id, 0, sb(5, 8, 120)),
+            (back.id, 1, sb(0, 3, 220)),
+        ],
+    };
+    m.store.restore_object(&object).await.unwrap();
+    m.store.restore_partition(back.id, 0, 0, 8).await.unwrap();
+    m.store.restore_partition(back.id, 1, 0, 3).await.unwrap();
+    let offsets = m.store.partition_offsets(back.id).await.unwrap();
+    let hws: Vec<_> = offsets
+        .iter()
+        .map(|p| (p.log_start_offset, p.high_watermark))
+        .collect();
+    assert_eq!(hws, [(0, 8), (0, 3)]);
+    let found = m.store.lookup(back.id, 0, 6, 10).await.unwrap();
+    assert_eq!((found[0].base_offset, found[0].position), (5, 120));
+    assert_eq!(
+        m.store.known_objects().await.unwrap(),
+        [("r1".to_owned(), true)]
+    );
+    let e = m
+        .store
+        .restore_partition(back.id, 5, 0, 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, MetadataError::NotFound(_)), "{e}");
+
+    let next = m
+        .store
+        .create_topic(&spec("acme", "next", 1))
+        .await
+        .unwrap();
+    assert!(next.id > back.id, "{} after {}", next.id, back.id);
 }

@@ -63,6 +63,7 @@ macro_rules! metadata_conformance {
                 topic_settings_are_created_and_altered,
                 orphans_are_claimed_only_when_unknown_and_old,
                 compaction_swaps_rows_under_the_job_lease,
+                metadata_is_restored_under_its_ids,
             ]
         );
         $crate::__conformance_cases!(

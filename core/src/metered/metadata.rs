@@ -55,6 +55,14 @@ operations! {
         SwapBatches => "swap_batches",
         /// [`LifecycleStore::storage_stats`].
         StorageStats => "storage_stats",
+        /// [`LifecycleStore::known_objects`].
+        KnownObjects => "known_objects",
+        /// [`LifecycleStore::restore_topic`].
+        RestoreTopic => "restore_topic",
+        /// [`LifecycleStore::restore_object`].
+        RestoreObject => "restore_object",
+        /// [`LifecycleStore::restore_partition`].
+        RestorePartition => "restore_partition",
         /// [`OffsetStore::commit_offsets`].
         CommitOffsets => "commit_offsets",
         /// [`OffsetStore::fetch_offsets`].

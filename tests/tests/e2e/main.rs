@@ -28,5 +28,6 @@ mod quota;
 mod read_cache;
 mod retention;
 mod secrets;
+mod storage;
 mod tls;
 mod wire;

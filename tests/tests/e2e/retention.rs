@@ -26,7 +26,12 @@ async fn expired_records_and_their_objects_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     let agent = AgentProcess::start(
         dir.path(),
-        &[("STREAMHOUSE_RETENTION__CHECK_INTERVAL_MS", "200")],
+        &[
+            ("STREAMHOUSE_RETENTION__CHECK_INTERVAL_MS", "200"),
+            ("STREAMHOUSE_GC__INTERVAL_MS", "200"),
+            ("STREAMHOUSE_GC__GRACE_MS", "0"),
+            ("STREAMHOUSE_COMPACTION__ENABLED", "false"),
+        ],
     )
     .await;
     let client = agent.client().await;

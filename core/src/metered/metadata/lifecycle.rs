@@ -5,10 +5,10 @@ use async_trait::async_trait;
 
 use super::{MetadataOp, MeteredMetadataStore, none};
 use crate::lifecycle::{
-    CompactionSwap, LifecycleStore, OrphanCandidate, StoredBatch, TopicStorage,
+    CompactionSwap, LifecycleStore, OrphanCandidate, RestoredObject, StoredBatch, TopicStorage,
 };
 use crate::metadata::MetadataResult;
-use crate::types::{TenantId, TopicId};
+use crate::types::{TenantId, TopicId, TopicInfo};
 
 #[async_trait]
 impl LifecycleStore for MeteredMetadataStore {
@@ -72,5 +72,33 @@ impl LifecycleStore for MeteredMetadataStore {
 
     async fn storage_stats(&self) -> MetadataResult<Vec<TopicStorage>> {
         metered!(self, StorageStats, self.inner.store.storage_stats())
+    }
+
+    async fn known_objects(&self) -> MetadataResult<Vec<(String, bool)>> {
+        metered!(self, KnownObjects, self.inner.store.known_objects())
+    }
+
+    async fn restore_topic(&self, topic: &TopicInfo) -> MetadataResult<()> {
+        metered!(self, RestoreTopic, self.inner.store.restore_topic(topic))
+    }
+
+    async fn restore_object(&self, object: &RestoredObject) -> MetadataResult<()> {
+        metered!(self, RestoreObject, self.inner.store.restore_object(object))
+    }
+
+    async fn restore_partition(
+        &self,
+        topic_id: TopicId,
+        partition: u32,
+        log_start_offset: u64,
+        high_watermark: u64,
+    ) -> MetadataResult<()> {
+        let call = self.inner.store.restore_partition(
+            topic_id,
+            partition,
+            log_start_offset,
+            high_watermark,
+        );
+        metered!(self, RestorePartition, call)
     }
 }
