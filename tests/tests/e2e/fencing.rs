@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use streamhouse_client::{ProduceRecord, RetryPolicy};
-use streamhouse_tests::{AgentProcess, Metadata, assert_acked_readable, bin, env_refs};
+use streamhouse_tests::{
+    AgentProcess, Metadata, assert_acked_readable, bin, env_refs, eventually, objects_report,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_agent_on_one_sqlite_store_is_refused_until_the_first_dies() {
@@ -101,6 +103,13 @@ async fn paused_leader_is_fenced_after_its_lease_moves() {
     let dir = tempfile::tempdir().unwrap();
     let mut env = Metadata::Postgres.env().await;
     env.push(("STREAMHOUSE_LEASE__TTL_MS".into(), "2000".into()));
+    // The zombie's fenced objects are orphans, collected once 4 s old.
+    env.push((
+        "STREAMHOUSE_WRITE__COMMIT_DEADLINE_MS".into(),
+        "2000".into(),
+    ));
+    env.push(("STREAMHOUSE_GC__INTERVAL_MS".into(), "200".into()));
+    env.push(("STREAMHOUSE_GC__GRACE_MS".into(), "0".into()));
     // A frozen agent's open transaction is ended by the server after 2 x 1 s.
     env.push((
         "STREAMHOUSE_METADATA__STATEMENT_TIMEOUT_MS".into(),
@@ -168,5 +177,17 @@ async fn paused_leader_is_fenced_after_its_lease_moves() {
         "{log_a}"
     );
     let acked = acked.lock().unwrap().clone();
+    assert_acked_readable(&client_b, "t", &acked).await;
+    // What the zombie wrote but could not commit is collected; what B committed stays.
+    let env = env_refs(&env);
+    eventually(
+        "the zombie's orphans' collection",
+        Duration::from_secs(30),
+        async || {
+            let report = objects_report(dir.path(), &env);
+            report["unknown"] == 0 && report["unreferenced"] == 0
+        },
+    )
+    .await;
     assert_acked_readable(&client_b, "t", &acked).await;
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use rstest::rstest;
 use streamhouse_client::ClientError;
 use streamhouse_tests::{
-    AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs, produce_recorded,
+    AgentProcess, Fault, FaultyProxy, Objects, assert_acked_readable, env_refs, eventually,
+    objects_report, produce_recorded,
 };
 use tonic::Code;
 
@@ -60,6 +61,11 @@ async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
             // Reads go to the store, whose failures this test is about, not to the agent's
             // read cache.
             ("STREAMHOUSE_READ__CACHE_BYTES", "0"),
+            // Orphans (PUTs the store took while the agent saw them fail) are collected
+            // once 2 s old.
+            ("STREAMHOUSE_WRITE__COMMIT_DEADLINE_MS", "1000"),
+            ("STREAMHOUSE_GC__INTERVAL_MS", "200"),
+            ("STREAMHOUSE_GC__GRACE_MS", "0"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
@@ -114,4 +120,15 @@ async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
         acked.len()
     );
     assert_acked_readable(&client, "t", &acked).await;
+    // Every object left in the bucket is one the index references: what the faults orphaned
+    // was collected.
+    let env = env_refs(&env);
+    eventually(
+        "the orphans' collection",
+        Duration::from_secs(30),
+        async || objects_report(dir.path(), &env)["unknown"] == 0,
+    )
+    .await;
+    let report = objects_report(dir.path(), &env);
+    assert_eq!(report["objects"], report["referenced"], "{report:?}");
 }

@@ -107,3 +107,89 @@ async fn expired_records_and_their_objects_are_removed() {
     .await;
     assert!(agent.log().contains("retention pass"), "{}", agent.log());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_by_size_keeps_the_newest_bytes_once_altered() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(
+        dir.path(),
+        &[
+            ("STREAMHOUSE_RETENTION__CHECK_INTERVAL_MS", "200"),
+            ("STREAMHOUSE_GC__INTERVAL_MS", "200"),
+            ("STREAMHOUSE_GC__GRACE_MS", "0"),
+            ("STREAMHOUSE_COMPACTION__ENABLED", "false"),
+        ],
+    )
+    .await;
+    let client = agent.client().await;
+    client.create_topic("sized", 1, None, "none").await.unwrap();
+    for i in 0..20 {
+        client
+            .produce(
+                "sized",
+                vec![ProduceRecord::new(format!("{i:04} {}", "x".repeat(1000)))],
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(object_files(agent.dir()), 20);
+    // Without a size limit nothing goes.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        client.describe_topic("sized").await.unwrap().1[0].log_start_offset,
+        0
+    );
+
+    let t = client
+        .alter_topic(streamhouse_client::proto::AlterTopicRequest {
+            name: "sized".into(),
+            retention_bytes: Some(5_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.retention_bytes, Some(5_000));
+    // About four batches of ~1,050 bytes fit in 5,000 bytes: the rest goes, oldest first.
+    eventually("retention by size", async || {
+        client.describe_topic("sized").await.unwrap().1[0].log_start_offset >= 16
+    })
+    .await;
+    let start = client.describe_topic("sized").await.unwrap().1[0].log_start_offset;
+    assert!(
+        start < 20,
+        "the newest batches stay: the log starts at {start}"
+    );
+    let f = client.fetch("sized", 0, start, 1 << 20, 0).await.unwrap();
+    assert_eq!(f.records.len() as u64, 20 - start);
+    eventually("their objects to go", async || {
+        object_files(agent.dir()) == (20 - start) as usize
+    })
+    .await;
+
+    let t = client
+        .alter_topic(streamhouse_client::proto::AlterTopicRequest {
+            name: "sized".into(),
+            retention_bytes: Some(-1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.retention_bytes, None);
+    match client
+        .alter_topic(streamhouse_client::proto::AlterTopicRequest {
+            name: "sized".into(),
+            retention_ms: Some(0),
+            ..Default::default()
+        })
+        .await
+    {
+        Err(ClientError::Status(s)) => {
+            assert_eq!(s.code(), Code::InvalidArgument);
+            assert!(
+                s.message().contains("retention_ms must be positive"),
+                "{s:?}"
+            );
+        }
+        other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+    }
+}
