@@ -57,7 +57,7 @@ use tracing::info;
 
 use crate::admission::{AdmissionLayer, AdmissionLimits, RequestLimits};
 use crate::auth::{Audit, Authenticator, ClusterAuth, KeyPolicy};
-use crate::backup::Snapshots;
+use crate::backup::{Manifests, Snapshots};
 use crate::broker::{Broker, BrokerParts, Limits};
 use crate::cache::ChunkCache;
 use crate::cache::disk::DiskTier;
@@ -256,9 +256,11 @@ impl Agent {
                 .then(|| orphan_grace_ms(config.write.commit_deadline_ms)),
             metrics.jobs.clone(),
         ))];
+        let manifests = Arc::new(Manifests::default());
         jobs.push(Arc::new(Snapshots::new(
             meta.store.clone(),
             objects.clone(),
+            manifests.clone(),
             Duration::from_millis(config.gc.snapshot_interval_ms),
         )));
         if config.compaction.enabled {
@@ -298,6 +300,7 @@ impl Agent {
                 reader,
                 metrics: metrics.clone(),
                 objects: objects.clone(),
+                manifests,
             },
             Limits {
                 request: request_limits,

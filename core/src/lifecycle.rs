@@ -208,6 +208,8 @@ pub struct TopicStorage {
     pub bytes: u64,
     /// Objects holding them.
     pub objects: u64,
+    /// Index rows (batches).
+    pub batches: u64,
     /// Bytes still in flush objects, waiting for compaction.
     pub backlog_bytes: u64,
     /// Flush objects holding them.

@@ -91,8 +91,8 @@ impl StoredBatch {
 }
 
 impl TopicStorage {
-    /// A topic's storage from the columns `tenant, name, bytes, objects, backlog_bytes,
-    /// backlog_objects`.
+    /// A topic's storage from the columns `tenant, name, bytes, objects, batches,
+    /// backlog_bytes, backlog_objects`.
     pub fn decode(row: &impl StoredRow) -> MetadataResult<Self> {
         let corrupt = |e| MetadataError::other_from("corrupt storage row", e);
         Ok(Self {
@@ -100,6 +100,7 @@ impl TopicStorage {
             topic: TopicName::new(row.text("name")?).map_err(corrupt)?,
             bytes: row.num("bytes")?,
             objects: row.num("objects")?,
+            batches: row.num("batches")?,
             backlog_bytes: row.num("backlog_bytes")?,
             backlog_objects: row.num("backlog_objects")?,
         })

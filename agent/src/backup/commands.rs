@@ -37,7 +37,8 @@ pub async fn rebuild(config: &Config, dry_run: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the record objects in the bucket by what the metadata store knows of them.
+/// Prints the record objects in the bucket by what the metadata store knows of them, then
+/// each topic's stored bytes, objects, index rows and compaction backlog.
 pub async fn objects(config: &Config) -> anyhow::Result<()> {
     let (store, objects) = stores(config).await?;
     let known: HashMap<String, bool> = store.known_objects().await?.into_iter().collect();
@@ -59,5 +60,11 @@ pub async fn objects(config: &Config) -> anyhow::Result<()> {
     println!("referenced {referenced}");
     println!("unreferenced {unreferenced}");
     println!("unknown {unknown}");
+    for t in store.storage_stats().await? {
+        println!(
+            "topic {}/{} bytes={} objects={} batches={} backlog_objects={} backlog_bytes={}",
+            t.tenant, t.topic, t.bytes, t.objects, t.batches, t.backlog_objects, t.backlog_bytes
+        );
+    }
     Ok(())
 }

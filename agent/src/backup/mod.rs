@@ -181,14 +181,29 @@ pub async fn put_json<T: Serialize>(
     Ok(())
 }
 
-/// Writes a topic's manifest (on create and alter).
-pub async fn write_topic_manifest(objects: &dyn ObjectStore, t: &TopicInfo) -> AgentResult<()> {
-    put_json(
-        objects,
-        &topic_key(&t.spec.tenant, t.id),
-        &TopicManifest::of(t),
-    )
-    .await
+/// The topic manifests this agent knows to be in the bucket, as it wrote or read them: the
+/// `snapshots` job rewrites only those that differ from the metadata store.
+#[derive(Debug, Default)]
+pub struct Manifests(std::sync::Mutex<std::collections::HashMap<TopicId, TopicManifest>>);
+
+impl Manifests {
+    /// Whether the bucket is known to hold exactly `m`.
+    pub(crate) fn holds(&self, m: &TopicManifest) -> bool {
+        self.0.lock().expect("poisoned").get(&m.id) == Some(m)
+    }
+
+    /// Records that the bucket holds `m`.
+    pub(crate) fn remember(&self, m: TopicManifest) {
+        self.0.lock().expect("poisoned").insert(m.id, m);
+    }
+
+    /// Writes a topic's manifest (on create and alter) and remembers it.
+    pub async fn write(&self, objects: &dyn ObjectStore, t: &TopicInfo) -> AgentResult<()> {
+        let m = TopicManifest::of(t);
+        put_json(objects, &topic_key(&t.spec.tenant, t.id), &m).await?;
+        self.remember(m);
+        Ok(())
+    }
 }
 
 /// Deletes a topic's manifest (with the topic).

@@ -7,13 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use streamhouse_core::clock::now_ms;
-use streamhouse_core::{
-    Lease, MetadataStore, ObjectKey, ObjectStore, TenantId, TopicId, TopicInfo,
-};
+use streamhouse_core::{Lease, MetadataStore, ObjectKey, ObjectStore, TenantId, TopicInfo};
 
 use super::{
-    OffsetSnapshot, SnapshotOffset, TenantManifest, TopicManifest, offsets_prefix, put_json,
-    tenant_key, topic_key,
+    Manifests, OffsetSnapshot, SnapshotOffset, TenantManifest, TopicManifest, offsets_prefix,
+    put_json, tenant_key, topic_key,
 };
 use crate::error::AgentResult;
 use crate::jobs::Job;
@@ -25,6 +23,7 @@ const KEEP_SNAPSHOTS: usize = 3;
 pub struct Snapshots {
     store: Arc<dyn MetadataStore>,
     objects: Arc<dyn ObjectStore>,
+    manifests: Arc<Manifests>,
     interval: Duration,
     /// What this holder of the job wrote last, so unchanged files are not written again.
     written: Mutex<Written>,
@@ -33,20 +32,22 @@ pub struct Snapshots {
 #[derive(Default)]
 struct Written {
     tenants: HashMap<TenantId, TenantManifest>,
-    topics: HashMap<TopicId, TopicManifest>,
     offsets: HashMap<TenantId, Vec<SnapshotOffset>>,
 }
 
 impl Snapshots {
-    /// The job over the agent's stores, run every `interval`.
+    /// The job over the agent's stores, run every `interval`, sharing what it knows of the
+    /// bucket's manifests with the agent's broker.
     pub fn new(
         store: Arc<dyn MetadataStore>,
         objects: Arc<dyn ObjectStore>,
+        manifests: Arc<Manifests>,
         interval: Duration,
     ) -> Self {
         Self {
             store,
             objects,
+            manifests,
             interval,
             written: Mutex::default(),
         }
@@ -96,13 +97,25 @@ impl Snapshots {
         let present: HashSet<&str> = listed.iter().map(|m| m.key.as_str()).collect();
         for t in topics {
             let manifest = TopicManifest::of(t);
-            let key = topic_key(id, t.id);
-            if !present.contains(key.as_str()) || self.changed(|w| &mut w.topics, &t.id, &manifest)
-            {
-                put_json(&*self.objects, &key, &manifest).await?;
-                self.remember(|w| &mut w.topics, t.id, manifest);
-                done += 1;
+            if self.manifests.holds(&manifest) {
+                continue;
             }
+            let key = topic_key(id, t.id);
+            // Written by another agent, or before this one started: read before rewriting (a
+            // GET costs a tenth of a PUT).
+            if present.contains(key.as_str()) {
+                let bytes = self.objects.get(&ObjectKey::new(key.as_str())?).await?;
+                if serde_json::from_slice::<TopicManifest>(&bytes)
+                    .ok()
+                    .as_ref()
+                    == Some(&manifest)
+                {
+                    self.manifests.remember(manifest);
+                    continue;
+                }
+            }
+            self.manifests.write(&*self.objects, t).await?;
+            done += 1;
         }
         let offsets: Vec<SnapshotOffset> = self
             .store

@@ -67,6 +67,8 @@ pub struct BrokerParts {
     pub metrics: Arc<Metrics>,
     /// The object store, for topic manifests.
     pub objects: Arc<dyn ObjectStore>,
+    /// The manifests this agent knows the bucket holds.
+    pub manifests: Arc<crate::backup::Manifests>,
 }
 
 /// The agent's internal API.
@@ -80,6 +82,7 @@ pub struct Broker {
     reader: Arc<Reader>,
     metrics: Arc<Metrics>,
     objects: Arc<dyn ObjectStore>,
+    manifests: Arc<crate::backup::Manifests>,
     limits: Limits,
     /// Rotates the partition of records with neither key nor partition, per request.
     sticky: AtomicU32,
@@ -100,6 +103,7 @@ impl Broker {
             reader: parts.reader,
             metrics: parts.metrics,
             objects: parts.objects,
+            manifests: parts.manifests,
             subscriptions: Arc::new(Semaphore::new(limits.max_subscriptions)),
             limits,
             sticky: AtomicU32::new(0),
@@ -138,7 +142,7 @@ impl Broker {
     /// Writes a topic's manifest to the bucket, for rebuilding metadata; a failure only
     /// delays it until the `snapshots` job writes it.
     async fn manifest(&self, topic: &TopicInfo) {
-        if let Err(e) = crate::backup::write_topic_manifest(&*self.objects, topic).await {
+        if let Err(e) = self.manifests.write(&*self.objects, topic).await {
             tracing::warn!(topic = %topic.spec.name, "cannot write the topic's manifest: {e}; the snapshots job will");
         }
     }

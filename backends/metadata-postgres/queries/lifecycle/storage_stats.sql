@@ -2,6 +2,7 @@
 SELECT t.tenant, t.name,
        SUM(b.size)::BIGINT AS bytes,
        COUNT(DISTINCT b.object_id) AS objects,
+       COUNT(*) AS batches,
        SUM(CASE WHEN o.compacted THEN 0 ELSE b.size END)::BIGINT AS backlog_bytes,
        COUNT(DISTINCT CASE WHEN o.compacted THEN NULL ELSE b.object_id END) AS backlog_objects
 FROM batches b

@@ -2,6 +2,7 @@
 SELECT t.tenant, t.name,
        SUM(b.size) AS bytes,
        COUNT(DISTINCT b.object_id) AS objects,
+       COUNT(*) AS batches,
        SUM(CASE WHEN o.compacted = 0 THEN b.size ELSE 0 END) AS backlog_bytes,
        COUNT(DISTINCT CASE WHEN o.compacted = 0 THEN b.object_id END) AS backlog_objects
 FROM batches b
