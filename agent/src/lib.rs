@@ -64,7 +64,7 @@ use crate::cache::disk::DiskTier;
 use crate::cluster::Cluster;
 use crate::grpc::GrpcService;
 use crate::internal::InternalService;
-use crate::jobs::{Compaction, Gc, Job, Jobs};
+use crate::jobs::{Compaction, Gc, Job, Jobs, OrphanScan};
 use crate::metering::Meter;
 use crate::metrics::Metrics;
 use crate::object_reader::ObjectReader;
@@ -250,10 +250,10 @@ impl Agent {
             objects.clone(),
             Duration::from_millis(config.gc.interval_ms),
             config.gc.grace_ms,
-            config
-                .gc
-                .collect_orphans
-                .then(|| orphan_grace_ms(config.write.commit_deadline_ms)),
+            config.gc.collect_orphans.then(|| OrphanScan {
+                grace_ms: orphan_grace_ms(config.write.commit_deadline_ms),
+                interval: Duration::from_millis(config.gc.orphan_scan_interval_ms),
+            }),
             metrics.jobs.clone(),
         ))];
         let manifests = Arc::new(Manifests::default());

@@ -74,6 +74,15 @@ pub trait LifecycleStore: Send + Sync {
         grace_ms: i64,
     ) -> MetadataResult<Vec<String>>;
 
+    /// The partitions compaction may have work in: those with at least `min_batches` index
+    /// rows, or `min_bytes`, in flush objects (not yet compacted), by topic id and partition.
+    /// Reads only the flush objects' rows (a partial index), however large the index is.
+    async fn compaction_candidates(
+        &self,
+        min_batches: u64,
+        min_bytes: u64,
+    ) -> MetadataResult<Vec<(TopicId, u32)>>;
+
     /// Up to `limit` index rows of a partition from `from_offset` on, in offset order, with
     /// what compaction needs to know of their objects.
     async fn partition_batches(

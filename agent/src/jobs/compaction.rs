@@ -29,7 +29,7 @@ use streamhouse_core::format::{BatchHeader, FLAG_COMPACTED, ObjectWriter, decode
 use streamhouse_core::lifecycle::{new_object_key, parse_object_key};
 use streamhouse_core::{
     CompactionSwap, Lease, MetadataError, MetadataStore, ObjectKey, ObjectStore, PutMode, Record,
-    StoredBatch, SwapBatch, TopicInfo,
+    StoredBatch, SwapBatch, TopicId, TopicInfo,
 };
 use tracing::{debug, warn};
 
@@ -283,16 +283,32 @@ impl Job for Compaction {
 
     async fn run(&self, lease: &Lease) -> AgentResult<String> {
         let mut done = Done::default();
-        for t in self.store.list_topics(None).await? {
-            for p in 0..t.spec.partitions {
-                match self.partition(&t, p, lease, &mut done).await {
-                    Ok(()) => {}
-                    // The job moved: stop here.
-                    Err(e) if done.fenced => return Err(e),
-                    // Retention or a topic deletion got there first, or a batch is damaged:
-                    // the next run plans again.
-                    Err(e) => warn!(topic = %t.spec.name, partition = p, "compaction skipped: {e}"),
-                }
+        let candidates = self
+            .store
+            .compaction_candidates(self.cfg.min_batches as u64, self.cfg.target_object_bytes)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(String::new());
+        }
+        let topics: HashMap<TopicId, TopicInfo> = self
+            .store
+            .list_topics(None)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        for (topic_id, p) in candidates {
+            // Deleted since its rows were counted.
+            let Some(t) = topics.get(&topic_id) else {
+                continue;
+            };
+            match self.partition(t, p, lease, &mut done).await {
+                Ok(()) => {}
+                // The job moved: stop here.
+                Err(e) if done.fenced => return Err(e),
+                // Retention or a topic deletion got there first, or a batch is damaged:
+                // the next run plans again.
+                Err(e) => warn!(topic = %t.spec.name, partition = p, "compaction skipped: {e}"),
             }
         }
         Ok(match done.swaps {

@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use prometheus_client::metrics::family::Family;
@@ -31,28 +31,38 @@ use crate::metrics::TopicLabels;
 /// Objects deleted per metadata query, and orphans claimed per statement.
 const BATCH: usize = 500;
 
+/// How orphans are looked for.
+#[derive(Debug, Clone, Copy)]
+pub struct OrphanScan {
+    /// How old (by the time in its key) an unknown object must be to be claimed.
+    pub grace_ms: i64,
+    /// How often the bucket is listed.
+    pub interval: Duration,
+}
+
 /// The garbage-collection job.
 pub struct Gc {
     store: Arc<dyn MetadataStore>,
     objects: Arc<dyn ObjectStore>,
     interval: Duration,
     grace_ms: i64,
-    orphan_grace_ms: Option<i64>,
+    orphans: Option<OrphanScan>,
     metrics: JobMetrics,
     /// The topics whose storage gauges this agent exports, to clear those that went away.
     exported: Mutex<HashSet<TopicLabels>>,
+    /// When this holder of the job last listed the bucket.
+    scanned: Mutex<Option<Instant>>,
 }
 
 impl Gc {
     /// The job over the agent's stores: unreferenced objects go `grace_ms` after the index
-    /// stopped referencing them; orphans (when `orphan_grace_ms` is set) once their key is
-    /// that old.
+    /// stopped referencing them; orphans (when `orphans` is set) are looked for as it says.
     pub fn new(
         store: Arc<dyn MetadataStore>,
         objects: Arc<dyn ObjectStore>,
         interval: Duration,
         grace_ms: i64,
-        orphan_grace_ms: Option<i64>,
+        orphans: Option<OrphanScan>,
         metrics: JobMetrics,
     ) -> Self {
         Self {
@@ -60,9 +70,10 @@ impl Gc {
             objects,
             interval,
             grace_ms,
-            orphan_grace_ms,
+            orphans,
             metrics,
             exported: Mutex::default(),
+            scanned: Mutex::default(),
         }
     }
 
@@ -176,8 +187,16 @@ impl Job for Gc {
     }
 
     async fn run(&self, _lease: &Lease) -> AgentResult<String> {
-        let claimed = match self.orphan_grace_ms {
-            Some(grace) => self.claim_orphans(grace).await?,
+        let due = self.orphans.filter(|scan| {
+            let last = *self.scanned.lock().expect("poisoned");
+            last.is_none_or(|t| t.elapsed() >= scan.interval)
+        });
+        let claimed = match due {
+            Some(scan) => {
+                let n = self.claim_orphans(scan.grace_ms).await?;
+                *self.scanned.lock().expect("poisoned") = Some(Instant::now());
+                n
+            }
             None => 0,
         };
         let deleted = self.delete_unreferenced().await?;
@@ -189,6 +208,7 @@ impl Job for Gc {
     }
 
     fn released(&self) {
+        *self.scanned.lock().expect("poisoned") = None;
         for labels in std::mem::take(&mut *self.exported.lock().expect("poisoned")) {
             self.forget_labels(&labels);
         }

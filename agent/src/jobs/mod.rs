@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 pub use compaction::Compaction;
-pub use gc::Gc;
+pub use gc::{Gc, OrphanScan};
 
 use crate::cluster::Cluster;
 use crate::error::AgentResult;

@@ -10,3 +10,5 @@ ALTER TABLE objects ADD COLUMN compacted BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE objects ADD COLUMN unreferenced_at_ms BIGINT;
 CREATE INDEX objects_unreferenced ON objects (unreferenced_at_ms)
     WHERE unreferenced_at_ms IS NOT NULL;
+-- Compaction finds its work among the flush objects only, however large the index grows.
+CREATE INDEX objects_flush ON objects (id) WHERE NOT compacted;

@@ -77,6 +77,30 @@ impl LifecycleStore for PostgresMetadataStore {
         Ok(keys)
     }
 
+    async fn compaction_candidates(
+        &self,
+        min_batches: u64,
+        min_bytes: u64,
+    ) -> MetadataResult<Vec<(TopicId, u32)>> {
+        let mut c = self.conn(&self.writer).await?;
+        let rows = self
+            .q(include_str!(
+                "../queries/lifecycle/compaction_candidates.sql"
+            ))
+            .bind(stored_i64(min_batches, "batches")?)
+            .bind(stored_i64(min_bytes, "bytes")?)
+            .fetch_all(c.get())
+            .await
+            .map_err(meta)?;
+        c.done().await?;
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok((row.int("topic_id")?, row.num("partition")?))
+            })
+            .collect()
+    }
+
     async fn partition_batches(
         &self,
         topic_id: TopicId,

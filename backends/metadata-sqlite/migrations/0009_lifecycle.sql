@@ -10,3 +10,5 @@ ALTER TABLE objects ADD COLUMN compacted INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE objects ADD COLUMN unreferenced_at_ms INTEGER;
 CREATE INDEX objects_unreferenced ON objects (unreferenced_at_ms)
     WHERE unreferenced_at_ms IS NOT NULL;
+-- Compaction finds its work among the flush objects only, however large the index grows.
+CREATE INDEX objects_flush ON objects (id) WHERE compacted = 0;

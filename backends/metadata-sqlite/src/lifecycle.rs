@@ -83,6 +83,27 @@ impl LifecycleStore for SqliteMetadataStore {
         Ok(claimed)
     }
 
+    async fn compaction_candidates(
+        &self,
+        min_batches: u64,
+        min_bytes: u64,
+    ) -> MetadataResult<Vec<(TopicId, u32)>> {
+        let rows = sqlx::query(include_str!(
+            "../queries/lifecycle/compaction_candidates.sql"
+        ))
+        .bind(stored_i64(min_batches, "batches")?)
+        .bind(stored_i64(min_bytes, "bytes")?)
+        .fetch_all(&self.reads)
+        .await
+        .map_err(meta)?;
+        rows.iter()
+            .map(|r| {
+                let row = Row(r);
+                Ok((row.int("topic_id")?, row.num("partition")?))
+            })
+            .collect()
+    }
+
     async fn partition_batches(
         &self,
         topic_id: TopicId,

@@ -79,6 +79,9 @@ pub struct GcConfig {
     /// Whether the job also lists the bucket for orphans (objects written by flushes whose
     /// commit failed or never came). Default true.
     pub collect_orphans: bool,
+    /// How often the bucket is listed for orphans (a LIST request per 1,000 objects).
+    /// Default 3600000.
+    pub orphan_scan_interval_ms: u64,
     /// How often the `snapshots` job writes each tenant's consumer-group offsets (when they
     /// changed) and checks the topic manifests in the bucket: the recovery point of consumer
     /// offsets when metadata is rebuilt from the bucket. Default 300000.
@@ -91,6 +94,7 @@ impl Default for GcConfig {
             interval_ms: 60_000,
             grace_ms: 300_000,
             collect_orphans: true,
+            orphan_scan_interval_ms: 3_600_000,
             snapshot_interval_ms: 300_000,
         }
     }

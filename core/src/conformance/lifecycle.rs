@@ -252,6 +252,11 @@ pub async fn compaction_swaps_rows_under_the_job_lease(m: &MetadataParts) {
     let rows = m.store.partition_batches(t.id, 0, 0, 10).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| !r.compacted));
+    // Partition 0 has three rows in flush objects (1,500 bytes), partition 1 one.
+    let candidates = m.store.compaction_candidates(3, 1 << 40).await.unwrap();
+    assert_eq!(candidates, [(t.id, 0)]);
+    let candidates = m.store.compaction_candidates(9, 500).await.unwrap();
+    assert_eq!(candidates, [(t.id, 0), (t.id, 1)]);
 
     let job = LeaseKey {
         tenant: tenant("streamhouse-jobs"),
@@ -346,6 +351,9 @@ pub async fn compaction_swaps_rows_under_the_job_lease(m: &MetadataParts) {
         ..fenced
     };
     m.store.swap_batches(&ok).await.unwrap();
+    // Only partition 1's row is left in a flush object.
+    let candidates = m.store.compaction_candidates(1, 1 << 40).await.unwrap();
+    assert_eq!(candidates, [(t.id, 1)]);
 
     let stats = m.store.storage_stats().await.unwrap();
     let ours: Vec<_> = stats.iter().filter(|s| s.topic == t.spec.name).collect();

@@ -49,6 +49,8 @@ operations! {
         ExpireToSize => "expire_to_size",
         /// [`LifecycleStore::claim_orphans`].
         ClaimOrphans => "claim_orphans",
+        /// [`LifecycleStore::compaction_candidates`].
+        CompactionCandidates => "compaction_candidates",
         /// [`LifecycleStore::partition_batches`].
         PartitionBatches => "partition_batches",
         /// [`LifecycleStore::swap_batches`]: a compaction's fenced index swap.

@@ -46,7 +46,10 @@ async fn second_agent_on_one_sqlite_store_is_refused_until_the_first_dies() {
     first.resume();
     first.kill9();
     let second = AgentProcess::start_named(dir.path(), "second", &[]).await;
-    assert!(second.log().contains("agent serving"));
+    // It answers health checks a moment before it logs that it serves.
+    second
+        .wait_for_log("agent serving", Duration::from_secs(5))
+        .await;
 }
 
 /// Produces one record per request until `stop`; records every acknowledgement (asserting no
@@ -110,6 +113,7 @@ async fn paused_leader_is_fenced_after_its_lease_moves() {
     ));
     env.push(("STREAMHOUSE_GC__INTERVAL_MS".into(), "200".into()));
     env.push(("STREAMHOUSE_GC__GRACE_MS".into(), "0".into()));
+    env.push(("STREAMHOUSE_GC__ORPHAN_SCAN_INTERVAL_MS".into(), "200".into()));
     // A frozen agent's open transaction is ended by the server after 2 x 1 s.
     env.push((
         "STREAMHOUSE_METADATA__STATEMENT_TIMEOUT_MS".into(),

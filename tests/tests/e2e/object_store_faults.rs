@@ -66,6 +66,7 @@ async fn outage_and_flaky_requests_lose_nothing(#[case] objects: Objects) {
             ("STREAMHOUSE_WRITE__COMMIT_DEADLINE_MS", "1000"),
             ("STREAMHOUSE_GC__INTERVAL_MS", "200"),
             ("STREAMHOUSE_GC__GRACE_MS", "0"),
+            ("STREAMHOUSE_GC__ORPHAN_SCAN_INTERVAL_MS", "200"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );

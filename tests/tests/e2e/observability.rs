@@ -126,9 +126,12 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let page = agent.scrape().await;
-        let ready = ["streamhouse_consumer_lag_records{", "streamhouse_job_runs_total{"]
-            .iter()
-            .all(|s| page.contains(s));
+        let ready = [
+            "streamhouse_consumer_lag_records{",
+            "streamhouse_job_runs_total{",
+        ]
+        .iter()
+        .all(|s| page.contains(s));
         if ready || std::time::Instant::now() > deadline {
             break;
         }

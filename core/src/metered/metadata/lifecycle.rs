@@ -48,6 +48,18 @@ impl LifecycleStore for MeteredMetadataStore {
         metered!(self, ClaimOrphans, call)
     }
 
+    async fn compaction_candidates(
+        &self,
+        min_batches: u64,
+        min_bytes: u64,
+    ) -> MetadataResult<Vec<(TopicId, u32)>> {
+        let call = self
+            .inner
+            .store
+            .compaction_candidates(min_batches, min_bytes);
+        metered!(self, CompactionCandidates, call)
+    }
+
     async fn partition_batches(
         &self,
         topic_id: TopicId,
