@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -49,6 +49,8 @@ pub struct Compaction {
     cfg: CompactionConfig,
     commit_deadline_ms: i64,
     metrics: JobMetrics,
+    /// `compaction.max_bytes_per_second`.
+    throttle: std::sync::Mutex<Throttle>,
 }
 
 /// What one run did.
@@ -71,12 +73,14 @@ impl Compaction {
         commit_deadline_ms: i64,
         metrics: JobMetrics,
     ) -> Self {
+        let cfg_rate = cfg.max_bytes_per_second;
         Self {
             store,
             objects,
             cfg,
             commit_deadline_ms,
             metrics,
+            throttle: std::sync::Mutex::new(Throttle::new(cfg_rate)),
         }
     }
 
@@ -202,6 +206,7 @@ impl Compaction {
         let start = first.position;
         let end = last.position + u64::from(last.size);
         let key = ObjectKey::new(first.object_key.clone())?;
+        self.throttle(end - start).await;
         let bytes = self.objects.get_range(&key, start..end).await?;
         self.metrics
             .compaction_read_bytes
@@ -239,6 +244,16 @@ impl Compaction {
                 Ok(batch)
             })
             .collect()
+    }
+
+    /// Waits as long as reading `bytes` more takes at `compaction.max_bytes_per_second`.
+    async fn throttle(&self, bytes: u64) {
+        let wait = self
+            .throttle
+            .lock()
+            .expect("poisoned")
+            .delay(bytes, Instant::now());
+        tokio::time::sleep(wait).await;
     }
 
     /// Writes a compacted object and swaps it in for the rows it replaces; returns its size.
@@ -318,6 +333,37 @@ impl Job for Compaction {
                 done.read, done.written
             ),
         })
+    }
+}
+
+/// A limit on bytes per second: how long to wait before reading more.
+#[derive(Debug)]
+struct Throttle {
+    /// Bytes per second; 0 for no limit.
+    rate: u64,
+    /// When the bytes read so far are paid for.
+    paid_until: Option<Instant>,
+}
+
+impl Throttle {
+    fn new(rate: u64) -> Self {
+        Self {
+            rate,
+            paid_until: None,
+        }
+    }
+
+    /// How long to wait at `now` before reading `bytes` more. Idle time earns at most one
+    /// second of credit, as a token bucket's burst.
+    fn delay(&mut self, bytes: u64, now: Instant) -> Duration {
+        if self.rate == 0 {
+            return Duration::ZERO;
+        }
+        let credit_from = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+        let from = self.paid_until.map_or(credit_from, |p| p.max(credit_from));
+        let until = from + Duration::from_secs_f64(bytes as f64 / self.rate as f64);
+        self.paid_until = Some(until);
+        until.saturating_duration_since(now)
     }
 }
 
@@ -515,5 +561,26 @@ impl Output {
             deadline_ms: 0,
         };
         (self.writer.finish(), swap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_throttle_paces_reads_with_a_second_of_burst() {
+        let t0 = Instant::now() + Duration::from_secs(10);
+        let mut off = Throttle::new(0);
+        assert_eq!(off.delay(1 << 30, t0), Duration::ZERO);
+        let mut t = Throttle::new(10 << 20);
+        // A second's worth passes at once (the burst), then each read waits its share.
+        assert_eq!(t.delay(10 << 20, t0), Duration::ZERO);
+        assert_eq!(t.delay(5 << 20, t0), Duration::from_millis(500));
+        assert_eq!(t.delay(5 << 20, t0), Duration::from_secs(1));
+        // After a long idle spell, only one second of credit is left.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(t.delay(10 << 20, later), Duration::ZERO);
+        assert_eq!(t.delay(10 << 20, later), Duration::from_secs(1));
     }
 }

@@ -25,6 +25,9 @@ pub struct CompactionConfig {
     /// A key-compacted partition is compacted again once this share of its bytes was written
     /// since its last compaction (Kafka's `min.cleanable.dirty.ratio`). Default 0.5.
     pub min_dirty_ratio: f64,
+    /// Most bytes a second compaction reads, to leave the agent's CPU and network to produces
+    /// (Kafka's `log.cleaner.io.max.bytes.per.second`); 0 for no limit. Default 0.
+    pub max_bytes_per_second: u64,
 }
 
 impl Default for CompactionConfig {
@@ -36,6 +39,7 @@ impl Default for CompactionConfig {
             min_age_ms: 60_000,
             min_batches: 16,
             min_dirty_ratio: 0.5,
+            max_bytes_per_second: 0,
         }
     }
 }

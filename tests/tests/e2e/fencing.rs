@@ -113,7 +113,10 @@ async fn paused_leader_is_fenced_after_its_lease_moves() {
     ));
     env.push(("STREAMHOUSE_GC__INTERVAL_MS".into(), "200".into()));
     env.push(("STREAMHOUSE_GC__GRACE_MS".into(), "0".into()));
-    env.push(("STREAMHOUSE_GC__ORPHAN_SCAN_INTERVAL_MS".into(), "200".into()));
+    env.push((
+        "STREAMHOUSE_GC__ORPHAN_SCAN_INTERVAL_MS".into(),
+        "200".into(),
+    ));
     // A frozen agent's open transaction is ended by the server after 2 x 1 s.
     env.push((
         "STREAMHOUSE_METADATA__STATEMENT_TIMEOUT_MS".into(),

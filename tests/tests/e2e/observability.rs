@@ -112,7 +112,8 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
 
     // An agent that produced, fetched and committed offsets has every series.
     let dir = tempfile::tempdir().unwrap();
-    let agent = AgentProcess::start(dir.path(), &[]).await;
+    // The gc job exports what each topic stores on each run: every 200 ms here.
+    let agent = AgentProcess::start(dir.path(), &[("STREAMHOUSE_GC__INTERVAL_MS", "200")]).await;
     let client = agent.client().await;
     client.create_topic("o", 1, None, "none").await.unwrap();
     client

@@ -1,6 +1,7 @@
--- Each live agent with its last heartbeat and the unexpired leases it holds.
+-- Each live agent with its last heartbeat and the unexpired partition leases it holds (job
+-- leases have negative topic ids).
 SELECT a.holder, a.heartbeat_at_ms, COUNT(l.holder) AS leases
-FROM agents a LEFT JOIN leases l ON l.holder = a.holder AND l.expires_at_ms > streamhouse_now_ms()
+FROM agents a LEFT JOIN leases l ON l.holder = a.holder AND l.topic_id >= 0 AND l.expires_at_ms > streamhouse_now_ms()
 WHERE a.expires_at_ms > streamhouse_now_ms()
 GROUP BY a.holder, a.heartbeat_at_ms
 ORDER BY a.holder
