@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
-use streamhouse_core::format::decode_object;
+use streamhouse_core::format::{BatchHeader, decode_object};
 use streamhouse_core::lifecycle::parse_object_key;
 use streamhouse_core::{
     MetadataError, MetadataStore, ObjectKey, ObjectStore, RestoredObject, SwapBatch, TenantId,
@@ -60,6 +60,14 @@ impl std::fmt::Display for RebuildReport {
         }
         Ok(())
     }
+}
+
+/// What rebuilding keeps of an object it read: who wrote it, and its batches' byte ranges
+/// and headers.
+struct ObjectHeaders {
+    writer: String,
+    compacted: bool,
+    batches: Vec<(u64, u32, BatchHeader)>,
 }
 
 /// A batch found in an object.
@@ -155,12 +163,22 @@ async fn tenant_rebuild(
     }
 
     // Every record object, read and checked; the batches of known topics are candidates.
+    // Only the batches' headers are kept of each object: a bucket does not fit in memory.
     let decoded: Vec<_> = futures::stream::iter(records.iter().enumerate())
         .map(|(i, (key, _))| async move {
             let bytes = objects.get(&ObjectKey::new(key.as_str())?).await?;
             let contents =
                 decode_object(&bytes).with_context(|| format!("object {key} is damaged"))?;
-            anyhow::Ok((i, bytes.len() as u64, contents))
+            let headers = ObjectHeaders {
+                writer: contents.writer,
+                compacted: contents.compacted,
+                batches: contents
+                    .batches
+                    .into_iter()
+                    .map(|(position, size, b)| (position, size, b.header))
+                    .collect(),
+            };
+            anyhow::Ok((i, bytes.len() as u64, headers))
         })
         .buffer_unordered(CONCURRENT_READS)
         .try_collect()
@@ -177,8 +195,7 @@ async fn tenant_rebuild(
             compacted: contents.compacted,
             batches: Vec::new(),
         });
-        for (position, batch_size, b) in contents.batches {
-            let h = &b.header;
+        for (position, batch_size, h) in contents.batches {
             let known = topics
                 .get(&h.topic_id)
                 .is_some_and(|t| h.partition < t.spec.partitions);
