@@ -42,11 +42,15 @@ fn object_dir(dir: &Path) -> std::path::PathBuf {
     dir.join("data/objects/tenants/default/objects")
 }
 
-/// The record objects on disk.
+/// The record objects on disk (not the local store's staging files, `<key>#d<n>`, which a
+/// write the agent was killed in leaves behind and the store's listings skip).
 fn object_files(dir: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(object_dir(dir))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .map(|d| d.map(|e| e.unwrap().path()).collect::<Vec<_>>())
         .unwrap_or_default()
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains('#'))
+        .collect()
 }
 
 /// What a record was produced as: key, value, and its one header's value.
@@ -417,11 +421,20 @@ async fn a_kill_at_any_step_of_compaction_or_collection_loses_nothing() {
         "gc.after_delete",
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let mut crashing =
-            AgentProcess::start(dir.path(), &env(&[("STREAMHOUSE_FAILPOINT", step)])).await;
+        // A 2 s lease: the restarted agent takes the dead one's jobs and partitions soon.
+        let mut crashing = AgentProcess::start(
+            dir.path(),
+            &env(&[
+                ("STREAMHOUSE_FAILPOINT", step),
+                ("STREAMHOUSE_LEASE__TTL_MS", "2000"),
+            ]),
+        )
+        .await;
         let client = crashing.client().await;
         client.create_topic("t", 2, None, "lz4").await.unwrap();
         let mut acked = BTreeMap::new();
+        // The produce the crash cut may have been committed without its answer reaching us.
+        let mut unanswered = None;
         for i in 0..40u32 {
             let records = vec![
                 ProduceRecord::new(format!("{step} {i}"))
@@ -430,6 +443,7 @@ async fn a_kill_at_any_step_of_compaction_or_collection_loses_nothing() {
             ];
             // The crash may come at any produce; later ones fail.
             let Ok(acks) = no_retry(client.clone()).produce("t", records.clone()).await else {
+                unanswered = records[0].value.clone();
                 break;
             };
             let r = &records[0];
@@ -444,7 +458,8 @@ async fn a_kill_at_any_step_of_compaction_or_collection_loses_nothing() {
         assert!(acked.len() >= 4, "{step}: {} acknowledged", acked.len());
 
         // Restarted, the agent redoes what was not done and collects what was left.
-        let agent = AgentProcess::start(dir.path(), &env(&[])).await;
+        let agent =
+            AgentProcess::start(dir.path(), &env(&[("STREAMHOUSE_LEASE__TTL_MS", "2000")])).await;
         let client = agent.client().await;
         // Killed before its swap, the compaction is done again.
         let redo = step.starts_with("compaction") && step != "compaction.after_swap";
@@ -462,7 +477,9 @@ async fn a_kill_at_any_step_of_compaction_or_collection_loses_nothing() {
             },
         )
         .await;
-        assert_log(&read_log(&client, "t").await, &acked);
+        let mut log = read_log(&client, "t").await;
+        log.retain(|_, r| r.value != unanswered || unanswered.is_none());
+        assert_log(&log, &acked);
         if step == "compaction.after_put" {
             assert!(metric_sum(&agent, "streamhouse_orphans_found_total", &[]).await >= 1.0);
         }
