@@ -202,6 +202,20 @@ impl Api {
     /// Sends a request with the session (and CSRF token) or key this client holds; keeps
     /// the session cookies a response sets.
     pub async fn call(&mut self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        self.try_call(method, path, body)
+            .await
+            .expect("the control plane answers")
+    }
+
+    /// As [`Api::call`], with the transport's error instead of a panic: a server that
+    /// answers before reading a large body and closes the connection may reset it under the
+    /// answer.
+    pub async fn try_call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Reply, reqwest::Error> {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, format!("{}{path}", self.base));
         if let Some(k) = &self.key {
@@ -216,7 +230,7 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let r = req.send().await.expect("the control plane answers");
+        let r = req.send().await?;
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         for c in headers.get_all("set-cookie") {
@@ -236,11 +250,11 @@ impl Api {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply {
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 
     /// `GET`.
