@@ -7,7 +7,7 @@ use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::StoredRow;
 use streamhouse_core::{
     CompactionSwap, Lease, LifecycleStore, MetadataError, OrphanCandidate, RestoredObject,
-    StoredBatch, TenantId, TopicId, TopicInfo, TopicStorage,
+    StoredBatch, SwapBatch, TenantId, TopicId, TopicInfo, TopicStorage,
 };
 
 use crate::error::meta;
@@ -181,19 +181,12 @@ impl LifecycleStore for PostgresMetadataStore {
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
-        let b = &s.batches;
-        self.q(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(column(b, |_| Ok(s.topic_id))?)
-            .bind(column(b, |_| Ok(s.partition as i32))?)
-            .bind(column(b, |b| stored_i64(b.base_offset, "offset"))?)
-            .bind(column(b, |b| stored_i64(b.end_offset, "offset"))?)
-            .bind(column(b, |b| stored_i64(b.position, "position"))?)
-            .bind(column(b, |b| Ok(b.size as i32))?)
-            .bind(column(b, |b| Ok(b.max_timestamp_ms))?)
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
+        let batches: Vec<_> = s
+            .batches
+            .iter()
+            .map(|b| (s.topic_id, s.partition, b))
+            .collect();
+        self.insert_batches(&mut tx, object_id, &batches).await?;
         tx.commit().await.map_err(meta)
     }
 
@@ -271,19 +264,8 @@ impl LifecycleStore for PostgresMetadataStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(meta)?;
-        let b = &o.batches;
-        self.q(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(column(b, |b| Ok(b.0))?)
-            .bind(column(b, |b| Ok(b.1 as i32))?)
-            .bind(column(b, |b| stored_i64(b.2.base_offset, "offset"))?)
-            .bind(column(b, |b| stored_i64(b.2.end_offset, "offset"))?)
-            .bind(column(b, |b| stored_i64(b.2.position, "position"))?)
-            .bind(column(b, |b| Ok(b.2.size as i32))?)
-            .bind(column(b, |b| Ok(b.2.max_timestamp_ms))?)
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
+        let batches: Vec<_> = o.batches.iter().map(|(t, p, b)| (*t, *p, b)).collect();
+        self.insert_batches(&mut tx, object_id, &batches).await?;
         tx.commit().await.map_err(meta)
     }
 
@@ -309,5 +291,29 @@ impl LifecycleStore for PostgresMetadataStore {
             0 => Err(MetadataError::no_partition(topic_id, partition)),
             _ => Ok(()),
         }
+    }
+}
+
+impl PostgresMetadataStore {
+    /// Inserts the index rows of a compacted or restored object's batches, in one statement.
+    async fn insert_batches(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        object_id: i64,
+        b: &[(TopicId, u32, &SwapBatch)],
+    ) -> MetadataResult<()> {
+        self.q(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(column(b, |b| Ok(b.0))?)
+            .bind(column(b, |b| Ok(b.1 as i32))?)
+            .bind(column(b, |b| stored_i64(b.2.base_offset, "offset"))?)
+            .bind(column(b, |b| stored_i64(b.2.end_offset, "offset"))?)
+            .bind(column(b, |b| stored_i64(b.2.position, "position"))?)
+            .bind(column(b, |b| Ok(b.2.size as i32))?)
+            .bind(column(b, |b| Ok(b.2.max_timestamp_ms))?)
+            .execute(&mut **tx)
+            .await
+            .map_err(meta)?;
+        Ok(())
     }
 }

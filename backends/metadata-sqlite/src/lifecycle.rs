@@ -8,7 +8,7 @@ use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::StoredRow;
 use streamhouse_core::{
     CompactionSwap, Lease, LifecycleStore, MetadataError, OrphanCandidate, RestoredObject,
-    StoredBatch, TenantId, TopicId, TopicInfo, TopicStorage,
+    StoredBatch, SwapBatch, TenantId, TopicId, TopicInfo, TopicStorage,
 };
 
 use crate::error::meta;
@@ -173,27 +173,8 @@ impl LifecycleStore for SqliteMetadataStore {
             .execute(&mut *tx)
             .await
             .map_err(meta)?;
-        let rows = s
-            .batches
-            .iter()
-            .map(|b| {
-                Ok([
-                    s.topic_id,
-                    i64::from(s.partition),
-                    stored_i64(b.base_offset, "offset")?,
-                    stored_i64(b.end_offset, "offset")?,
-                    stored_i64(b.position, "position")?,
-                    i64::from(b.size),
-                    b.max_timestamp_ms,
-                ])
-            })
-            .collect::<MetadataResult<Vec<_>>>()?;
-        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(json_rows(rows))
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
+        let batches = s.batches.iter().map(|b| (s.topic_id, s.partition, b));
+        insert_batches(&mut tx, object_id, batches).await?;
         tx.commit().await.map_err(meta)
     }
 
@@ -258,27 +239,8 @@ impl LifecycleStore for SqliteMetadataStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(meta)?;
-        let rows = o
-            .batches
-            .iter()
-            .map(|(topic_id, partition, b)| {
-                Ok([
-                    *topic_id,
-                    i64::from(*partition),
-                    stored_i64(b.base_offset, "offset")?,
-                    stored_i64(b.end_offset, "offset")?,
-                    stored_i64(b.position, "position")?,
-                    i64::from(b.size),
-                    b.max_timestamp_ms,
-                ])
-            })
-            .collect::<MetadataResult<Vec<_>>>()?;
-        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(json_rows(rows))
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
+        let batches = o.batches.iter().map(|(t, p, b)| (*t, *p, b));
+        insert_batches(&mut tx, object_id, batches).await?;
         tx.commit().await.map_err(meta)
     }
 
@@ -302,4 +264,32 @@ impl LifecycleStore for SqliteMetadataStore {
             _ => Ok(()),
         }
     }
+}
+
+/// Inserts the index rows of a compacted or restored object's batches, in one statement.
+async fn insert_batches<'a>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    object_id: i64,
+    batches: impl Iterator<Item = (TopicId, u32, &'a SwapBatch)>,
+) -> MetadataResult<()> {
+    let rows = batches
+        .map(|(topic_id, partition, b)| {
+            Ok([
+                topic_id,
+                i64::from(partition),
+                stored_i64(b.base_offset, "offset")?,
+                stored_i64(b.end_offset, "offset")?,
+                stored_i64(b.position, "position")?,
+                i64::from(b.size),
+                b.max_timestamp_ms,
+            ])
+        })
+        .collect::<MetadataResult<Vec<_>>>()?;
+    sqlx::query(include_str!("../queries/index/insert_batches.sql"))
+        .bind(object_id)
+        .bind(json_rows(rows))
+        .execute(&mut **tx)
+        .await
+        .map_err(meta)?;
+    Ok(())
 }
