@@ -167,7 +167,7 @@ impl Agent {
                 holder: holder.clone(),
                 agent_id: config.agent.id.clone(),
                 group: config.agent.group.clone(),
-                zone: config.agent.zone.clone(),
+                zone: config.agent.resolved_zone()?,
                 addr: advertised,
             },
             ttl,
@@ -374,6 +374,13 @@ impl Agent {
             .add_service(reflection_v1alpha)
             .add_service(api)
             .add_service(internal);
+        // Join the membership and start taking leases before answering anything (the listener
+        // is bound, so early connections wait in its backlog): once the health service answers,
+        // other agents and clients see this agent, and the first produce rarely waits.
+        match partitions.tick().await {
+            Ok(work) => partitions.spawn_work(work),
+            Err(e) => tracing::warn!("initial lease pass: {e}"),
+        }
         let server = match tls {
             Some(tls) => {
                 side_tasks.push(tokio::spawn(tls.clone().watch(shutdown_rx.clone())));
@@ -394,17 +401,12 @@ impl Agent {
             ),
         };
         let flusher = tokio::spawn(writer.clone().run());
-        // Start taking leases before answering produces, so the first produce rarely waits.
-        match partitions.tick().await {
-            Ok(work) => partitions.spawn_work(work),
-            Err(e) => tracing::warn!("initial lease pass: {e}"),
-        }
         let retention = tokio::spawn(retention.run(shutdown_rx.clone()));
         side_tasks.push(tokio::spawn(jobs.run(shutdown_rx.clone())));
         let usage_log = tokio::spawn(log_usage(usage.clone(), shutdown_rx.clone()));
         let renewals = tokio::spawn(partitions.clone().run_renewals(shutdown_rx.clone()));
         let lease_loop = tokio::spawn(partitions.clone().run(shutdown_rx));
-        info!(%addr, advertised = %cluster.me.addr, %metrics_addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %config.agent.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
+        info!(%addr, advertised = %cluster.me.addr, %metrics_addr, agent = %holder, flush_interval_ms, group = %config.agent.group, zone = %cluster.me.zone, metadata = %config.metadata.backend, object_store = %config.object_store.backend, "agent serving");
         Ok(Self {
             addr,
             shutdown,
