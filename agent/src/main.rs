@@ -52,6 +52,11 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check the config without connecting to anything, and exit: it loads, and the metadata
+    /// and object-store backends it names are built into this binary and accept their
+    /// options (secret files are not read: they are mounted where the agent runs). Prints the
+    /// backends and addresses, for deploy pipelines.
+    CheckConfig,
     /// Count the record objects in the bucket by what the metadata store knows of them:
     /// referenced, unreferenced (deleted after `gc.grace_ms`) and unknown (orphans, deleted
     /// once older than twice `write.commit_deadline_ms`).
@@ -81,6 +86,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     if args.print_config {
         print!("{}", toml_string(&config)?);
         return Ok(());
+    }
+    if let Some(Command::CheckConfig) = args.command {
+        return check_config(&config);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -116,6 +124,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(Command::RebuildMetadata { dry_run }) => rt.block_on(
             streamhouse_agent::backup::commands::rebuild(&config, dry_run),
         ),
+        Some(Command::CheckConfig) => unreachable!("answered before the runtime starts"),
         Some(Command::Objects) => {
             rt.block_on(streamhouse_agent::backup::commands::objects(&config))
         }
@@ -145,6 +154,20 @@ async fn assign_tenant(config: Config, tenant: &str, group: &str) -> anyhow::Res
         .context("metadata store")?;
     meta.store.set_tenant_group(&tenant, group).await?;
     tracing::info!(%tenant, %group, "tenant assigned to agent group");
+    Ok(())
+}
+
+/// `check-config`: the backends are registered and their options parse; prints a summary.
+fn check_config(config: &Config) -> anyhow::Result<()> {
+    streamhouse_agent::backends::link();
+    streamhouse_core::registry::check_metadata(&config.metadata)?;
+    streamhouse_core::registry::check_object_store(&config.object_store)?;
+    println!("metadata: {}", config.metadata.backend);
+    println!("object_store: {}", config.object_store.backend);
+    println!("grpc_addr: {}", config.agent.grpc_addr);
+    println!("metrics_addr: {}", config.agent.metrics_addr);
+    println!("auth: {:?}", config.auth.mode);
+    println!("shutdown_timeout_ms: {}", config.agent.shutdown_timeout_ms);
     Ok(())
 }
 

@@ -41,6 +41,11 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Check the config without connecting to anything, and exit: it loads (the files it
+    /// names must exist, as where it runs), and the metadata backend it names is built into
+    /// this binary and accepts its options. Prints the backend and the address, for deploy
+    /// pipelines.
+    CheckConfig,
 }
 
 fn main() {
@@ -53,6 +58,12 @@ fn main() {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::load(args.config.as_deref(), std::env::vars())?;
+    if let Some(Command::CheckConfig) = args.command {
+        streamhouse_core::registry::check_metadata(&config.metadata)?;
+        println!("metadata: {}", config.metadata.backend);
+        println!("http_addr: {}", config.control_plane.http_addr);
+        return Ok(());
+    }
     init_logging(&config)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,6 +74,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             None | Some(Command::Serve) => serve(config).await,
             Some(Command::Dev) => streamhouse_control_plane::dev::run(config, shutdown()).await,
             Some(Command::CreateOperator { email }) => create_operator(config, &email).await,
+            Some(Command::CheckConfig) => unreachable!("answered before the runtime starts"),
         }
     })
 }

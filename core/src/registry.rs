@@ -69,6 +69,10 @@ pub type MetadataBuilder =
 /// Schema migration of a metadata backend, run alone by `streamhouse-agent migrate`.
 pub type MetadataMigrator = fn(BackendSection) -> BoxFuture<'static, Result<(), BuildError>>;
 
+/// Checks a backend's config section without connecting to anything: its options parse and
+/// name only keys the backend has (`streamhouse-agent check-config`).
+pub type SectionCheck = fn(&BackendSection) -> Result<(), BuildError>;
+
 /// Constructor of an object-store backend from its config section.
 pub type ObjectStoreBuilder =
     fn(BackendSection) -> BoxFuture<'static, Result<Arc<dyn ObjectStore>, BuildError>>;
@@ -86,6 +90,8 @@ pub struct MetadataBackend {
     /// runs beside the agents using it, which an agent's constructor may refuse (SQLite
     /// admits one agent process).
     pub admin: MetadataBuilder,
+    /// Checks its config section offline.
+    pub check: SectionCheck,
 }
 
 /// A registered object-store backend.
@@ -98,6 +104,8 @@ pub struct ObjectStoreBackend {
     pub default_flush_interval_ms: u64,
     /// Its constructor.
     pub build: ObjectStoreBuilder,
+    /// Checks its config section offline.
+    pub check: SectionCheck,
 }
 
 inventory::collect!(MetadataBackend);
@@ -163,20 +171,37 @@ pub async fn migrate_metadata(section: BackendSection) -> Result<(), BuildError>
     (metadata_backend(&section.backend)?.migrate)(section).await
 }
 
+/// Checks, without connecting, that the metadata backend a config section selects is built
+/// into this binary and that its options parse.
+pub fn check_metadata(section: &BackendSection) -> Result<(), BuildError> {
+    (metadata_backend(&section.backend)?.check)(section)
+}
+
+/// Checks, without connecting, that the object-store backend a config section selects is
+/// built into this binary and that its options parse.
+pub fn check_object_store(section: &BackendSection) -> Result<(), BuildError> {
+    (object_store_backend(&section.backend)?.check)(section)
+}
+
+/// The registered object-store backend of `kind`, or an error naming the known kinds.
+fn object_store_backend(kind: &str) -> Result<&'static ObjectStoreBackend, BuildError> {
+    inventory::iter::<ObjectStoreBackend>()
+        .find(|b| b.kind == kind)
+        .ok_or_else(|| {
+            unknown(
+                "object store",
+                kind,
+                &object_store_kinds(),
+                OBJECT_STORE_KINDS,
+            )
+        })
+}
+
 /// Builds the object-store backend a config section selects.
 pub async fn build_object_store(
     section: BackendSection,
 ) -> Result<Arc<dyn ObjectStore>, BuildError> {
-    let Some(b) = inventory::iter::<ObjectStoreBackend>().find(|b| b.kind == section.backend)
-    else {
-        return Err(unknown(
-            "object store",
-            &section.backend,
-            &object_store_kinds(),
-            OBJECT_STORE_KINDS,
-        ));
-    };
-    (b.build)(section).await
+    (object_store_backend(&section.backend)?.build)(section).await
 }
 
 #[cfg(test)]

@@ -75,10 +75,14 @@ fn migrate(section: BackendSection) -> BoxFuture<'static, Result<(), BuildError>
     Box::pin(async move { PostgresMetadataStore::migrate_only(&options(&section)?).await })
 }
 
-inventory::submit! {
-    MetadataBackend { kind: "postgres", build, migrate, admin: build }
+fn check(section: &BackendSection) -> Result<(), BuildError> {
+    options(section).map(drop)
 }
 
 inventory::submit! {
-    MetadataBackend { kind: "aurora", build, migrate, admin: build }
+    MetadataBackend { kind: "postgres", build, migrate, admin: build, check }
+}
+
+inventory::submit! {
+    MetadataBackend { kind: "aurora", build, migrate, admin: build, check }
 }

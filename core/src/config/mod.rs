@@ -101,6 +101,12 @@ pub struct AgentConfig {
     pub group: String,
     /// Availability zone, for zone-aware routing. Default empty.
     pub zone: String,
+    /// A file holding the availability zone, read when the agent starts if `zone` is empty:
+    /// on Kubernetes an init container writes it from the node's
+    /// `topology.kubernetes.io/zone` label, which the downward API does not expose. Default
+    /// empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub zone_file: String,
     /// gRPC listen address. Default `127.0.0.1:9090`.
     pub grpc_addr: SocketAddr,
     /// URL other agents reach this one at, to forward produces to it, such as
@@ -301,6 +307,20 @@ impl<'de> Deserialize<'de> for BackendSection {
 }
 
 impl AgentConfig {
+    /// The availability zone: `zone`, else the contents of `zone_file`, else empty.
+    pub fn resolved_zone(&self) -> Result<String, ConfigError> {
+        if !self.zone.is_empty() || self.zone_file.is_empty() {
+            return Ok(self.zone.clone());
+        }
+        std::fs::read_to_string(&self.zone_file)
+            .map(|z| z.trim().to_owned())
+            .map_err(|e| {
+                ConfigError(format!(
+                    "cannot read agent.zone_file {:?}: {e}",
+                    self.zone_file
+                ))
+            })
+    }
     /// The URL to advertise for an agent listening on `bound` (the actual address, which
     /// differs from `grpc_addr` when its port is 0): `https://` when it serves `tls`.
     pub fn advertised_url(&self, bound: SocketAddr, tls: bool) -> String {
@@ -333,6 +353,7 @@ impl Default for Config {
                 id: hostname(),
                 group: "default".into(),
                 zone: String::new(),
+                zone_file: String::new(),
                 grpc_addr: ([127, 0, 0, 1], 9090).into(),
                 advertise_addr: None,
                 metrics_addr: ([127, 0, 0, 1], 9091).into(),

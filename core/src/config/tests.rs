@@ -215,3 +215,28 @@ fn the_control_planes_variables_are_left_to_it() {
         "other unknown sections stay errors: {e}"
     );
 }
+
+#[test]
+fn the_zone_comes_from_zone_file_when_unset() {
+    let zone = file("us-east-1b\n");
+    let path = zone.path().to_str().unwrap();
+    let c = Config::load(None, env(&[("STREAMHOUSE_AGENT__ZONE_FILE", path)])).unwrap();
+    assert_eq!(c.agent.resolved_zone().unwrap(), "us-east-1b");
+    // An explicit zone wins; a missing file is an error naming the key.
+    let c = Config::load(
+        None,
+        env(&[
+            ("STREAMHOUSE_AGENT__ZONE_FILE", "/nonexistent/zone"),
+            ("AVAILABILITY_ZONE", "eu-west-1a"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.agent.resolved_zone().unwrap(), "eu-west-1a");
+    let c = Config::load(
+        None,
+        env(&[("STREAMHOUSE_AGENT__ZONE_FILE", "/nonexistent/zone")]),
+    )
+    .unwrap();
+    let err = c.agent.resolved_zone().unwrap_err().0;
+    assert!(err.contains("agent.zone_file"), "{err}");
+}
