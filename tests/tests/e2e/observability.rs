@@ -79,10 +79,29 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn alert_rules_pass_promtool_and_their_unit_tests() {
-    let dir = observability().join("prometheus");
-    let checked = promtool(&["check", "rules", "streamhouse-alerts.yml"], &dir);
+    // The file is a PrometheusRule (kustomize deploys it); its `spec` is the rules file.
+    let src = observability().join("prometheus");
+    let rule: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(src.join("streamhouse-alerts.yml")).unwrap())
+            .unwrap();
+    assert_eq!(rule["kind"], "PrometheusRule");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("streamhouse-alerts.yml"),
+        serde_yaml::to_string(&rule["spec"]).unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(
+        src.join("streamhouse-alerts.test.yml"),
+        dir.path().join("streamhouse-alerts.test.yml"),
+    )
+    .unwrap();
+    let checked = promtool(&["check", "rules", "streamhouse-alerts.yml"], dir.path());
     assert!(checked.contains("SUCCESS: 9 rules found"), "{checked}");
-    promtool(&["test", "rules", "streamhouse-alerts.test.yml"], &dir);
+    promtool(
+        &["test", "rules", "streamhouse-alerts.test.yml"],
+        dir.path(),
+    );
 }
 
 #[test]
@@ -105,6 +124,7 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported() {
     for (_, expr) in dashboard_queries() {
         used.extend(metric_names(&expr));
     }
+    // The PrometheusRule that kustomize/base deploys.
     let rules =
         std::fs::read_to_string(observability().join("prometheus/streamhouse-alerts.yml")).unwrap();
     used.extend(metric_names(&rules));
