@@ -1,0 +1,11 @@
+# dev on Azure. Everything else is the stack's default (terraform/stacks/azure/variables.tf).
+environment          = "dev"
+subscription_id      = "00000000-0000-0000-0000-000000000000"
+location             = "eastus2"
+storage_account_name = "streamhousedevrec"
+admin_object_ids     = ["00000000-0000-0000-0000-000000000000"]
+
+api_authorized_cidrs = ["203.0.113.0/24"]
+agent_nodes          = { min = 2, max = 4 }
+database_sku         = "GP_Standard_D2ds_v5"
+database_readers     = 0

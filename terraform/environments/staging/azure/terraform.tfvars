@@ -1,0 +1,9 @@
+# staging on Azure. Everything else is the stack's default (terraform/stacks/azure/variables.tf).
+environment          = "staging"
+subscription_id      = "00000000-0000-0000-0000-000000000000"
+location             = "eastus2"
+storage_account_name = "streamhousestagingrec"
+admin_object_ids     = ["00000000-0000-0000-0000-000000000000"]
+
+api_authorized_cidrs = ["203.0.113.0/24"]
+agent_nodes          = { min = 3, max = 10 }
