@@ -16,6 +16,9 @@ source scripts/services.sh
 echo "== the dashboard's assets (npm), which the control plane embeds"
 scripts/build-dashboard.sh
 
+echo "== the deployment code, offline (kustomize, Kubernetes schemas, checkov, Terraform)"
+scripts/validate-deploy.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
