@@ -8,6 +8,7 @@
 mod certs;
 mod checks;
 mod control_plane;
+pub mod kube;
 mod otlp;
 mod pg;
 mod process;

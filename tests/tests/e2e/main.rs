@@ -10,6 +10,8 @@ mod chaos;
 mod cluster;
 mod control_plane;
 mod dashboard;
+mod delivery;
+mod deploy;
 mod dev;
 mod faults;
 mod fencing;
