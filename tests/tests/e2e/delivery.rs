@@ -136,22 +136,12 @@ fn terraform_outputs_and_image_tags_land_in_the_rendered_manifests() {
     });
     let file = copy.path().join("outputs.json");
     std::fs::write(&file, outputs.to_string()).unwrap();
-    for (cloud, account, identity) in [
-        (
-            "aws",
-            "eks.amazonaws.com/role-arn",
-            "arn:aws:iam::222222222222:role/agent-from-terraform",
-        ),
-        (
-            "gcp",
-            "iam.gke.io/gcp-service-account",
-            "arn:aws:iam::222222222222:role/agent-from-terraform",
-        ),
-        (
-            "azure",
-            "azure.workload.identity/client-id",
-            "arn:aws:iam::222222222222:role/agent-from-terraform",
-        ),
+    // Each cloud's identity annotation gets the agents' identity output.
+    let identity = outputs["agent_identity"]["value"].as_str().unwrap();
+    for (cloud, account) in [
+        ("aws", "eks.amazonaws.com/role-arn"),
+        ("gcp", "iam.gke.io/gcp-service-account"),
+        ("azure", "azure.workload.identity/client-id"),
     ] {
         let overlay = copy
             .path()
