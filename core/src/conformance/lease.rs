@@ -89,9 +89,16 @@ pub async fn renew_all_and_release_all_cover_one_holder(m: &MetadataParts) {
         partition,
     };
     let short = Duration::from_millis(300);
+    // Mine must all be live when renewed, however slowly forty acquires go (each is a
+    // synced write on SQLite): 5 s, which the renewal then extends to TTL.
     let mut mine = Vec::new();
     for p in 0..40 {
-        mine.push(m.leases.acquire(&key(p), "me", short).await.unwrap());
+        mine.push(
+            m.leases
+                .acquire(&key(p), "me", Duration::from_secs(5))
+                .await
+                .unwrap(),
+        );
     }
     for p in 40..50 {
         m.leases.acquire(&key(p), "other", short).await.unwrap();
