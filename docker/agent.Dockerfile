@@ -7,6 +7,9 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+# The release profile keeps line tables for profiling; the image keeps the symbols (for
+# backtraces) and drops the debug info: 50 MB instead of 250 MB for the agent.
+ENV CARGO_PROFILE_RELEASE_STRIP=debuginfo
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p streamhouse-agent --bin streamhouse-agent \

@@ -14,6 +14,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 COPY --from=dashboard /src/control-plane/web/dist control-plane/web/dist
+# The release profile keeps line tables for profiling; the image keeps the symbols (for
+# backtraces) and drops the debug info: 50 MB instead of 250 MB for the agent.
+ENV CARGO_PROFILE_RELEASE_STRIP=debuginfo
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p streamhouse-control-plane --bin streamhouse-control-plane \

@@ -23,7 +23,9 @@ bin="streamhouse-$name"
 rm -rf "$out"
 mkdir -p "$out"/usr/local/bin "$out"/etc/ssl/certs "$out"/tmp "$out"/home/nonroot
 chmod 1777 "$out/tmp"
-cp "$bin_dir/$bin" "$out/usr/local/bin/$bin"
+# As the Dockerfiles build it (CARGO_PROFILE_RELEASE_STRIP=debuginfo): symbols, no debug info.
+command -v strip >/dev/null || { echo "image-rootfs: strip (binutils) is missing" >&2; exit 1; }
+strip --strip-debug -o "$out/usr/local/bin/$bin" "$bin_dir/$bin"
 
 # Exactly the libraries the distroless base ships; anything else would be missing at run time.
 allowed='^(linux-vdso\.so\.1|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|ld-linux-x86-64\.so\.2|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1)$'
