@@ -140,12 +140,8 @@ resource "aws_iam_role_policy_attachment" "node" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/${each.key}"
 }
 
-resource "aws_eks_access_entry" "node" {
-  cluster_name  = aws_eks_cluster.this.name
-  principal_arn = aws_iam_role.node.arn
-  type          = "EC2_LINUX"
-}
-
+# The managed node groups make the node role's access entry (EKS does so for them); Karpenter's
+# nodes use the same role, so they join with it too.
 resource "aws_launch_template" "node" {
   name_prefix = "${var.name}-node-"
   # IMDSv2 only, one hop: pods cannot borrow the node's role through the metadata service.
@@ -187,7 +183,7 @@ resource "aws_eks_node_group" "system" {
   }
   labels     = { "streamhouse.io/pool" = "system" }
   tags       = var.tags
-  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_access_entry.node]
+  depends_on = [aws_iam_role_policy_attachment.node]
 }
 
 resource "aws_eks_node_group" "agents" {
@@ -213,5 +209,5 @@ resource "aws_eks_node_group" "agents" {
     effect = "NO_SCHEDULE"
   }
   tags       = var.tags
-  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_access_entry.node]
+  depends_on = [aws_iam_role_policy_attachment.node]
 }

@@ -106,3 +106,10 @@ resource "azurerm_kubernetes_cluster_node_pool" "agents" {
   ]
   tags = var.tags
 }
+
+# The cluster's identity joins load balancers and nodes to the subnet it did not create.
+resource "azurerm_role_assignment" "network" {
+  scope                = var.private_subnet_ids[0]
+  role_definition_name = "Network Contributor"
+  principal_id         = azurerm_kubernetes_cluster.this.identity[0].principal_id
+}
