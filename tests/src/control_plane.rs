@@ -23,9 +23,15 @@ impl ControlPlaneProcess {
     /// Starts a control plane in `dir` (so the embedded default finds the agent's
     /// `data/metadata.db` there) with `env` overrides, and waits until `/readyz` answers.
     pub async fn start(dir: &Path, name: &str, env: &[(&str, &str)]) -> Self {
-        let mut cp = Self::launch(dir, name, env);
-        cp.wait_ready().await;
-        cp
+        // A free port can be taken by another test's process between `free_port` and the
+        // control plane's bind: then it exits at once, and a new port is tried.
+        for _ in 0..5 {
+            let mut cp = Self::launch(dir, name, env);
+            if cp.wait_ready().await {
+                return cp;
+            }
+        }
+        panic!("no free port for the control plane in 5 tries");
     }
 
     /// Spawns a control plane without waiting for it to serve.
@@ -53,7 +59,8 @@ impl ControlPlaneProcess {
         }
     }
 
-    async fn wait_ready(&mut self) {
+    /// Waits until it serves: true, or false if it exited because its port was taken.
+    async fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         let http = reqwest::Client::new();
         loop {
@@ -62,11 +69,15 @@ impl ControlPlaneProcess {
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("the control plane exited with {s}:\n{}", self.log());
+                let log = self.log();
+                if log.contains("Address already in use") {
+                    return false;
+                }
+                panic!("the control plane exited with {s}:\n{log}");
             }
             let ready = http.get(format!("{}/readyz", self.url)).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
-                return;
+                return true;
             }
             assert!(
                 Instant::now() < deadline,
