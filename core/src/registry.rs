@@ -73,6 +73,13 @@ pub type MetadataMigrator = fn(BackendSection) -> BoxFuture<'static, Result<(), 
 /// name only keys the backend has (`streamhouse-agent check-config`).
 pub type SectionCheck = fn(&BackendSection) -> Result<(), BuildError>;
 
+/// The [`SectionCheck`] of a backend whose options are `T`: they parse, unknown keys refused.
+pub fn check_options<T: serde::de::DeserializeOwned>(
+    section: &BackendSection,
+) -> Result<(), BuildError> {
+    section.options::<T>().map(drop).map_err(Into::into)
+}
+
 /// Constructor of an object-store backend from its config section.
 pub type ObjectStoreBuilder =
     fn(BackendSection) -> BoxFuture<'static, Result<Arc<dyn ObjectStore>, BuildError>>;

@@ -48,6 +48,6 @@ inventory::submit! {
             let cfg: SqliteConfig = section.options()?;
             Ok(MetadataParts::shared(SqliteMetadataStore::open_for_admin(&cfg).await?))
         }),
-        check: |section: &BackendSection| section.options::<SqliteConfig>().map(drop).map_err(Into::into),
+        check: streamhouse_core::registry::check_options::<SqliteConfig>,
     }
 }

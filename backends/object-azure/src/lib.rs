@@ -34,6 +34,6 @@ inventory::submit! {
             let cfg: AzureConfig = section.options()?;
             Ok(Arc::new(build(&cfg)?) as Arc<dyn ObjectStore>)
         }),
-        check: |section: &BackendSection| section.options::<AzureConfig>().map(drop).map_err(Into::into),
+        check: streamhouse_core::registry::check_options::<AzureConfig>,
     }
 }

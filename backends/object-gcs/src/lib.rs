@@ -30,6 +30,6 @@ inventory::submit! {
             let cfg: GcsConfig = section.options()?;
             Ok(Arc::new(GcsObjectStore::new(&cfg).await?) as Arc<dyn ObjectStore>)
         }),
-        check: |section: &BackendSection| section.options::<GcsConfig>().map(drop).map_err(Into::into),
+        check: streamhouse_core::registry::check_options::<GcsConfig>,
     }
 }

@@ -32,7 +32,7 @@ inventory::submit! {
             let cfg: LocalConfig = section.options()?;
             Ok(Arc::new(local(&cfg.root, cfg.direct_io, cfg.fsync)?) as Arc<dyn ObjectStore>)
         }),
-        check: |section: &BackendSection| section.options::<LocalConfig>().map(drop).map_err(Into::into),
+        check: streamhouse_core::registry::check_options::<LocalConfig>,
     }
 }
 
@@ -45,8 +45,6 @@ inventory::submit! {
             section.options::<config::MemoryConfig>()?;
             Ok(Arc::new(memory()) as Arc<dyn ObjectStore>)
         }),
-        check: |section: &BackendSection| {
-            section.options::<config::MemoryConfig>().map(drop).map_err(Into::into)
-        },
+        check: streamhouse_core::registry::check_options::<config::MemoryConfig>,
     }
 }

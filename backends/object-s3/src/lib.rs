@@ -30,6 +30,6 @@ inventory::submit! {
             let cfg: S3Config = section.options()?;
             Ok(Arc::new(S3ObjectStore::new(&cfg).await?) as Arc<dyn ObjectStore>)
         }),
-        check: |section: &BackendSection| section.options::<S3Config>().map(drop).map_err(Into::into),
+        check: streamhouse_core::registry::check_options::<S3Config>,
     }
 }
