@@ -3,29 +3,9 @@
 # interruption notices arrive through an SQS queue, so Karpenter drains a node (the agents
 # hand their partitions over on SIGTERM) before AWS reclaims it.
 
-data "aws_iam_policy_document" "karpenter_assume" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [aws_iam_openid_connect_provider.this.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc}:sub"
-      values   = ["system:serviceaccount:kube-system:karpenter"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
-}
-
 resource "aws_iam_role" "karpenter" {
   name               = "${var.name}-karpenter"
-  assume_role_policy = data.aws_iam_policy_document.karpenter_assume.json
+  assume_role_policy = data.aws_iam_policy_document.controller_assume["karpenter"].json
   tags               = var.tags
 }
 

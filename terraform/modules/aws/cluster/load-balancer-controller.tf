@@ -1,24 +1,9 @@
 # The AWS Load Balancer Controller: it makes the network load balancer that the agents'
 # LoadBalancer Service asks for (kustomize/components/aws/load-balancer.yaml).
 
-data "aws_iam_policy_document" "lb_controller_assume" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [aws_iam_openid_connect_provider.this.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc}:sub"
-      values   = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
-    }
-  }
-}
-
 resource "aws_iam_role" "lb_controller" {
   name               = "${var.name}-lb-controller"
-  assume_role_policy = data.aws_iam_policy_document.lb_controller_assume.json
+  assume_role_policy = data.aws_iam_policy_document.controller_assume["aws-load-balancer-controller"].json
   tags               = var.tags
 }
 

@@ -105,6 +105,29 @@ resource "aws_iam_openid_connect_provider" "this" {
   tags           = var.tags
 }
 
+# The trust of the controllers' IRSA roles (Karpenter, the AWS Load Balancer Controller): their
+# service accounts in kube-system, through this cluster's OIDC provider.
+data "aws_iam_policy_document" "controller_assume" {
+  for_each = toset(["karpenter", "aws-load-balancer-controller"])
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.this.arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc}:sub"
+      values   = ["system:serviceaccount:kube-system:${each.key}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
 # The VPC CNI enforces the manifests' NetworkPolicies.
 resource "aws_eks_addon" "vpc_cni" {
   cluster_name         = aws_eks_cluster.this.name
