@@ -19,10 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/delivery-lib.sh
+source scripts/delivery-lib.sh
+prog=deploy
 env="${1:-}"
 cloud="${2:-}"
-case "$env" in dev | staging | prod) ;; *) echo "deploy: environment must be dev, staging or prod" >&2; exit 2 ;; esac
-case "$cloud" in aws | gcp | azure) ;; *) echo "deploy: cloud must be aws, gcp or azure" >&2; exit 2 ;; esac
+check_target "$env" "$cloud"
 shift 2
 tag="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)"
 terraform=1 argocd=0 dry=0 approve=()
@@ -41,9 +43,6 @@ done
 overlay="kustomize/overlays/$env-$cloud"
 stack="terraform/stacks/$cloud"
 vars="../../environments/$env/$cloud"
-run() {
-    if [ "$dry" = 1 ]; then echo "+ $*"; else "$@"; fi
-}
 
 if [ "$terraform" = 1 ]; then
     echo "== terraform: $stack with environments/$env/$cloud"
@@ -99,18 +98,5 @@ echo "== rollout"
 run kubectl -n streamhouse rollout status statefulset/streamhouse-agent --timeout=15m
 run kubectl -n streamhouse rollout status deployment/streamhouse-control-plane --timeout=10m
 
-echo "== smoke test"
-if [ "$dry" = 1 ]; then
-    echo "+ scripts/smoke-test.sh http://<the streamhouse-agent-lb address>:9090"
-else
-    lb=""
-    for _ in $(seq 1 60); do
-        lb="$(kubectl -n streamhouse get service streamhouse-agent-lb \
-            -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}')"
-        [ -n "$lb" ] && break
-        sleep 10
-    done
-    [ -n "$lb" ] || { echo "deploy: the agents' load balancer has no address after 10 minutes" >&2; exit 1; }
-    scripts/smoke-test.sh "http://$lb:9090"
-fi
+smoke_test_through_load_balancer
 echo "deploy: $env on $cloud runs $tag"

@@ -28,8 +28,10 @@ cloud="${3:-}"
 case "$procedure" in rebuild-metadata | data-corruption | region-failure) ;;
     *) echo "disaster-recovery: procedure must be rebuild-metadata, data-corruption or region-failure" >&2; exit 2 ;;
 esac
-case "$env" in dev | staging | prod) ;; *) echo "disaster-recovery: environment must be dev, staging or prod" >&2; exit 2 ;; esac
-case "$cloud" in aws | gcp | azure) ;; *) echo "disaster-recovery: cloud must be aws, gcp or azure" >&2; exit 2 ;; esac
+# shellcheck source=scripts/delivery-lib.sh
+source scripts/delivery-lib.sh
+prog=disaster-recovery
+check_target "$env" "$cloud"
 shift 3
 plan=0 dry=0 to_time="" region=""
 while [ $# -gt 0 ]; do
@@ -47,9 +49,6 @@ done
 
 ns=streamhouse
 name="streamhouse-$env"
-run() {
-    if [ "$dry" = 1 ]; then echo "+ $*"; else "$@"; fi
-}
 
 stop_agents() {
     # A HorizontalPodAutoscaler leaves a target scaled to 0 alone.
@@ -138,14 +137,5 @@ case "$procedure" in
         ;;
 esac
 
-if [ "$plan" = 0 ]; then
-    echo "== smoke test"
-    if [ "$dry" = 1 ]; then
-        echo "+ scripts/smoke-test.sh http://<the streamhouse-agent-lb address>:9090"
-    else
-        lb="$(kubectl -n "$ns" get service streamhouse-agent-lb \
-            -o jsonpath='{.status.loadBalancer.ingress[0].hostname}{.status.loadBalancer.ingress[0].ip}')"
-        scripts/smoke-test.sh "http://$lb:9090"
-    fi
-fi
+[ "$plan" = 1 ] || smoke_test_through_load_balancer
 echo "disaster-recovery: $procedure of $env on $cloud done"

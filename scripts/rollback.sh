@@ -16,10 +16,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/delivery-lib.sh
+source scripts/delivery-lib.sh
+prog=rollback
 env="${1:-}"
 cloud="${2:-}"
-case "$env" in dev | staging | prod) ;; *) echo "rollback: environment must be dev, staging or prod" >&2; exit 2 ;; esac
-case "$cloud" in aws | gcp | azure) ;; *) echo "rollback: cloud must be aws, gcp or azure" >&2; exit 2 ;; esac
+check_target "$env" "$cloud"
 shift 2
 to="" argocd=0 dry=0
 while [ $# -gt 0 ]; do
@@ -50,7 +52,7 @@ echo "rollback: $env on $cloud from $current to $to"
 args=("$env" "$cloud" --skip-terraform --image-tag "$to")
 [ "$dry" = 1 ] && args+=(--dry-run)
 if [ "$argocd" = 1 ]; then
-    if [ "$dry" = 1 ]; then echo "+ scripts/deploylib.py set-image-tag $overlay $to"; else scripts/deploylib.py set-image-tag "$overlay" "$to" >/dev/null; fi
+    if [ "$dry" = 1 ]; then run scripts/deploylib.py set-image-tag "$overlay" "$to"; else scripts/deploylib.py set-image-tag "$overlay" "$to" >/dev/null; fi
     echo "rollback: $overlay now names $to; commit and push it for Argo CD to sync"
 else
     exec scripts/deploy.sh "${args[@]}"

