@@ -433,3 +433,60 @@ fn the_monitoring_objects_are_the_files_the_observability_tests_check() {
     }
     assert_eq!(boards, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zone_comes_from_the_file_the_init_container_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("zone");
+    std::fs::write(&zone, "eu-west-1b\n").unwrap();
+    let agent = AgentProcess::start(
+        dir.path(),
+        &[("STREAMHOUSE_AGENT__ZONE_FILE", zone.to_str().unwrap())],
+    )
+    .await;
+    let cluster = agent.client().await.describe_cluster().await.unwrap();
+    assert_eq!(cluster.agents.len(), 1);
+    assert_eq!(cluster.agents[0].zone, "eu-west-1b");
+    drop(agent);
+
+    // The init container failed: the agent refuses to start, naming the key.
+    let out = Command::new(bin("streamhouse-agent"))
+        .current_dir(dir.path())
+        .env("STREAMHOUSE_AGENT__GRPC_ADDR", "127.0.0.1:0")
+        .env("STREAMHOUSE_AGENT__ZONE_FILE", dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("agent.zone_file"), "{err}");
+}
+
+#[test]
+fn check_config_names_what_is_wrong() {
+    let check = |env: &[(&str, &str)]| {
+        let out = Command::new(bin("streamhouse-agent"))
+            .arg("check-config")
+            .env_clear()
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = check(&[("STREAMHOUSE_OBJECT_STORE__BACKEND", "s4")]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown object store backend \"s4\""), "{err}");
+    assert!(err.contains("s3"), "the known kinds: {err}");
+    let (code, err) = check(&[
+        ("STREAMHOUSE_OBJECT_STORE__BACKEND", "s3"),
+        ("STREAMHOUSE_OBJECT_STORE__BUCKET", "b"),
+        ("STREAMHOUSE_OBJECT_STORE__BUKET", "b"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("buket"), "{err}");
+    let (code, err) = check(&[("STREAMHOUSE_METADATA__BACKEND", "postgres")]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("needs `url`"), "{err}");
+}
