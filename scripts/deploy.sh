@@ -84,8 +84,9 @@ if [ "$argocd" = 1 ]; then
     # Rollout status would answer for the old revision until Argo CD applies the new one.
     if [ "$dry" = 0 ]; then
         for _ in $(seq 1 90); do
-            kubectl -n streamhouse get statefulset streamhouse-agent \
-                -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ":$tag\$" && break
+            image="$(kubectl -n streamhouse get statefulset streamhouse-agent \
+                -o jsonpath='{.spec.template.spec.containers[0].image}' || true)"
+            [[ "$image" == *":$tag" ]] && break
             sleep 10
         done
     fi

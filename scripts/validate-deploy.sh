@@ -60,7 +60,9 @@ for v in "${K8S_VERSIONS[@]}"; do
         # Anything without a schema must be one of the known custom resources.
         unknown="$(echo "$log" | sed -n "s/.*Couldn't find schema for kind \([A-Za-z]*\) .*/\1/p" | sort -u | grep -Ev "$CRD_KINDS" || true)"
         [ -z "$unknown" ] || { echo "validate-deploy: $f: no schema for $unknown in Kubernetes $v" >&2; exit 1; }
-        echo "$log" | grep -q "passed for resource statefulset/streamhouse-agent" \
+        # A here-string, not a pipe: `grep -q` stops reading at the first match, and under
+        # pipefail the writer's SIGPIPE would fail the check that just passed.
+        grep -q "passed for resource statefulset/streamhouse-agent" <<< "$log" \
             || { echo "validate-deploy: $f: the agent StatefulSet was not validated" >&2; echo "$log" >&2; exit 1; }
     done
 done
