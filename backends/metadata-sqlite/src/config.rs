@@ -10,9 +10,11 @@ use serde::Deserialize;
 pub struct SqliteConfig {
     /// Database file; its directory is created. Default `data/metadata.db`.
     pub path: PathBuf,
-    /// Connections in the pool (reads run in parallel; writes take turns). Default 4.
+    /// Connections of the read pool (reads run in parallel); writes share one connection, as
+    /// SQLite runs one write at a time. Default 4.
     pub max_connections: u32,
-    /// How long a statement waits for the write lock before failing. Default 5000 ms.
+    /// How long a statement waits for the write lock (or a connection) before failing.
+    /// Default 5000 ms.
     pub busy_timeout_ms: u64,
     /// SQLite `synchronous` setting: `normal` survives a killed process (the WAL is written
     /// before a commit returns), `full` also survives power loss at the cost of an fsync per

@@ -11,7 +11,8 @@ use streamhouse_core::registry::BuildError;
 
 use crate::config::{SqliteConfig, Synchronous};
 
-/// Takes the database's lock file (when `lock`) and opens its two pools: writes, and reads.
+/// Takes the database's lock file (when `lock`) and opens its two pools: writes (one
+/// connection), and reads.
 pub(crate) async fn open_pools(
     cfg: &SqliteConfig,
     lock: bool,
@@ -31,9 +32,15 @@ pub(crate) async fn open_pools(
         })
         .busy_timeout(Duration::from_millis(cfg.busy_timeout_ms))
         .foreign_keys(true);
-    let open = |opts: SqliteConnectOptions| async {
+    let open = |opts: SqliteConnectOptions, connections: u32| async move {
         SqlitePoolOptions::new()
-            .max_connections(cfg.max_connections.max(1))
+            .max_connections(connections)
+            // An embedded database's connection cannot go stale; a ping would cost every
+            // transaction another round trip to the connection's worker thread.
+            .test_before_acquire(false)
+            // A writer queues here for the one writing connection: as long as it would have
+            // waited for SQLite's write lock.
+            .acquire_timeout(Duration::from_millis(cfg.busy_timeout_ms))
             .connect_with(opts)
             .await
             .map_err(|e| {
@@ -43,8 +50,11 @@ pub(crate) async fn open_pools(
                 ))
             })
     };
-    let writes = open(opts.clone()).await?;
-    let reads = open(opts).await?;
+    // SQLite runs one write transaction at a time, so more writing connections would only
+    // wait in its busy handler (polling) instead of in the pool's queue, and each would find
+    // its page cache stale after another's commit and read the pages back from the file.
+    let writes = open(opts.clone(), 1).await?;
+    let reads = open(opts, cfg.max_connections.max(1)).await?;
     Ok((writes, reads, lock))
 }
 
