@@ -275,7 +275,17 @@ pub trait IndexStore: Send + Sync {
     /// An object's batches may be committed in several calls (a writer whose commit was
     /// refused commits each partition's batches on their own, so a fenced partition fails
     /// only itself); the object is recorded once.
-    async fn commit_object(&self, commit: &ObjectCommit) -> MetadataResult<()>;
+    async fn commit_object(&self, commit: &ObjectCommit) -> MetadataResult<()> {
+        self.commit_objects(std::slice::from_ref(commit)).await
+    }
+
+    /// Commits several objects, in order, in ONE transaction, each checked as
+    /// [`IndexStore::commit_object`] checks it (a later object's batches may continue an
+    /// earlier one's partitions). All of them are committed or, on any error, none: a writer
+    /// whose group was refused commits its objects one by one to learn which failed. One
+    /// transaction costs one durable write of the database's log, however many objects it
+    /// holds (group commit).
+    async fn commit_objects(&self, commits: &[ObjectCommit]) -> MetadataResult<()>;
 
     /// Up to `limit` index entries of a partition, in offset order, starting with the batch
     /// that contains `from_offset`.

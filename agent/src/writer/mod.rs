@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::format::{BatchHeader, MAX_PAYLOAD_BYTES, ObjectWriter, batch_encoded_len};
 use streamhouse_core::lifecycle::new_object_key;
@@ -21,6 +20,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::Instrument;
 use tracing::{debug, warn};
 
+use self::commit::CommitQueue;
 use crate::cache::ChunkCache;
 use crate::error::{AgentError, AgentResult};
 use crate::metrics::Metrics;
@@ -225,8 +225,8 @@ impl Writer {
     /// do not wait for one another: a tenant's large or slow object delays only its own.
     pub async fn run(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_FLUSHES));
-        // Each tenant's last flush, whose commit its next one waits for.
-        let mut previous: HashMap<TenantId, After> = HashMap::new();
+        // Each tenant's commit queue, and the sequence number of its next flush.
+        let mut queues: HashMap<TenantId, (Arc<CommitQueue>, u64)> = HashMap::new();
         let mut flushes = tokio::task::JoinSet::new();
         loop {
             // Read together under the buffer lock, which appends hold while they check
@@ -257,8 +257,8 @@ impl Writer {
                     // Waiting for a slot lets the buffer grow: a slow store gets bigger objects.
                     let slot = slots.clone().acquire_owned().await.expect("never closed");
                     let taken = std::mem::take(&mut *self.buffer.lock().expect("poisoned"));
-                    // Finished flushes hold no one up.
-                    previous.retain(|_, a| a.peek().is_none());
+                    // A tenant whose flushes are all committed starts again from a new queue.
+                    queues.retain(|_, (q, next)| !q.is_settled(*next));
                     let mut by_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
                     for b in taken.batches {
                         by_tenant
@@ -269,13 +269,14 @@ impl Writer {
                     let tenants = by_tenant
                         .into_iter()
                         .map(|(tenant, batches)| {
-                            let (done, next) = oneshot::channel();
-                            let after = previous.insert(tenant.clone(), next.shared());
+                            let (queue, next) = queues.entry(tenant.clone()).or_default();
+                            let seq = *next;
+                            *next += 1;
                             TenantFlush {
                                 tenant,
                                 batches,
-                                after,
-                                done,
+                                queue: queue.clone(),
+                                seq,
                             }
                         })
                         .collect();
@@ -297,8 +298,8 @@ impl Writer {
         self.wake.notify_one();
     }
 
-    /// Writes one object per tenant; each, once the tenant's previous flush has committed
-    /// (`after`), commits and acknowledges.
+    /// Writes one object per tenant; each is committed and acknowledged once the tenant's
+    /// earlier flushes are, together with those of its later ones that are written by then.
     async fn flush(&self, tenants: Vec<TenantFlush>) {
         // One flush serves many produce requests: its span links to each of theirs.
         let batches: usize = tenants.iter().map(|t| t.batches.len()).sum();
@@ -308,12 +309,12 @@ impl Writer {
         }
         futures::future::join_all(tenants.into_iter().map(|t| async move {
             let w = self.write_object(t.tenant, t.batches).await;
-            if let Some(after) = t.after {
-                // An error only means the previous flush task ended without signalling.
-                let _ = after.await;
+            let (done, committed) = oneshot::channel();
+            if t.queue.push(t.seq, w, done) {
+                self.drain(&t.queue).await;
             }
-            self.commit_object(w).await;
-            let _ = t.done.send(());
+            // An error only means the flush task committing it ended without signalling.
+            let _ = committed.await;
         }))
         .instrument(span)
         .await;
@@ -387,29 +388,14 @@ impl Writer {
     /// Commits a written object's live batches (fenced by their epochs), then acknowledges.
     async fn commit_object(&self, mut w: Written) {
         let put_ms = w.started.elapsed().as_millis() as u64;
-        // Batches whose partition was reset after they were assigned (an earlier flush
-        // failed or the lease moved) must not be committed: their offsets are void.
-        let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut w.batches)
-            .into_iter()
-            .partition(|(b, _)| b.generation == b.part.generation());
-        for (b, _) in stale {
-            let _ = b.ack.send(Err(AgentError::Unavailable(format!(
-                "an earlier write to partition {} of topic {:?} failed, so this batch was not \
-                 written; retry",
-                b.part.key().partition,
-                b.part.topic().spec.name.as_str()
-            ))));
-        }
+        let live = take_live(&mut w);
         if live.is_empty() {
             return;
         }
         if let Err(e) = std::mem::replace(&mut w.put, Ok(())) {
             return self.fail(&w.key, live, e).await;
         }
-        crate::failpoint::hit("flush.after_put");
-        if let Some(wait) = crate::failpoint::delay("flush.delay_commit") {
-            tokio::time::sleep(wait).await;
-        }
+        before_commit().await;
         // If no commit succeeds the object is an orphan: nothing references it.
         match self.commit(&w, &live).await {
             Ok(()) => self.acknowledge(&w, live, put_ms),
@@ -447,21 +433,26 @@ impl Writer {
         batches: &[(Pending, CommitBatch)],
     ) -> Result<(), FlushError> {
         self.store
-            .commit_object(&ObjectCommit {
-                tenant: w.tenant.clone(),
-                object_key: w.key.clone(),
-                object_size: w.object_size,
-                holder: self.partitions.holder().to_owned(),
-                batches: batches.iter().map(|(_, c)| c.clone()).collect(),
-                meter: self.cfg.meter,
-                deadline_ms: w.deadline_ms,
-            })
+            .commit_object(&self.object_commit(w, batches))
             .await
             .map_err(|e| match e {
                 MetadataError::Fenced(m) => FlushError::Fenced(m),
                 MetadataError::Conflict(m) => FlushError::Conflict(m),
                 other => FlushError::Commit(other),
             })
+    }
+
+    /// What the store records of `batches` of a written object.
+    fn object_commit(&self, w: &Written, batches: &[(Pending, CommitBatch)]) -> ObjectCommit {
+        ObjectCommit {
+            tenant: w.tenant.clone(),
+            object_key: w.key.clone(),
+            object_size: w.object_size,
+            holder: self.partitions.holder().to_owned(),
+            batches: batches.iter().map(|(_, c)| c.clone()).collect(),
+            meter: self.cfg.meter,
+            deadline_ms: w.deadline_ms,
+        }
     }
 
     /// Publishes committed batches to their partitions and acknowledges them.
@@ -513,17 +504,40 @@ impl Writer {
     }
 }
 
-/// The commit of a tenant's previous flush, which its next one waits for.
-type After = futures::future::Shared<oneshot::Receiver<()>>;
-
 /// One tenant's part of a flush.
 struct TenantFlush {
     tenant: TenantId,
     batches: Vec<Pending>,
-    /// The tenant's previous flush, if it may still be committing.
-    after: Option<After>,
-    /// Signals this flush's commit to the tenant's next one.
-    done: oneshot::Sender<()>,
+    /// The tenant's commit queue, where this flush's object waits for its turn.
+    queue: Arc<CommitQueue>,
+    /// This flush's place in the tenant's commit order.
+    seq: u64,
+}
+
+/// Takes a written object's live batches, answering the others: batches whose partition was
+/// reset after they were assigned (an earlier flush failed or the lease moved) must not be
+/// committed, as their offsets are void.
+fn take_live(w: &mut Written) -> Vec<(Pending, CommitBatch)> {
+    let (live, stale): (Vec<_>, Vec<_>) = std::mem::take(&mut w.batches)
+        .into_iter()
+        .partition(|(b, _)| b.generation == b.part.generation());
+    for (b, _) in stale {
+        let _ = b.ack.send(Err(AgentError::Unavailable(format!(
+            "an earlier write to partition {} of topic {:?} failed, so this batch was not \
+             written; retry",
+            b.part.key().partition,
+            b.part.topic().spec.name.as_str()
+        ))));
+    }
+    live
+}
+
+/// The failure points between an object's put and its commit, for the crash tests.
+async fn before_commit() {
+    crate::failpoint::hit("flush.after_put");
+    if let Some(wait) = crate::failpoint::delay("flush.delay_commit") {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// One tenant's object of a flush, written (or not) and waiting for its commit.
@@ -551,5 +565,6 @@ enum FlushError {
     Commit(#[source] MetadataError),
 }
 
+mod commit;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{Postgres, Transaction};
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
 use streamhouse_core::stored::{StoredRow, topic_bytes};
@@ -90,95 +91,10 @@ pub(crate) fn column<T, U>(
 
 #[async_trait]
 impl IndexStore for PostgresMetadataStore {
-    async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
-        let keys = c.partitions();
+    async fn commit_objects(&self, commits: &[ObjectCommit]) -> MetadataResult<()> {
         let mut tx = self.write_tx().await?;
-        let rows = self
-            .q(include_str!("../queries/index/commit_lock.sql"))
-            .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| k.1 as i32).collect::<Vec<_>>())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(meta)?;
-        let now_ms = match rows.first() {
-            Some(r) => Row(r).int("now_ms")?,
-            None => 0,
-        };
-        let locked = rows
-            .iter()
-            .map(|r| LockedPartition::decode(&Row(r)))
-            .collect::<MetadataResult<Vec<_>>>()?;
-        // The rule holds or the transaction is dropped (rolled back) with nothing written.
-        let advances = check_commit(c, &locked, now_ms)?;
-        let object_id: i64 = self
-            .scalar(include_str!("../queries/index/insert_object.sql"))
-            .bind(&c.object_key)
-            .bind(c.tenant.as_str())
-            .bind(stored_i64(c.object_size, "object size")?)
-            .bind(&c.holder)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(meta)?
-            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
-        let b = &c.batches;
-        self.q(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(column(b, |b| Ok(b.topic_id))?)
-            .bind(column(b, |b| Ok(b.partition as i32))?)
-            .bind(column(b, |b| stored_i64(b.base_offset, "offset"))?)
-            .bind(column(b, |b| {
-                stored_i64(b.base_offset + u64::from(b.record_count), "offset")
-            })?)
-            .bind(column(b, |b| stored_i64(b.position, "position"))?)
-            .bind(column(b, |b| Ok(b.size as i32))?)
-            .bind(column(b, |b| Ok(b.max_timestamp_ms))?)
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
-        self.q(include_str!("../queries/index/advance_high_watermarks.sql"))
-            .bind(column(&advances, |a| Ok(a.topic_id))?)
-            .bind(column(&advances, |a| Ok(a.partition as i32))?)
-            .bind(column(&advances, |a| {
-                stored_i64(a.high_watermark, "offset")
-            })?)
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
-        if c.meter {
-            // In the commit's transaction: ingress is counted exactly when it is durable.
-            let rows: Vec<(i64, i64, i64)> = ingress_by_topic(c)?.collect();
-            let (bytes, records) = rows.iter().fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
-            // The database's clock, as for the fencing check.
-            let now = now_ms;
-            for (topics, total, period) in [
-                (
-                    include_str!("../queries/usage/ingress_hourly.sql"),
-                    include_str!("../queries/usage/ingress_total_hourly.sql"),
-                    hour_of(now),
-                ),
-                (
-                    include_str!("../queries/usage/ingress_daily.sql"),
-                    include_str!("../queries/usage/ingress_total_daily.sql"),
-                    day_of(now),
-                ),
-            ] {
-                self.q(topics)
-                    .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
-                    .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
-                    .bind(rows.iter().map(|r| r.2).collect::<Vec<i64>>())
-                    .bind(period)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(meta)?;
-                self.q(total)
-                    .bind(c.tenant.as_str())
-                    .bind(period)
-                    .bind(bytes)
-                    .bind(records)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(meta)?;
-            }
+        for c in commits {
+            self.commit_in(&mut tx, c).await?;
         }
         tx.commit().await.map_err(meta)
     }
@@ -264,5 +180,104 @@ impl IndexStore for PostgresMetadataStore {
             .map_err(meta)?;
         c.done().await?;
         rows.iter().map(|r| topic_bytes(&Row(r))).collect()
+    }
+}
+
+impl PostgresMetadataStore {
+    /// One object's part of a commit: fenced, then its rows, in the caller's transaction.
+    async fn commit_in(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        c: &ObjectCommit,
+    ) -> MetadataResult<()> {
+        let keys = c.partitions();
+        let rows = self
+            .q(include_str!("../queries/index/commit_lock.sql"))
+            .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| k.1 as i32).collect::<Vec<_>>())
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(meta)?;
+        let now_ms = match rows.first() {
+            Some(r) => Row(r).int("now_ms")?,
+            None => 0,
+        };
+        let locked = rows
+            .iter()
+            .map(|r| LockedPartition::decode(&Row(r)))
+            .collect::<MetadataResult<Vec<_>>>()?;
+        // The rule holds or the transaction is dropped (rolled back) with nothing written.
+        let advances = check_commit(c, &locked, now_ms)?;
+        let object_id: i64 = self
+            .scalar(include_str!("../queries/index/insert_object.sql"))
+            .bind(&c.object_key)
+            .bind(c.tenant.as_str())
+            .bind(stored_i64(c.object_size, "object size")?)
+            .bind(&c.holder)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(meta)?
+            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
+        let b = &c.batches;
+        self.q(include_str!("../queries/index/insert_batches.sql"))
+            .bind(object_id)
+            .bind(column(b, |b| Ok(b.topic_id))?)
+            .bind(column(b, |b| Ok(b.partition as i32))?)
+            .bind(column(b, |b| stored_i64(b.base_offset, "offset"))?)
+            .bind(column(b, |b| {
+                stored_i64(b.base_offset + u64::from(b.record_count), "offset")
+            })?)
+            .bind(column(b, |b| stored_i64(b.position, "position"))?)
+            .bind(column(b, |b| Ok(b.size as i32))?)
+            .bind(column(b, |b| Ok(b.max_timestamp_ms))?)
+            .execute(&mut **tx)
+            .await
+            .map_err(meta)?;
+        self.q(include_str!("../queries/index/advance_high_watermarks.sql"))
+            .bind(column(&advances, |a| Ok(a.topic_id))?)
+            .bind(column(&advances, |a| Ok(a.partition as i32))?)
+            .bind(column(&advances, |a| {
+                stored_i64(a.high_watermark, "offset")
+            })?)
+            .execute(&mut **tx)
+            .await
+            .map_err(meta)?;
+        if c.meter {
+            // In the commit's transaction: ingress is counted exactly when it is durable.
+            let rows: Vec<(i64, i64, i64)> = ingress_by_topic(c)?.collect();
+            let (bytes, records) = rows.iter().fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
+            // The database's clock, as for the fencing check.
+            let now = now_ms;
+            for (topics, total, period) in [
+                (
+                    include_str!("../queries/usage/ingress_hourly.sql"),
+                    include_str!("../queries/usage/ingress_total_hourly.sql"),
+                    hour_of(now),
+                ),
+                (
+                    include_str!("../queries/usage/ingress_daily.sql"),
+                    include_str!("../queries/usage/ingress_total_daily.sql"),
+                    day_of(now),
+                ),
+            ] {
+                self.q(topics)
+                    .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+                    .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
+                    .bind(rows.iter().map(|r| r.2).collect::<Vec<i64>>())
+                    .bind(period)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(meta)?;
+                self.q(total)
+                    .bind(c.tenant.as_str())
+                    .bind(period)
+                    .bind(bytes)
+                    .bind(records)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(meta)?;
+            }
+        }
+        Ok(())
     }
 }

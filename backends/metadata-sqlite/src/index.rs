@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use async_trait::async_trait;
+use sqlx::{Sqlite, Transaction};
 use streamhouse_core::clock::now_ms;
 use streamhouse_core::fencing::{LockedPartition, check_commit};
 use streamhouse_core::metadata::{MetadataResult, from_stored, stored_i64};
@@ -18,102 +19,10 @@ use crate::store::{Row, SqliteMetadataStore};
 
 #[async_trait]
 impl IndexStore for SqliteMetadataStore {
-    async fn commit_object(&self, c: &ObjectCommit) -> MetadataResult<()> {
-        let keys = c.partitions().into_iter().map(|(t, p)| [t, i64::from(p)]);
+    async fn commit_objects(&self, commits: &[ObjectCommit]) -> MetadataResult<()> {
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(include_str!("../queries/index/commit_lock.sql"))
-            .bind(json_rows(keys))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(meta)?;
-        let locked = rows
-            .iter()
-            .map(|r| LockedPartition::decode(&Row(r)))
-            .collect::<MetadataResult<Vec<_>>>()?;
-        // The write lock is held: this process's clock is the store's. The rule holds or the
-        // transaction is dropped (rolled back) with nothing written.
-        let now = now_ms();
-        let advances = check_commit(c, &locked, now)?;
-        let object_id: i64 = sqlx::query_scalar(include_str!("../queries/index/insert_object.sql"))
-            .bind(&c.object_key)
-            .bind(c.tenant.as_str())
-            .bind(stored_i64(c.object_size, "object size")?)
-            .bind(&c.holder)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(meta)?
-            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
-        let rows = c
-            .batches
-            .iter()
-            .map(|b| {
-                Ok([
-                    b.topic_id,
-                    i64::from(b.partition),
-                    stored_i64(b.base_offset, "offset")?,
-                    stored_i64(b.base_offset + u64::from(b.record_count), "offset")?,
-                    stored_i64(b.position, "position")?,
-                    i64::from(b.size),
-                    b.max_timestamp_ms,
-                ])
-            })
-            .collect::<MetadataResult<Vec<_>>>()?;
-        sqlx::query(include_str!("../queries/index/insert_batches.sql"))
-            .bind(object_id)
-            .bind(json_rows(rows))
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
-        let hws = advances
-            .iter()
-            .map(|a| {
-                Ok([
-                    a.topic_id,
-                    i64::from(a.partition),
-                    stored_i64(a.high_watermark, "offset")?,
-                ])
-            })
-            .collect::<MetadataResult<Vec<_>>>()?;
-        sqlx::query(include_str!("../queries/index/advance_high_watermarks.sql"))
-            .bind(json_rows(hws))
-            .execute(&mut *tx)
-            .await
-            .map_err(meta)?;
-        if c.meter {
-            // In the commit's transaction: ingress is counted exactly when it is durable.
-            let per_topic: Vec<_> = ingress_by_topic(c)?.collect();
-            let (bytes, records) = per_topic
-                .iter()
-                .fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
-            let rows = json_rows(per_topic.iter().map(|t| [t.0, t.1, t.2]));
-            for (topics, total, period) in [
-                (
-                    include_str!("../queries/usage/ingress_hourly.sql"),
-                    include_str!("../queries/usage/ingress_total_hourly.sql"),
-                    hour_of(now),
-                ),
-                (
-                    include_str!("../queries/usage/ingress_daily.sql"),
-                    include_str!("../queries/usage/ingress_total_daily.sql"),
-                    day_of(now),
-                ),
-            ] {
-                sqlx::query(topics)
-                    .bind(&rows)
-                    .bind(period)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(meta)?;
-                sqlx::query(total)
-                    .bind(c.tenant.as_str())
-                    .bind(period)
-                    .bind(bytes)
-                    .bind(records)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(meta)?;
-            }
+        for c in commits {
+            self.commit_in(&mut tx, c).await?;
         }
         tx.commit().await.map_err(meta)
     }
@@ -242,6 +151,86 @@ pub(crate) fn json_rows<const N: usize>(rows: impl IntoIterator<Item = [i64; N]>
     }
     out.push(']');
     out
+}
+
+impl SqliteMetadataStore {
+    /// One object's part of a commit: fenced, then its rows, in the caller's transaction.
+    async fn commit_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        c: &ObjectCommit,
+    ) -> MetadataResult<()> {
+        let keys = c.partitions().into_iter().map(|(t, p)| [t, i64::from(p)]);
+        let rows = sqlx::query(include_str!("../queries/index/commit_lock.sql"))
+            .bind(json_rows(keys))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(meta)?;
+        let locked = rows
+            .iter()
+            .map(|r| LockedPartition::decode(&Row(r)))
+            .collect::<MetadataResult<Vec<_>>>()?;
+        // The write lock is held: this process's clock is the store's. The rule holds or the
+        // transaction is dropped (rolled back) with nothing written.
+        let now = now_ms();
+        let advances = check_commit(c, &locked, now)?;
+        let object_id: i64 = sqlx::query_scalar(include_str!("../queries/index/insert_object.sql"))
+            .bind(&c.object_key)
+            .bind(c.tenant.as_str())
+            .bind(stored_i64(c.object_size, "object size")?)
+            .bind(&c.holder)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(meta)?
+            .ok_or_else(|| MetadataError::collected(&c.object_key))?;
+        let rows = c
+            .batches
+            .iter()
+            .map(|b| {
+                Ok([
+                    b.topic_id,
+                    i64::from(b.partition),
+                    stored_i64(b.base_offset, "offset")?,
+                    stored_i64(b.base_offset + u64::from(b.record_count), "offset")?,
+                    stored_i64(b.position, "position")?,
+                    i64::from(b.size),
+                    b.max_timestamp_ms,
+                ])
+            })
+            .collect::<MetadataResult<Vec<_>>>()?;
+        let hws = advances.iter().map(|a| {
+            Ok([
+                a.topic_id,
+                i64::from(a.partition),
+                stored_i64(a.high_watermark, "offset")?,
+            ])
+        });
+        let hws = json_rows(hws.collect::<MetadataResult<Vec<_>>>()?);
+        let per_topic: Vec<_> = match c.meter {
+            true => ingress_by_topic(c)?.collect(),
+            false => Vec::new(),
+        };
+        let (bytes, records) = per_topic
+            .iter()
+            .fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
+        // One argument for every statement: sqlx binds a multi-statement query's numbered
+        // parameters statement by statement, and stops at a gap in one's numbering.
+        let doc = format!(
+            r#"{{"object":{object_id},"batches":{},"hws":{hws},"meter":{},"ingress":{},"hour":{},"day":{},"bytes":{bytes},"records":{records}}}"#,
+            json_rows(rows),
+            i32::from(c.meter),
+            json_rows(per_topic.iter().map(|t| [t.0, t.1, t.2])),
+            hour_of(now),
+            day_of(now),
+        );
+        sqlx::query(include_str!("../queries/index/commit_rows.sql"))
+            .bind(doc)
+            .execute(&mut **tx)
+            .await
+            .map_err(meta)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

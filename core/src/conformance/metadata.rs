@@ -338,6 +338,63 @@ pub async fn commit_many_batches_and_partitions(m: &MetadataParts) {
     assert_eq!(m.store.lookup(t.id, 999, 0, 10).await.unwrap().len(), 2);
 }
 
+/// Several objects commit in one transaction, a later one continuing an earlier one's
+/// partition; a group with one bad object commits nothing at all.
+pub async fn group_commit_is_all_or_nothing(m: &MetadataParts) {
+    let t = m.store.create_topic(&spec("acme", "grp", 2)).await.unwrap();
+    let e0 = lead(m, &t, 0, "a").await;
+    let e1 = lead(m, &t, 1, "a").await;
+    let group = [
+        commit(
+            &t,
+            "g1",
+            "a",
+            vec![batch(&t, 0, 0, 5, e0), batch(&t, 1, 0, 2, e1)],
+        ),
+        commit(&t, "g2", "a", vec![batch(&t, 0, 5, 3, e0)]),
+    ];
+    m.store.commit_objects(&group).await.unwrap();
+    assert_eq!(hws(m, &t).await, [8, 2]);
+    let keys: Vec<_> = m.store.lookup(t.id, 0, 0, 10).await.unwrap();
+    let keys: Vec<_> = keys.iter().map(|e| e.object_key.as_str()).collect();
+    assert_eq!(keys, ["g1", "g2"]);
+
+    // The second object's batch leaves a gap: the first object is not committed either.
+    let bad = [
+        commit(&t, "g3", "a", vec![batch(&t, 0, 8, 1, e0)]),
+        commit(&t, "g4", "a", vec![batch(&t, 1, 3, 1, e1)]),
+    ];
+    let e = m.store.commit_objects(&bad).await.unwrap_err();
+    assert!(matches!(e, MetadataError::Conflict(_)), "{e:?}");
+    assert_eq!(hws(m, &t).await, [8, 2]);
+    assert_eq!(m.store.lookup(t.id, 0, 8, 10).await.unwrap().len(), 0);
+    // A fenced object fails its group the same way.
+    let theirs = lead_after_release(m, &t, 1, "b").await;
+    let fenced = [
+        commit(&t, "g5", "a", vec![batch(&t, 0, 8, 1, e0)]),
+        commit(&t, "g6", "a", vec![batch(&t, 1, 2, 1, e1)]),
+    ];
+    let e = m.store.commit_objects(&fenced).await.unwrap_err();
+    assert!(matches!(e, MetadataError::Fenced(_)), "{e:?}");
+    assert!(theirs > e1);
+    assert_eq!(hws(m, &t).await, [8, 2]);
+    // Alone, the healthy object commits.
+    m.store.commit_objects(&fenced[..1]).await.unwrap();
+    assert_eq!(hws(m, &t).await, [9, 2]);
+}
+
+/// Another holder takes a partition's lease once its holder released it; its epoch.
+async fn lead_after_release(m: &MetadataParts, t: &TopicInfo, partition: u32, holder: &str) -> u64 {
+    let key = LeaseKey {
+        tenant: t.spec.tenant.clone(),
+        topic_id: t.id,
+        partition,
+    };
+    let mine = m.leases.get(&key).await.unwrap().unwrap();
+    m.leases.release(&mine).await.unwrap();
+    m.leases.acquire(&key, holder, TTL).await.unwrap().epoch
+}
+
 /// `lookup` starts at the batch containing the offset and honours the limit.
 pub async fn lookup_finds_the_containing_batch(m: &MetadataParts) {
     let t = m.store.create_topic(&spec("acme", "l", 1)).await.unwrap();

@@ -49,6 +49,7 @@ macro_rules! metadata_conformance {
                 zombie_commit_is_fenced_and_changes_nothing,
                 commit_with_a_gap_conflicts,
                 commit_many_batches_and_partitions,
+                group_commit_is_all_or_nothing,
                 lookup_finds_the_containing_batch,
                 recreated_topic_starts_empty,
                 consumer_offsets,

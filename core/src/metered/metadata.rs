@@ -257,9 +257,9 @@ impl TopicStore for MeteredMetadataStore {
 
 #[async_trait]
 impl IndexStore for MeteredMetadataStore {
-    async fn commit_object(&self, commit: &ObjectCommit) -> MetadataResult<()> {
-        let call = self.inner.store.commit_object(commit);
-        let key = Some(commit.object_key.as_str());
+    async fn commit_objects(&self, commits: &[ObjectCommit]) -> MetadataResult<()> {
+        let call = self.inner.store.commit_objects(commits);
+        let key = commits.first().map(|c| c.object_key.as_str());
         self.usage.call(MetadataOp::Commit, key, none, call).await
     }
 
