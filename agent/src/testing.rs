@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use streamhouse_core::cluster::AgentInfo;
 use streamhouse_core::config::Config;
-use streamhouse_core::metered::{MetadataUsage, MeteredObjectStore, ObjectStoreUsage};
+use streamhouse_core::metered::{
+    MetadataUsage, MeteredMetadataStore, MeteredObjectStore, ObjectStoreUsage,
+};
 use streamhouse_core::registry::{self, MetadataParts};
 use streamhouse_core::{ObjectStore, Record, TenantId, TopicInfo, TopicName, TopicSpec};
 
@@ -32,6 +34,10 @@ pub struct Harness {
     /// The object store, counting its calls in `usage`.
     pub objects: Arc<dyn ObjectStore>,
     pub usage: Arc<ObjectStoreUsage>,
+    /// The metadata store's calls.
+    pub meta_usage: Arc<MetadataUsage>,
+    /// The SQLite database the metadata is in.
+    pub db_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -51,7 +57,12 @@ impl Harness {
             ),
         ];
         let config = Config::load(None, env).unwrap();
-        let meta = registry::build_metadata(config.metadata).await.unwrap();
+        // Metered as in the agent, so tests can count the store's calls.
+        let meta_usage = Arc::new(MetadataUsage::default());
+        let meta = MeteredMetadataStore::parts(
+            registry::build_metadata(config.metadata).await.unwrap(),
+            meta_usage.clone(),
+        );
         let usage = Arc::new(ObjectStoreUsage::default());
         let objects: Arc<dyn ObjectStore> = Arc::new(MeteredObjectStore::new(
             registry::build_object_store(config.object_store)
@@ -75,7 +86,7 @@ impl Harness {
         ));
         let metrics = Arc::new(Metrics::new(
             usage.clone(),
-            Arc::new(MetadataUsage::default()),
+            meta_usage.clone(),
             meta.store.clone(),
         ));
         let parts = Arc::new(Partitions::new(
@@ -126,6 +137,8 @@ impl Harness {
             topic,
             objects,
             usage,
+            meta_usage,
+            db_path: dir.path().join("meta.db"),
             _dir: dir,
         }
     }

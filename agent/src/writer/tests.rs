@@ -122,3 +122,84 @@ async fn a_lease_lost_behind_the_agents_back_is_dropped_at_the_next_renewal() {
     assert!(p0.generation() > generation, "its pending batches are void");
     assert!(h.partitions.get(h.topic.id, 1).unwrap().lease_valid());
 }
+
+/// Four appends to partitions 0 to 3, each in a flush of its own, while another connection
+/// holds SQLite's write lock and runs `meanwhile` in its transaction: the first object's
+/// commit waits for the lock, the other three are written meanwhile. Returns the appends'
+/// results and how many commits they took.
+async fn commit_behind_a_lock(
+    h: &Harness,
+    meanwhile: &str,
+) -> (Vec<crate::error::AgentResult<u64>>, u64) {
+    use sqlx::Connection as _;
+    use streamhouse_core::metered::{MetadataOp, ObjectOp};
+
+    // Leases and next offsets first, so that below only commits need the write lock.
+    for p in 0..4 {
+        assert_eq!(h.append(p, 1).await.unwrap(), 0);
+    }
+    let commits = || h.meta_usage.get(MetadataOp::Commit).requests;
+    let puts = || h.usage.get(ObjectOp::Put).requests;
+    let (commits_before, puts_before) = (commits(), puts());
+    let url = format!("sqlite://{}", h.db_path.display());
+    let mut blocker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    sqlx::raw_sql(meanwhile)
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let appends = futures::future::join_all((0..4u32).map(|p| async move {
+        // Each append waits for the previous one's object: one flush each.
+        while puts() < puts_before + u64::from(p) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        h.append(p, 2).await
+    }));
+    let release = async {
+        while puts() < puts_before + 4 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    };
+    let (results, ()) = tokio::join!(appends, release);
+    (results, commits() - commits_before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_written_while_a_commit_waits_are_committed_together() {
+    let h = Harness::new(4, Duration::from_millis(1)).await;
+    let (results, commits) = commit_behind_a_lock(&h, "SELECT 1").await;
+    for r in results {
+        assert_eq!(r.unwrap(), 1, "every partition's batch follows its first");
+    }
+    assert_eq!(
+        commits, 2,
+        "the first object's commit waited for the lock; the three written meanwhile went in one"
+    );
+    for p in 0..4 {
+        let stored = h.meta.store.partition_offset(h.topic.id, p).await.unwrap();
+        assert_eq!(stored.high_watermark, 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_group_is_committed_object_by_object() {
+    let h = Harness::new(4, Duration::from_millis(1)).await;
+    // While the lock is held, another holder takes partition 2's lease.
+    let steal = "UPDATE leases SET holder = 'thief', epoch = epoch + 1 WHERE partition = 2";
+    let (results, commits) = commit_behind_a_lock(&h, steal).await;
+    let results: Vec<_> = results.into_iter().map(|r| r.ok()).collect();
+    assert_eq!(
+        results,
+        [Some(1), Some(1), None, Some(1)],
+        "only the fenced partition fails"
+    );
+    // The first object alone, the refused group, then its three objects one by one.
+    assert_eq!(commits, 5);
+    let hws: Vec<_> = h.meta.store.partition_offsets(h.topic.id).await.unwrap();
+    let hws: Vec<_> = hws.iter().map(|p| p.high_watermark).collect();
+    assert_eq!(hws, [3, 3, 1, 3]);
+}
