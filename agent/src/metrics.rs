@@ -546,12 +546,12 @@ impl Collector for PoolCollector {
         for (name, help, value) in [
             (
                 "metadata_connections_in_use",
-                "Metadata-store connections lent out now",
+                "Connections of the metadata store's write pool lent out now",
                 usage.in_use,
             ),
             (
                 "metadata_connections_max",
-                "Most metadata-store connections the pool opens",
+                "Most connections the metadata store's write pool opens",
                 usage.max,
             ),
         ] {

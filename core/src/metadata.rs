@@ -375,7 +375,7 @@ pub struct PoolUsage {
 
 /// Connection-pool figures, for monitoring.
 pub trait PoolStats {
-    /// The pool's usage now.
+    /// The write pool's usage now (commits, leases and membership wait for it).
     fn pool_usage(&self) -> PoolUsage;
 }
 
