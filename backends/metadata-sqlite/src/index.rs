@@ -17,6 +17,14 @@ use streamhouse_core::{
 use crate::error::meta;
 use crate::store::{Row, SqliteMetadataStore};
 
+/// A flush commit's rows after its object's, as one query: the batches, the high watermarks
+/// and the ingress.
+const COMMIT_ROWS: &str = concat!(
+    include_str!("../queries/index/insert_batches.sql"),
+    ";\n",
+    include_str!("../queries/index/commit_rows.sql"),
+);
+
 #[async_trait]
 impl IndexStore for SqliteMetadataStore {
     async fn commit_objects(&self, commits: &[ObjectCommit]) -> MetadataResult<()> {
@@ -214,8 +222,6 @@ impl SqliteMetadataStore {
         let (bytes, records) = per_topic
             .iter()
             .fold((0, 0), |(b, r), t| (b + t.1, r + t.2));
-        // One argument for every statement: sqlx binds a multi-statement query's numbered
-        // parameters statement by statement, and stops at a gap in one's numbering.
         let doc = format!(
             r#"{{"object":{object_id},"batches":{},"hws":{hws},"meter":{},"ingress":{},"hour":{},"day":{},"bytes":{bytes},"records":{records}}}"#,
             json_rows(rows),
@@ -224,7 +230,7 @@ impl SqliteMetadataStore {
             hour_of(now),
             day_of(now),
         );
-        sqlx::query(include_str!("../queries/index/commit_rows.sql"))
+        sqlx::query(COMMIT_ROWS)
             .bind(doc)
             .execute(&mut **tx)
             .await

@@ -285,9 +285,9 @@ async fn insert_batches<'a>(
             ])
         })
         .collect::<MetadataResult<Vec<_>>>()?;
+    let doc = format!(r#"{{"object":{object_id},"batches":{}}}"#, json_rows(rows));
     sqlx::query(include_str!("../queries/index/insert_batches.sql"))
-        .bind(object_id)
-        .bind(json_rows(rows))
+        .bind(doc)
         .execute(&mut **tx)
         .await
         .map_err(meta)?;

@@ -1,18 +1,15 @@
--- A commit's rows after its object's, in one call (SQLite runs the statements one after
--- another: one hand-off to the connection's worker thread instead of one per statement).
--- Every statement reads the one argument, ?1, a JSON object:
---   object   the object's id
---   batches  [[topic_id, partition, base_offset, end_offset, position, size, max_timestamp_ms]]
---   hws      the high watermarks it advances: [[topic_id, partition, high_watermark]]
+-- The rest of a flush commit's rows, run after `insert_batches.sql` as ONE query (see
+-- `COMMIT_ROWS` in src/index.rs: SQLite runs the statements one after another, one hand-off to
+-- the connection's worker thread instead of one per statement). Every statement reads the one
+-- argument, ?1, the JSON object `insert_batches.sql` reads, with these fields as well:
+--   hws      the high watermarks the commit advances: [[topic_id, partition, high_watermark]]
 --   meter    1 when its ingress is metered, else 0
 --   ingress  [[topic_id, ingress_bytes, records]] (empty when not metered), added per topic and
 --            to the tenant's total ('*': `bytes`, `records`) in the buckets of the hour (`hour`)
 --            and of the day (`day`), in the commit's transaction: ingress is counted exactly
 --            when it is durable.
-INSERT INTO batches (topic_id, partition, base_offset, end_offset, object_id, position, size, max_timestamp_ms)
-SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?1 ->> '$.object', value ->> 4, value ->> 5, value ->> 6
-FROM json_each(?1, '$.batches');
-
+-- (One argument, because sqlx binds a multi-statement query's numbered parameters statement by
+-- statement and stops binding at a gap in a statement's numbering.)
 UPDATE partitions
 SET high_watermark = v.value ->> 2
 FROM json_each(?1, '$.hws') AS v
