@@ -4,53 +4,55 @@
 //! decoded: the agent counts them in the wire bytes first and refuses what is over its
 //! limits before anything is allocated.
 
+use bytes::Buf;
+
 /// Counts the records of an encoded `ProduceRequest` and the headers in them, without
-/// decoding anything. `None` when the bytes are not a well-formed message; prost's decode
+/// decoding anything. The message may be in pieces (the HTTP/2 frames it arrived in, say):
+/// nothing is copied. `None` when the bytes are not a well-formed message; prost's decode
 /// then says what is wrong.
-pub fn count_produce_entries(mut wire: &[u8]) -> Option<(usize, usize)> {
+pub fn count_produce_entries(mut wire: impl Buf) -> Option<(usize, usize)> {
     const RECORDS: u32 = 2;
     const HEADERS: u32 = 4;
     let (mut records, mut headers) = (0, 0);
-    while !wire.is_empty() {
-        let (tag, body) = next_field(&mut wire)?;
+    while wire.has_remaining() {
+        let (tag, len) = next_field(&mut wire)?;
+        let Some(len) = len else { continue };
         if tag != RECORDS {
+            wire.advance(len);
             continue;
         }
         records += 1;
-        let mut record = body?;
-        while !record.is_empty() {
-            let (tag, _) = next_field(&mut record)?;
+        let mut record = (&mut wire).take(len);
+        while record.has_remaining() {
+            let (tag, len) = next_field(&mut record)?;
             headers += usize::from(tag == HEADERS);
+            if let Some(len) = len {
+                record.advance(len);
+            }
         }
     }
     Some((records, headers))
 }
 
-/// Steps over one field; returns its number and, for a length-delimited one, its bytes.
-fn next_field<'a>(wire: &mut &'a [u8]) -> Option<(u32, Option<&'a [u8]>)> {
+/// Steps over one field's key and, but for a length-delimited field, its value; returns the
+/// field's number and, for a length-delimited one, the length of its bytes (which are there,
+/// still to be read).
+fn next_field(wire: &mut impl Buf) -> Option<(u32, Option<usize>)> {
     let key = prost::encoding::decode_varint(wire).ok()?;
     let tag = u32::try_from(key >> 3).ok()?;
+    let skip = |wire: &mut dyn Buf, n: usize| (wire.remaining() >= n).then(|| wire.advance(n));
     match key & 7 {
         0 => prost::encoding::decode_varint(wire)
             .ok()
             .map(|_| (tag, None)),
-        1 => skip(wire, 8).map(|_| (tag, None)),
-        5 => skip(wire, 4).map(|_| (tag, None)),
+        1 => skip(wire, 8).map(|()| (tag, None)),
+        5 => skip(wire, 4).map(|()| (tag, None)),
         2 => {
             let len = usize::try_from(prost::encoding::decode_varint(wire).ok()?).ok()?;
-            skip(wire, len).map(|body| (tag, Some(body)))
+            (wire.remaining() >= len).then_some((tag, Some(len)))
         }
         _ => None,
     }
-}
-
-fn skip<'a>(wire: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-    if wire.len() < n {
-        return None;
-    }
-    let (head, rest) = wire.split_at(n);
-    *wire = rest;
-    Some(head)
 }
 
 #[cfg(test)]
@@ -80,8 +82,17 @@ mod tests {
             records,
         };
         let wire = req.encode_to_vec();
-        assert_eq!(count_produce_entries(&wire), Some((7, 5)));
+        assert_eq!(count_produce_entries(&wire[..]), Some((7, 5)));
         assert_eq!(count_produce_entries(&wire[..wire.len() - 1]), None);
-        assert_eq!(count_produce_entries(&[]), Some((0, 0)));
+        assert_eq!(count_produce_entries(&[][..]), Some((0, 0)));
+        // In two pieces, split anywhere: the same counts.
+        for at in 0..=wire.len() {
+            let (a, b) = wire.split_at(at);
+            assert_eq!(
+                count_produce_entries(a.chain(b)),
+                Some((7, 5)),
+                "split at {at}"
+            );
+        }
     }
 }

@@ -13,18 +13,18 @@
 //! subscription holds a slot only until its stream starts; the broker limits streams
 //! separately (`agent.max_subscriptions`).
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
-use http_body::Frame;
-use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tower::{Layer, Service};
+
+use self::body::ChargedBody;
+pub use self::body::DecodeCharge;
 
 /// Path prefix of the StreamHouse API's methods.
 const API_PREFIX: &str = "/streamhouse.v1.";
@@ -158,14 +158,7 @@ where
         if let Some(charge) = &produce {
             parts.extensions.insert(charge.clone());
         }
-        let body = Body::new(ChargedBody {
-            inner: body,
-            state: State::Head(BytesMut::new()),
-            layer: layer.clone(),
-            produce,
-            permit: None,
-            out: VecDeque::new(),
-        });
+        let body = Body::new(ChargedBody::new(body, layer.clone(), produce));
         let req = http::Request::from_parts(parts, body);
         Box::pin(async move {
             let slots = if fetch {
@@ -178,189 +171,6 @@ where
             resource_exhausted_when_too_large(resp.headers_mut(), limit);
             Ok(resp)
         })
-    }
-}
-
-/// Bytes of a gRPC message header: a compression flag and a big-endian length.
-const HEADER: usize = 5;
-
-/// Memory one record and one header take once decoded, beside their wire bytes: the
-/// protobuf struct and the domain struct the broker converts it to.
-const RECORD_MEMORY: usize = 2 * 112;
-const HEADER_MEMORY: usize = 2 * 56;
-
-type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
-
-/// The produce path's charge to the writer's buffer budget, taken before the request is
-/// decoded and handed to the handler in the request's extensions.
-#[derive(Debug, Clone, Default)]
-pub struct DecodeCharge(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
-
-impl DecodeCharge {
-    /// The charge, once; `None` if the request was not charged (the broker then charges it).
-    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
-        self.0.lock().expect("poisoned").take()
-    }
-}
-
-enum State {
-    /// Reading the message header; what arrived so far.
-    Head(BytesMut),
-    /// Waiting for the message's bytes to be charged.
-    Charging(Acquire, BytesMut, usize),
-    /// A produce message: buffering it whole, to count its records before it is decoded.
-    Filling(BytesMut, usize),
-    /// Waiting for a produce message's decoded size to be charged to the writer's budget.
-    Pricing(Acquire, Bytes),
-    /// Charged (or nothing to charge): the body passes through.
-    Flowing,
-}
-
-/// A request body that charges its message's size to the byte budget before yielding any of
-/// it, and keeps the charge until it is dropped (once tonic has decoded it). A produce
-/// message is also counted and its decoded size charged to the writer's buffer budget.
-struct ChargedBody {
-    inner: Body,
-    state: State,
-    layer: AdmissionLayer,
-    produce: Option<DecodeCharge>,
-    /// The charge to the byte budget, held until the body is dropped.
-    permit: Option<OwnedSemaphorePermit>,
-    /// Frames to yield before reading on.
-    out: VecDeque<Frame<Bytes>>,
-}
-
-impl AdmissionLayer {
-    /// The bytes charged for a message whose header is `head`: twice its size (it is
-    /// buffered by tonic and, for produce messages, here), at most the whole budget.
-    fn charge(&self, len: usize) -> u32 {
-        let most = self.max_request_bytes;
-        (2 * (len + HEADER)).min(most).min(u32::MAX as usize) as u32
-    }
-
-    /// What a produce message takes once decoded: `Ok(None)` when it is malformed (prost's
-    /// decode then says how), `INVALID_ARGUMENT` when it is over the record limits.
-    fn decoded_size(&self, message: &[u8]) -> Result<Option<u32>, tonic::Status> {
-        let Some((records, headers)) = streamhouse_proto::wire::count_produce_entries(message)
-        else {
-            return Ok(None);
-        };
-        self.request
-            .check(records, headers)
-            .map_err(tonic::Status::invalid_argument)?;
-        let size = message.len() + records * RECORD_MEMORY + headers * HEADER_MEMORY;
-        Ok(Some(
-            size.min(self.max_buffered_bytes).min(u32::MAX as usize) as u32,
-        ))
-    }
-}
-
-impl http_body::Body for ChargedBody {
-    type Data = Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
-        let this = &mut *self;
-        loop {
-            if let Some(f) = this.out.pop_front() {
-                return Poll::Ready(Some(Ok(f)));
-            }
-            match &mut this.state {
-                State::Flowing => return Pin::new(&mut this.inner).poll_frame(cx),
-                State::Charging(acquire, _, _) => {
-                    this.permit = ready!(acquire.as_mut().poll(cx)).ok();
-                    let State::Charging(_, buf, len) =
-                        std::mem::replace(&mut this.state, State::Flowing)
-                    else {
-                        unreachable!("matched above");
-                    };
-                    if this.produce.is_some() && buf[0] == 0 {
-                        this.state = State::Filling(buf, len);
-                    } else {
-                        this.out.push_back(Frame::data(buf.freeze()));
-                    }
-                }
-                State::Pricing(acquire, _) => {
-                    let permit = ready!(acquire.as_mut().poll(cx)).ok();
-                    if let (Some(charge), Some(permit)) = (&this.produce, permit) {
-                        *charge.0.lock().expect("poisoned") = Some(permit);
-                    }
-                    let State::Pricing(_, message) =
-                        std::mem::replace(&mut this.state, State::Flowing)
-                    else {
-                        unreachable!("matched above");
-                    };
-                    this.out.push_back(Frame::data(message));
-                }
-                State::Head(buf) | State::Filling(buf, _) => {
-                    match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-                        Some(Ok(frame)) => match frame.into_data() {
-                            Ok(data) => buf.extend_from_slice(&data),
-                            // Trailers: whatever was buffered goes first.
-                            Err(frame) => {
-                                let buf = std::mem::take(buf).freeze();
-                                this.out.push_back(Frame::data(buf));
-                                this.out.push_back(frame);
-                                this.state = State::Flowing;
-                                continue;
-                            }
-                        },
-                        Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                        None => {
-                            let buf = std::mem::take(buf).freeze();
-                            this.state = State::Flowing;
-                            if !buf.is_empty() {
-                                return Poll::Ready(Some(Ok(Frame::data(buf))));
-                            }
-                            return Poll::Ready(None);
-                        }
-                    }
-                    let next = match &mut this.state {
-                        State::Head(buf) if buf.len() >= HEADER => {
-                            let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-                            if len > this.layer.max_message_bytes {
-                                // tonic refuses it on reading the header.
-                                let buf = std::mem::take(buf).freeze();
-                                this.out.push_back(Frame::data(buf));
-                                State::Flowing
-                            } else {
-                                let n = this.layer.charge(len);
-                                let acquire =
-                                    Box::pin(this.layer.bytes.clone().acquire_many_owned(n));
-                                State::Charging(acquire, std::mem::take(buf), len)
-                            }
-                        }
-                        State::Filling(buf, len) if buf.len() >= HEADER + *len => {
-                            let len = *len;
-                            let message = std::mem::take(buf).freeze();
-                            match this.layer.decoded_size(&message[HEADER..HEADER + len]) {
-                                Ok(Some(n)) => {
-                                    let acquire = Box::pin(
-                                        this.layer.writer_budget.clone().acquire_many_owned(n),
-                                    );
-                                    State::Pricing(acquire, message)
-                                }
-                                Ok(None) => {
-                                    this.out.push_back(Frame::data(message));
-                                    State::Flowing
-                                }
-                                // tonic answers a request whose body fails with the body's
-                                // status: nothing of it is decoded.
-                                Err(refused) => {
-                                    this.state = State::Flowing;
-                                    return Poll::Ready(Some(Err(refused)));
-                                }
-                            }
-                        }
-                        _ => continue,
-                    };
-                    this.state = next;
-                }
-            }
-        }
     }
 }
 
@@ -400,6 +210,8 @@ fn resource_exhausted_when_too_large(headers: &mut http::HeaderMap, limit: usize
         headers.insert("grpc-message", v);
     }
 }
+
+mod body;
 
 #[cfg(test)]
 mod tests {
