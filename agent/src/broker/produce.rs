@@ -116,7 +116,7 @@ impl Broker {
         let sticky = self.sticky.fetch_add(1, Ordering::Relaxed) % n;
         let now = now_ms();
         let latest = now.saturating_add(self.limits.max_timestamp_skew_ms);
-        let mut shares = Shares::new();
+        let mut routed = Vec::with_capacity(records.size_hint().0);
         let mut placed = Vec::with_capacity(records.size_hint().0);
         let mut headers = 0usize;
         for (i, r) in records.enumerate() {
@@ -154,7 +154,19 @@ impl Broker {
                 .check(0, headers)
                 .map_err(AgentError::InvalidArgument)?;
             placed.push(partition);
-            shares.entry(partition).or_default().push(record);
+            routed.push(record);
+        }
+        // Each partition's records in a vector of their number: no regrowing per record.
+        let mut counts = BTreeMap::<u32, usize>::new();
+        for &p in &placed {
+            *counts.entry(p).or_insert(0) += 1;
+        }
+        let mut shares: Shares = counts
+            .into_iter()
+            .map(|(p, n)| (p, Vec::with_capacity(n)))
+            .collect();
+        for (p, record) in placed.iter().zip(routed) {
+            shares.get_mut(p).expect("counted above").push(record);
         }
         Ok((shares, placed))
     }
