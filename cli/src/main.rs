@@ -148,6 +148,10 @@ fn main() {
         .build()
         .expect("tokio runtime");
     if let Err(e) = rt.block_on(run(cli)) {
+        if e.chain().any(is_stdout_closed) {
+            // The reader has what it wanted (`streamhouse consume t | head`): not an error.
+            return;
+        }
         eprintln!("streamhouse: {e:#}");
         std::process::exit(1);
     }
@@ -159,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return bench::api::run(a, cli.target.api_key.as_deref()).await;
     }
     let client = cli.target.connect().await?;
-    let mut out = std::io::stdout().lock();
+    let mut out = Stdout(std::io::stdout().lock());
     match cli.command {
         Command::Topic(TopicCmd::Create {
             name,
@@ -285,6 +289,49 @@ fn record(args: &ProduceArgs, headers: &[(String, String)], text: &str) -> Produ
         r = r.with_header(k.clone(), v.clone());
     }
     r
+}
+
+/// Standard output, whose reader may close it early: a write to a closed pipe fails with
+/// [`StdoutClosed`], which ends the command quietly, as it ends other command-line tools.
+struct Stdout(std::io::StdoutLock<'static>);
+
+/// A write found standard output closed by its reader.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed by its reader")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(stdout_closed)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(stdout_closed)
+    }
+}
+
+fn stdout_closed(e: std::io::Error) -> std::io::Error {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
+        }
+        _ => e,
+    }
+}
+
+/// Whether `e` is a write to standard output after its reader closed it (a broken pipe of a
+/// connection to an agent is an error like any other).
+fn is_stdout_closed(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        .is_some_and(|inner| inner.is::<StdoutClosed>())
 }
 
 async fn produce(client: &Client, args: ProduceArgs, out: &mut impl Write) -> anyhow::Result<()> {

@@ -155,6 +155,28 @@ async fn cli_produces_from_stdin_and_consumes_with_a_group() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_output_closed_by_its_reader_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), &[]).await;
+    let client = agent.client().await;
+    client.create_topic("piped", 1, None, "none").await.unwrap();
+    let records = (0..10).map(|i| ProduceRecord::new(format!("event {i}"))).collect();
+    client.produce("piped", records).await.unwrap();
+    // As `streamhouse consume piped | head -0`: the pipe is closed before anything is written.
+    let mut child = Command::new(bin("streamhouse"))
+        .env("STREAMHOUSE_ADDR", &agent.url)
+        .args(["consume", "piped", "-n", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection_are_served() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
