@@ -160,7 +160,9 @@ async fn cli_output_closed_by_its_reader_ends_the_command_quietly() {
     let agent = AgentProcess::start(dir.path(), &[]).await;
     let client = agent.client().await;
     client.create_topic("piped", 1, None, "none").await.unwrap();
-    let records = (0..10).map(|i| ProduceRecord::new(format!("event {i}"))).collect();
+    let records = (0..10)
+        .map(|i| ProduceRecord::new(format!("event {i}")))
+        .collect();
     client.produce("piped", records).await.unwrap();
     // As `streamhouse consume piped | head -0`: the pipe is closed before anything is written.
     let mut child = Command::new(bin("streamhouse"))
