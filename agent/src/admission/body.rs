@@ -128,12 +128,10 @@ impl Buf for PiecesReader<'_> {
             let k = n.min(self.current.len());
             self.current = &self.current[k..];
             n -= k;
+            // Pieces hold no empty chunks, so the next one has bytes (or there is none).
             if self.current.is_empty() {
                 self.current = self.chunks.next().map_or(&[][..], |c| &c[..]);
             }
-        }
-        if self.current.is_empty() {
-            self.current = self.chunks.next().map_or(&[][..], |c| &c[..]);
         }
     }
 }
